@@ -1,0 +1,64 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.routes import health, search, web
+from core.search import get_backend
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: JSON API under /api/v1, /healthz, the web pages, OpenAPI at /docs."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="diemtin API",
+        version="0.1.0",
+        description="Theo dõi báo chí và mạng xã hội về giáo dục cho Sở GDĐT.",
+    )
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(web.router)
+
+    @app.on_event("startup")
+    def _prepare_search() -> None:
+        try:
+            get_backend(settings).setup()
+        except Exception:
+            # The app still serves; /healthz reports the search backend as down.
+            log.exception("search backend setup failed")
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": f"Tham số không hợp lệ ({where}): {first.get('msg', '')}",
+                "errors": jsonable_errors(exc),
+            },
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+    return app
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Validation errors without the raw input (which may be huge or binary)."""
+    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]

@@ -1,0 +1,88 @@
+"""Turning query-string parameters into a SearchQuery, shared by the JSON API and the web page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import HTTPException, Query
+
+from api import labels
+from core.search.base import MAX_PAGE_SIZE, SearchQuery
+
+TOPIC_CODES = set(labels.TOPICS)
+SENTIMENTS = set(labels.SENTIMENTS)
+RISKS = set(labels.RISKS)
+
+
+def parse_when(value: str | None, *, end: bool, tz: ZoneInfo) -> datetime | None:
+    """A date (whole local day) or an ISO datetime; a clear 400 otherwise."""
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day, time.min, tz)
+            return moment + timedelta(days=1, microseconds=-1) if end else moment
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(
+            400, f"Ngày giờ không hợp lệ: {value!r} (dùng YYYY-MM-DD hoặc ISO 8601)."
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _check(values: list[str], allowed: set[str], what: str) -> list[str]:
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise HTTPException(400, f"Giá trị {what} không hợp lệ: {', '.join(bad)}.")
+    return values
+
+
+class SearchParams:
+    """Query-string parameters of a search (a FastAPI dependency)."""
+
+    def __init__(
+        self,
+        q: Annotated[str, Query(max_length=1000, description="Cú pháp tìm kiếm")] = "",
+        date_from: Annotated[str | None, Query(alias="from", examples=["2026-11-01"])] = None,
+        date_to: Annotated[str | None, Query(alias="to", examples=["2026-11-30"])] = None,
+        source: Annotated[list[int], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+        topic: Annotated[list[str], Query()] = [],  # noqa: B006
+        sentiment: Annotated[list[str], Query()] = [],  # noqa: B006
+        risk: Annotated[list[str], Query()] = [],  # noqa: B006
+        unit: Annotated[list[int], Query()] = [],  # noqa: B006
+        sort: Literal["relevance", "time"] = "relevance",
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+        facets: bool = True,
+        histogram: Literal["day", "week", "month", "none"] = "day",
+    ):
+        self.q = q
+        self.date_from, self.date_to = date_from, date_to
+        self.source, self.unit = source, unit
+        self.topic = _check(topic, TOPIC_CODES, "chủ đề")
+        self.sentiment = _check(sentiment, SENTIMENTS, "sắc thái")
+        self.risk = _check(risk, RISKS, "mức độ")
+        self.sort, self.page, self.size = sort, page, size
+        self.facets, self.histogram = facets, histogram
+
+    def to_query(self, timezone: str) -> SearchQuery:
+        """The backend-neutral query."""
+        tz = ZoneInfo(timezone)
+        return SearchQuery(
+            q=self.q,
+            date_from=parse_when(self.date_from, end=False, tz=tz),
+            date_to=parse_when(self.date_to, end=True, tz=tz),
+            sources=self.source,
+            topics=self.topic,
+            sentiments=self.sentiment,
+            risks=self.risk,
+            units=self.unit,
+            sort=self.sort,
+            page=self.page,
+            size=self.size,
+            facets=self.facets,
+            histogram=None if self.histogram == "none" else self.histogram,
+        )

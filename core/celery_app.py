@@ -1,0 +1,54 @@
+"""The Celery app, configured from settings.
+
+Embedded default: kombu's SQLAlchemy transport on a SQLite file beside the database, so one
+machine needs no Redis (see docs/decisions.md). Scaled: DIEMTIN_BROKER_URL=redis://...
+Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from core.settings import Settings, get_settings
+
+QUEUES = ("crawl", "classify", "alerts", "index")
+TASK_MODULES = ["core.tasks", "crawlers.tasks"]
+
+app = Celery("diemtin")
+
+
+def configure(settings: Settings | None = None) -> Celery:
+    """Apply settings to the Celery app (called at import, and again by tests)."""
+    s = settings or get_settings()
+    app.conf.update(
+        broker_url=s.celery_broker_url,
+        result_backend=s.celery_result_backend,
+        task_ignore_result=True,
+        task_always_eager=s.celery_eager,
+        task_eager_propagates=True,
+        # A task is acknowledged after it ran, so a killed worker's task is redone; every
+        # task is idempotent for that reason.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="default",
+        task_routes={
+            "crawl_source": {"queue": "crawl"},
+            "schedule_sources": {"queue": "crawl"},
+            "classify_document": {"queue": "classify"},
+            "evaluate_document": {"queue": "alerts"},
+            "index_documents": {"queue": "index"},
+        },
+        broker_transport_options={"polling_interval": 0.5},
+        broker_connection_retry_on_startup=True,
+        timezone=s.timezone,
+        enable_utc=True,
+        beat_schedule={
+            "schedule-sources": {"task": "schedule_sources", "schedule": float(s.scheduler_tick_s)},
+            "index-documents": {"task": "index_documents", "schedule": float(s.index_tick_s)},
+        },
+        include=TASK_MODULES,
+    )
+    return app
+
+
+configure()

@@ -1,0 +1,316 @@
+"""The domain model shared by every layer: SQLAlchemy 2 tables for sources, documents, stories,
+classifications, alerts, rules, users, units and subscriptions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no zone and comparisons must agree."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; store timezone-aware datetimes only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SourceKind(enum.StrEnum):
+    rss = "rss"
+    site = "site"
+    facebook = "facebook"
+    youtube = "youtube"
+    forum = "forum"
+    tipline = "tipline"
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    press_officer = "press_officer"
+    leadership = "leadership"
+    unit_focal = "unit_focal"
+
+
+class AlertStatus(enum.StrEnum):
+    new = "new"
+    acknowledged = "acknowledged"
+    assigned = "assigned"
+    responded = "responded"
+    closed = "closed"
+    dismissed = "dismissed"
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default=SourceKind.rss.value)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Outlet scope for spread scoring: "local" | "national" | "social".
+    scope: Mapped[str] = mapped_column(String(20), default="national")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    poll_interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    next_poll_at: Mapped[datetime | None]
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # "unknown" until first poll, then "ok" or "failing"; "flagged" needs an admin's look.
+    health: Mapped[str] = mapped_column(String(20), default="unknown")
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="source")
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    items_seen: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Story(Base):
+    """Documents about the same event (syndicated copies, rewrites) share one story."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    doc_count: Mapped[int] = mapped_column(Integer, default=0)
+    outlet_count: Mapped[int] = mapped_column(Integer, default=0)
+    # 64-bit SimHash of the first document's normalised text, stored signed for PostgreSQL.
+    simhash: Mapped[int | None] = mapped_column(BigInteger)
+
+    documents: Mapped[list[Document]] = relationship(back_populates="story")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_published_at", "published_at"),
+        Index("ix_documents_unindexed", "indexed_at"),
+    )
+
+    # uuid5 of the canonical URL (or of source + native id for items without a URL).
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="article")
+    url: Mapped[str | None] = mapped_column(String(2000))
+    canonical_url: Mapped[str | None] = mapped_column(String(2000))
+    native_id: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text, default="")
+    lead: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    published_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    likes: Mapped[int | None] = mapped_column(Integer)
+    shares: Mapped[int | None] = mapped_column(Integer)
+    comments: Mapped[int | None] = mapped_column(Integer)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Null until the search backend has the current version; the indexer retries these.
+    indexed_at: Mapped[datetime | None]
+    index_error: Mapped[str | None] = mapped_column(Text)
+
+    source: Mapped[Source] = relationship(back_populates="documents")
+    story: Mapped[Story | None] = relationship(back_populates="documents")
+    classifications: Mapped[list[Classification]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="Classification.id"
+    )
+    units: Mapped[list[Unit]] = relationship(secondary="document_units")
+
+    @property
+    def classification(self) -> Classification | None:
+        """The newest classification, if any."""
+        return self.classifications[-1] if self.classifications else None
+
+
+class Classification(Base):
+    __tablename__ = "classifications"
+    __table_args__ = (UniqueConstraint("document_id", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    model_version: Mapped[str] = mapped_column(String(100))
+    relevance: Mapped[float] = mapped_column(Float, default=0.0)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    topic_scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sentiment: Mapped[str] = mapped_column(String(20), default="trung_tinh")
+    sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
+    risk: Mapped[str] = mapped_column(String(20), default="binh_thuong")
+    risk_score: Mapped[float] = mapped_column(Float, default=0.0)
+    toxicity: Mapped[float] = mapped_column(Float, default=0.0)
+    misinformation: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="classifications")
+
+
+class Unit(Base):
+    """A unit of the Department: the Sở itself, a Phòng GDĐT, a school."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(30), default="truong")
+    district: Mapped[str | None] = mapped_column(String(200))
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+
+class DocumentUnit(Base):
+    __tablename__ = "document_units"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default=Role.press_officer.value)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rule(Base):
+    """A saved search that raises alerts: query syntax plus filters."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text, default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    severity: Mapped[str | None] = mapped_column(String(20))
+    notify: Mapped[list[Any]] = mapped_column(default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """One case in the inbox; one per story (updated as it grows) or per rule/spike hit."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="hot")
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id"), index=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    title: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(20), default="medium")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.new.value, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    response: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    events: Mapped[list[AlertEvent]] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", order_by="AlertEvent.id"
+    )
+
+
+class AlertEvent(Base):
+    """Every change to a case: who, when, what."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    alert: Mapped[Alert] = relationship(back_populates="events")
+
+
+class Subscription(Base):
+    """Who receives what: the daily digest or immediate alerts, over which channel."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="digest")
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    target: Mapped[str] = mapped_column(String(500))
+    # Local time (Asia/Ho_Chi_Minh) of the daily digest, "HH:MM".
+    send_at: Mapped[str] = mapped_column(String(5), default="07:00")
+    min_severity: Mapped[str] = mapped_column(String(20), default="high")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
