@@ -1,0 +1,102 @@
+"""`diemtin run`: one command that starts the web app, a Celery worker and the scheduler as
+child processes, and stops them all together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from core.celery_app import QUEUES
+from core.db import migrate, session_scope
+from core.settings import get_settings
+
+log = logging.getLogger("diemtin.run")
+
+
+def _commands(host: str, port: int, data_dir: str) -> dict[str, list[str]]:
+    py = sys.executable
+    celery = [py, "-m", "celery", "-A", "core.celery_app:app"]
+    return {
+        "web": [
+            py, "-m", "uvicorn", "api.main:create_app", "--factory",
+            "--host", host, "--port", str(port), "--log-level", "info",
+        ],
+        # Threads: crawls wait on the network, and SQLite plus the embedded broker need no
+        # separate processes on one machine.
+        "worker": [
+            *celery, "worker", "-Q", ",".join(("default", *QUEUES)),
+            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
+            "--hostname", "diemtin@%h",
+        ],
+        "scheduler": [
+            *celery, "beat", "--loglevel", "INFO",
+            "--schedule", os.path.join(data_dir, "celerybeat-schedule"),
+        ],
+    }  # fmt: skip
+
+
+def supervise(*, demo: bool = False, host: str | None = None, port: int | None = None) -> int:
+    """Run until interrupted or until a child dies; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from crawlers.sources import ensure_default_sources
+
+    env = os.environ.copy()
+    if demo:
+        # The demo feed lives on 127.0.0.1, which the SSRF guard refuses by default.
+        env["DIEMTIN_ALLOW_PRIVATE_URLS"] = "true"
+        os.environ["DIEMTIN_ALLOW_PRIVATE_URLS"] = "true"
+        get_settings.cache_clear()
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    migrate()
+    site = None
+    with session_scope() as session:
+        ensure_default_sources(session)
+        if demo:
+            from crawlers.demo import DemoSite, register_demo_source
+
+            site = DemoSite(port=settings.demo_port, settings=settings)
+            site.start()
+            register_demo_source(session, site.feed_url)
+            log.info("trang báo mẫu: %s (RSS %s)", site.base_url, site.feed_url)
+
+    children = {
+        name: subprocess.Popen(cmd, env=env)
+        for name, cmd in _commands(host, port, str(settings.data_dir)).items()
+    }
+    log.info("diemtin đang chạy: http://%s:%d (Ctrl+C để dừng)", host, port)
+    stopping = False
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    try:
+        while not stopping:
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    log.error("%s exited with code %s; stopping everything", name, proc.returncode)
+                    code = proc.returncode or 1
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if site:
+            site.stop()
+    return code

@@ -1,0 +1,56 @@
+"""Shared fixtures: every test gets its own data directory and a real, migrated SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from core import db
+from core.settings import Settings, get_settings
+
+TEST_ENV = {
+    "DIEMTIN_ENVIRONMENT": "test",
+    "DIEMTIN_SECRET_KEY": "test-secret-key",
+    "DIEMTIN_CELERY_EAGER": "false",
+    "DIEMTIN_ALLOW_PRIVATE_URLS": "true",
+}
+
+
+def reset_caches() -> None:
+    """Forget cached settings, engines and backends so the next call sees the new env."""
+    from core.search import _backend
+
+    get_settings.cache_clear()
+    db._session_factory.cache_clear()
+    db.get_engine.cache_clear()
+    _backend.cache_clear()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings pointing at a fresh data directory under tmp_path."""
+    for key, value in TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DIEMTIN_DATA_DIR", str(tmp_path / "var"))
+    reset_caches()
+    from core.celery_app import configure
+
+    s = get_settings()
+    configure(s)
+    yield s
+    reset_caches()
+    configure(get_settings())
+
+
+@pytest.fixture
+def session(settings: Settings) -> Iterator[Session]:
+    """A session on a freshly migrated database."""
+    db.migrate()
+    s = db.new_session()
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,235 @@
+"""The contract every SearchBackend passes. A backend's test module subclasses
+`SearchContract` and provides a `backend` fixture returning an empty, set-up backend."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from core.search.base import (
+    MAX_RESULT_WINDOW,
+    IndexDoc,
+    QuerySyntaxError,
+    SearchBackend,
+    SearchQuery,
+)
+from tests.core.search.corpus import DOCS
+
+HOSTILE_QUERIES = [
+    '"*',
+    "NEAR(",
+    "NEAR(a b, 2)",
+    '"unbalanced quote',
+    "a OR",
+    "AND",
+    "OR OR OR giáo",
+    ")))",
+    "(((giáo",
+    "title:giáo",
+    "^giáo",
+    "{giáo dục}",
+    "giáo*dục",
+    "*",
+    "-",
+    "--giáo",
+    "'; DROP TABLE search_docs; --",
+    "giáo\x00dục",
+    "giáo dục" * 60,
+    "a" * 999,
+    '"" AND ""',
+    "NOT NOT giáo",
+    "\u200bgiáo\u200b",
+]
+
+
+def ids(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {h.id for h in result.hits}
+
+
+class SearchContract:
+    @pytest.fixture
+    def loaded(self, backend: SearchBackend) -> SearchBackend:
+        backend.index(DOCS)
+        backend.refresh()
+        return backend
+
+    def find(self, backend: SearchBackend, q: str = "", **kw: object) -> set[str]:
+        return ids(backend.search(SearchQuery(q=q, size=100, **kw)))  # type: ignore[arg-type]
+
+    # -- matching ----------------------------------------------------------------------
+
+    def test_accent_insensitive(self, loaded: SearchBackend) -> None:
+        # given documents with "giáo dục"; when searching without diacritics; then they match
+        assert self.find(loaded, "giao duc") == {"d1"}
+        assert self.find(loaded, "GIÁO DỤC") == {"d1"}
+
+    def test_d_and_dj_are_the_same_letter(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, "da nang") == {"d3"}
+        assert self.find(loaded, "Đồng Tháp") == {"d6", "d8"}
+        assert self.find(loaded, "dong thap") == {"d6", "d8"}
+
+    def test_tone_mark_placement_variants(self, loaded: SearchBackend) -> None:
+        # d5 is written with new-style marks (hoà, Thuỷ); classic-style queries find it
+        assert self.find(loaded, "hòa bình") == {"d5"}
+        assert self.find(loaded, "thủy nguyên") == {"d5"}
+        assert self.find(loaded, "hoà") == {"d5"}
+
+    def test_phrase_needs_adjacent_words(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, '"lạm thu"') == {"d2"}
+        assert self.find(loaded, "lạm thu") == {"d2", "d4"}
+        assert self.find(loaded, '"phụ huynh bức xúc"') == {"d2"}
+
+    def test_boolean_operators(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, "phụ huynh AND thu") == {"d2", "d4"}
+        assert self.find(loaded, "đuối OR huy chương") == {"d5", "d3"}
+        assert self.find(loaded, "phụ huynh NOT lớp") == {"d2"}
+        assert self.find(loaded, "phụ huynh -lớp") == {"d2"}
+        assert self.find(loaded, "(đuối OR huy chương) AND Đà Nẵng") == {"d3"}
+
+    def test_vietnamese_operators(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, "phụ huynh VÀ thu KHÔNG lớp") == {"d2"}
+        assert self.find(loaded, "đuối HOẶC huy chương") == {"d5", "d3"}
+        # lowercase "và"/"không" are ordinary words, not operators
+        assert self.find(loaded, "sở giáo dục và đào tạo") == {"d1"}
+
+    def test_pure_exclusion_means_everything_else(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, 'NOT "phụ huynh"') == {d.id for d in DOCS} - {"d2", "d4"}
+
+    def test_exclusion_inside_or_is_refused_clearly(self, loaded: SearchBackend) -> None:
+        with pytest.raises(QuerySyntaxError):
+            loaded.search(SearchQuery(q="giáo OR NOT dục"))
+
+    def test_prefix(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, "tuyen*") == {"d3", "d6", "d8"}
+        assert self.find(loaded, "tuyển*") == {"d3", "d6", "d8"}
+
+    def test_empty_query_matches_all(self, loaded: SearchBackend) -> None:
+        result = loaded.search(SearchQuery(q="", size=100))
+        assert result.total == len(DOCS)
+
+    # -- filters -----------------------------------------------------------------------
+
+    def test_filters(self, loaded: SearchBackend) -> None:
+        assert self.find(loaded, sources=[2]) == {"d2", "d5", "d7"}
+        assert self.find(loaded, sources=[1, 3]) == {"d1", "d3", "d4", "d6", "d8"}
+        assert self.find(loaded, topics=["hoc_phi_thu_chi"]) == {"d2", "d4"}
+        assert self.find(loaded, sentiments=["tieu_cuc"]) == {"d2", "d7"}
+        assert self.find(loaded, risks=["nong", "theo_doi"]) == {"d2", "d4", "d5", "d7"}
+        assert self.find(loaded, units=[11]) == {"d2", "d5"}
+        assert self.find(loaded, "phụ huynh", risks=["nong"]) == {"d2"}
+
+    def test_time_range(self, loaded: SearchBackend) -> None:
+        start = datetime(2026, 11, 3, 0, 0, tzinfo=UTC)
+        end = datetime(2026, 11, 5, 23, 59, tzinfo=UTC)
+        assert self.find(loaded, date_from=start, date_to=end) == {"d2", "d3", "d4"}
+        assert self.find(loaded, "phụ huynh", date_from=datetime(2026, 11, 4, tzinfo=UTC)) == {"d4"}
+
+    # -- facets, histogram, sorting, paging ----------------------------------------------
+
+    def test_facets_count_all_matches(self, loaded: SearchBackend) -> None:
+        result = loaded.search(SearchQuery(q="phụ huynh", size=1, facets=True))
+        assert result.total == 2 and len(result.hits) == 1
+        facets = {f: {b.value: b.count for b in bs} for f, bs in result.facets.items()}
+        assert facets["topic"] == {"hoc_phi_thu_chi": 2}
+        assert facets["source"] == {"2": 1, "3": 1}
+        assert facets["risk"] == {"nong": 1, "theo_doi": 1}
+        assert facets["sentiment"] == {"tieu_cuc": 1, "trung_tinh": 1}
+        assert facets["unit"] == {"11": 1}
+        labels = {b.value: b.label for b in result.facets["source"]}
+        assert labels["3"] == "Diễn đàn Phụ huynh"
+
+    def test_histogram_uses_local_days(self, loaded: SearchBackend) -> None:
+        result = loaded.search(SearchQuery(q="", histogram="day", sources=[1]))
+        # d3 was published 20:00 UTC on 3 Nov, which is 03:00 on 4 Nov in Hanoi; d8 has no date
+        assert [(b.value, b.count) for b in result.histogram] == [
+            ("2026-11-02", 1),
+            ("2026-11-04", 1),
+        ]
+        monthly = loaded.search(SearchQuery(q="", histogram="month"))
+        assert [(b.value, b.count) for b in monthly.histogram] == [("2026-11-01", 7)]
+
+    def test_sort_by_time_newest_first_undated_last(self, loaded: SearchBackend) -> None:
+        result = loaded.search(SearchQuery(q="", sort="time", size=100))
+        assert [h.id for h in result.hits] == ["d7", "d6", "d5", "d4", "d3", "d2", "d1", "d8"]
+
+    def test_relevance_prefers_title_matches(self, loaded: SearchBackend) -> None:
+        result = loaded.search(SearchQuery(q="tuyển dụng giáo viên"))
+        assert result.hits[0].id == "d8"
+        assert result.hits[0].score >= max(h.score for h in result.hits)
+
+    def test_pagination(self, loaded: SearchBackend) -> None:
+        pages = [loaded.search(SearchQuery(q="", sort="time", size=3, page=p)) for p in (1, 2, 3)]
+        seen = [h.id for p in pages for h in p.hits]
+        assert len(seen) == len(set(seen)) == len(DOCS)
+        assert all(p.total == len(DOCS) for p in pages)
+        assert loaded.search(SearchQuery(q="", size=3, page=9)).hits == []
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            SearchQuery(size=0),
+            SearchQuery(size=101),
+            SearchQuery(page=0),
+            SearchQuery(page=MAX_RESULT_WINDOW, size=2),
+            SearchQuery(
+                date_from=datetime(2026, 2, 1, tzinfo=UTC), date_to=datetime(2026, 1, 1, tzinfo=UTC)
+            ),
+            SearchQuery(q="x" * 1001),
+        ],
+    )
+    def test_invalid_queries_are_refused_clearly(
+        self, loaded: SearchBackend, query: SearchQuery
+    ) -> None:
+        with pytest.raises(QuerySyntaxError):
+            loaded.search(query)
+
+    @pytest.mark.parametrize("q", HOSTILE_QUERIES)
+    def test_hostile_queries_never_crash(self, loaded: SearchBackend, q: str) -> None:
+        try:
+            result = loaded.search(SearchQuery(q=q, facets=True, histogram="day"))
+        except QuerySyntaxError as exc:
+            assert str(exc)  # a message for the user
+        else:
+            assert result.total >= 0
+
+    # -- highlighting --------------------------------------------------------------------
+
+    def test_highlights_accented_text_for_unaccented_query(self, loaded: SearchBackend) -> None:
+        hit = loaded.search(SearchQuery(q="giao duc")).hits[0]
+        assert "<mark>Giáo</mark> <mark>dục</mark>" in hit.title_html
+        assert "<mark>giáo</mark> <mark>dục</mark>" in hit.snippet_html
+
+    def test_scraped_markup_is_escaped(self, loaded: SearchBackend) -> None:
+        hit = loaded.search(SearchQuery(q="clip lan truyền")).hits[0]
+        assert "<script>" not in hit.snippet_html
+        assert "&lt;script&gt;" in hit.snippet_html
+
+    # -- writing -------------------------------------------------------------------------
+
+    def test_reindexing_a_document_replaces_it(self, loaded: SearchBackend) -> None:
+        # given d2 indexed; when it is indexed again with new text; then only the new text matches
+        loaded.index([replace(DOCS[1], title="Nhà trường đã trả lại tiền", body="Đã xong.")])
+        loaded.refresh()
+        assert loaded.count() == len(DOCS)
+        assert self.find(loaded, '"lạm thu"') == set()
+        assert self.find(loaded, "trả lại tiền") == {"d2"}
+
+    def test_duplicate_ids_in_one_batch_keep_the_last(self, backend: SearchBackend) -> None:
+        first = IndexDoc(id="x", title="bản một", body="")
+        second = IndexDoc(id="x", title="bản hai", body="")
+        backend.index([first, second])
+        backend.refresh()
+        assert backend.count() == 1
+        assert self.find(backend, "hai") == {"x"}
+
+    def test_delete_and_clear(self, loaded: SearchBackend) -> None:
+        loaded.delete(["d1", "unknown"])
+        loaded.refresh()
+        assert self.find(loaded, "giao duc") == set()
+        assert loaded.count() == len(DOCS) - 1
+        loaded.clear()
+        loaded.refresh()
+        assert loaded.count() == 0
+        assert loaded.ping()
