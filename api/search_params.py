@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Query
 
-from api import labels
+from core import taxonomy
 from core.search.base import MAX_PAGE_SIZE, SearchQuery
 
-TOPIC_CODES = set(labels.TOPICS)
-SENTIMENTS = set(labels.SENTIMENTS)
-RISKS = set(labels.RISKS)
+TOPIC_CODES = set(taxonomy.TOPICS)
+SENTIMENTS = set(taxonomy.SENTIMENTS)
+RISKS = set(taxonomy.RISKS)
 
 
 def parse_when(value: str | None, *, end: bool, tz: ZoneInfo) -> datetime | None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,42 +29,52 @@ from core.search.base import (
 )
 from core.search.highlight import highlight_all, snippet
 from core.search.query import And, Node, Not, Or, Phrase, Term, parse, positive_terms
+from core.taxonomy import TOPICS
 from core.text import fold
 
 # Beyond this, text is stored but not indexed: nobody searches the 100,001st character.
 MAX_INDEXED_CHARS = 100_000
 TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
+RESCORE_WINDOW = 5000
 FACET_LIMIT = 20
 
 _SCHEMA = [
+    # Narrow rows for filters, facets and the histogram: a scan over every hit stays in a
+    # few thousand pages instead of dragging each article's text through the page cache.
+    """CREATE TABLE IF NOT EXISTS search_meta (
+        rowid INTEGER PRIMARY KEY,
+        published INTEGER,
+        day INTEGER,
+        source_id INTEGER,
+        sentiment TEXT,
+        risk TEXT,
+        topic_mask INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS search_meta_published ON search_meta(published)",
+    "CREATE INDEX IF NOT EXISTS search_meta_source ON search_meta(source_id, published)",
     """CREATE TABLE IF NOT EXISTS search_docs (
         rowid INTEGER PRIMARY KEY,
         doc_id TEXT NOT NULL UNIQUE,
-        published INTEGER,
-        source_id INTEGER,
         source_name TEXT NOT NULL DEFAULT '',
-        sentiment TEXT,
-        risk TEXT,
         story_id INTEGER,
         url TEXT,
+        topics TEXT NOT NULL DEFAULT '[]',
+        units TEXT NOT NULL DEFAULT '[]',
         title TEXT NOT NULL DEFAULT '',
         lead TEXT NOT NULL DEFAULT '',
-        body TEXT NOT NULL DEFAULT '',
-        topics TEXT NOT NULL DEFAULT '[]',
-        units TEXT NOT NULL DEFAULT '[]'
+        body TEXT NOT NULL DEFAULT ''
     )""",
-    "CREATE INDEX IF NOT EXISTS search_docs_published ON search_docs(published)",
-    "CREATE INDEX IF NOT EXISTS search_docs_source ON search_docs(source_id, published)",
-    # Multi-valued fields (topic, unit) for filters and facets.
-    """CREATE TABLE IF NOT EXISTS search_terms (
-        rowid INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
-        PRIMARY KEY (rowid, field, value)
+    # Units are open-ended (every school of the province), so they get a table of their own.
+    """CREATE TABLE IF NOT EXISTS search_units (
+        rowid INTEGER NOT NULL, unit INTEGER NOT NULL, PRIMARY KEY (rowid, unit)
     ) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS search_terms_value ON search_terms(field, value, rowid)",
+    "CREATE INDEX IF NOT EXISTS search_units_unit ON search_units(unit, rowid)",
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, body, content='', tokenize='unicode61 remove_diacritics 2'
     )""",
 ]
+# Topics are a closed list (docs/taxonomy.md), so a bit mask filters and counts them in one pass.
+TOPIC_BITS = {code: 1 << i for i, code in enumerate(TOPICS)}
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -136,8 +147,11 @@ class SqliteFtsBackend:
                 [(r[0], *_fts_text(r[1], r[2], r[3])) for r in rows],
             )
             rowids = [(r[0],) for r in rows]
-            cur.executemany("DELETE FROM search_terms WHERE rowid = ?", rowids)
-            cur.executemany("DELETE FROM search_docs WHERE rowid = ?", rowids)
+            for table in ("search_units", "search_meta", "search_docs"):
+                cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
+
+    def _day(self, moment: datetime | None) -> int | None:
+        return None if moment is None else moment.astimezone(self.tz).date().toordinal()
 
     def index(self, docs: Sequence[IndexDoc]) -> None:
         if not docs:
@@ -148,45 +162,55 @@ class SqliteFtsBackend:
         with self.engine.begin() as conn:
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             self._delete_rows(cur, list(latest))
-            fts_rows, term_rows = [], []
+            meta_rows, fts_rows, unit_rows = [], [], []
             for d in latest.values():
                 cur.execute(
-                    "INSERT INTO search_docs (doc_id, published, source_id, source_name, "
-                    "sentiment, risk, story_id, url, title, lead, body, topics, units) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO search_docs (doc_id, source_name, story_id, url, topics, units, "
+                    "title, lead, body) VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         d.id,
-                        _epoch(d.published_at),
-                        d.source_id,
                         d.source_name,
-                        d.sentiment,
-                        d.risk,
                         d.story_id,
                         d.url,
+                        json.dumps(d.topics, ensure_ascii=False),
+                        json.dumps(d.units),
                         d.title,
                         d.lead,
                         d.body,
-                        json.dumps(d.topics, ensure_ascii=False),
-                        json.dumps(d.units),
                     ),
                 )
                 rowid = cur.lastrowid
+                mask = 0
+                for topic in d.topics:
+                    mask |= TOPIC_BITS.get(topic, 0)
+                meta_rows.append(
+                    (
+                        rowid,
+                        _epoch(d.published_at),
+                        self._day(d.published_at),
+                        d.source_id,
+                        d.sentiment,
+                        d.risk,
+                        mask,
+                    )
+                )
                 fts_rows.append((rowid, *_fts_text(d.title, d.lead, d.body)))
-                term_rows += [(rowid, "topic", t) for t in set(d.topics)]
-                term_rows += [(rowid, "unit", str(u)) for u in set(d.units)]
+                unit_rows += [(rowid, int(u)) for u in set(d.units)]
+            cur.executemany("INSERT INTO search_meta VALUES (?,?,?,?,?,?,?)", meta_rows)
             cur.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?,?,?)", fts_rows)
-            cur.executemany("INSERT INTO search_terms VALUES (?,?,?)", term_rows)
+            cur.executemany("INSERT INTO search_units VALUES (?,?)", unit_rows)
 
     def delete(self, ids: Sequence[str]) -> None:
         self.setup()
         with self.engine.begin() as conn:
-            self._delete_rows(conn.connection.driver_connection.cursor(), list(ids))  # type: ignore[union-attr]
+            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._delete_rows(cur, list(ids))
 
     def clear(self) -> None:
         self.setup()
         with self.engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM search_docs")
-            conn.exec_driver_sql("DELETE FROM search_terms")
+            for table in ("search_docs", "search_meta", "search_units"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
             conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES('delete-all')")
 
     def refresh(self) -> None:
@@ -197,11 +221,12 @@ class SqliteFtsBackend:
         self.setup()
         with self.engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES('optimize')")
+            conn.exec_driver_sql("ANALYZE")
 
     def count(self) -> int:
         self.setup()
         with self.engine.connect() as conn:
-            return int(conn.exec_driver_sql("SELECT count(*) FROM search_docs").scalar_one())
+            return int(conn.exec_driver_sql("SELECT count(*) FROM search_meta").scalar_one())
 
     def ping(self) -> bool:
         try:
@@ -217,10 +242,10 @@ class SqliteFtsBackend:
         where: list[str] = []
         params: list[Any] = []
         if q.date_from:
-            where.append("d.published >= ?")
+            where.append("m.published >= ?")
             params.append(_epoch(q.date_from))
         if q.date_to:
-            where.append("d.published <= ?")
+            where.append("m.published <= ?")
             params.append(_epoch(q.date_to))
 
         def members(column: str, values: Iterable[Any]) -> None:
@@ -229,16 +254,21 @@ class SqliteFtsBackend:
                 where.append(f"{column} IN ({','.join('?' * len(vals))})")
                 params.extend(vals)
 
-        members("d.source_id", q.sources)
-        members("d.sentiment", q.sentiments)
-        members("d.risk", q.risks)
-        for field, values in (("topic", q.topics), ("unit", [str(u) for u in q.units])):
-            if values:
-                where.append(
-                    "d.rowid IN (SELECT rowid FROM search_terms WHERE field = ? "
-                    f"AND value IN ({','.join('?' * len(values))}))"
-                )
-                params += [field, *values]
+        members("m.source_id", q.sources)
+        members("m.sentiment", q.sentiments)
+        members("m.risk", q.risks)
+        if q.topics:
+            mask = 0
+            for topic in q.topics:
+                mask |= TOPIC_BITS.get(topic, 0)
+            where.append("(m.topic_mask & ?) != 0")
+            params.append(mask)
+        if q.units:
+            where.append(
+                "m.rowid IN (SELECT rowid FROM search_units "
+                f"WHERE unit IN ({','.join('?' * len(q.units))}))"
+            )
+            params.extend(int(u) for u in q.units)
         return where, params
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -249,7 +279,7 @@ class SqliteFtsBackend:
         where, params = self._filters(query)
         with self.engine.connect() as conn:
             try:
-                source, where, params, scored = self._hit_source(conn, node, where, params)
+                source, where, params, scored = self._hit_source(conn, query, node, where, params)
                 result = self._collect(conn, query, node, source, where, params, scored)
             finally:
                 conn.rollback()
@@ -257,30 +287,59 @@ class SqliteFtsBackend:
         return result
 
     def _hit_source(
-        self, conn: Connection, node: Node | None, where: list[str], params: list[Any]
+        self,
+        conn: Connection,
+        query: SearchQuery,
+        node: Node | None,
+        where: list[str],
+        params: list[Any],
     ) -> tuple[str, list[str], list[Any], bool]:
-        """Where the matching rows come from: the table itself, or a temp table of FTS hits."""
+        """Where the matching rows come from: the meta table, or a temp table of FTS hits."""
         if node is None:
-            return "search_docs d", where, params, False
+            return "search_meta m", where, params, False
         if isinstance(node, Not) and node.positive is None:
             where = [
                 *where,
-                "d.rowid NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)",
+                "m.rowid NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)",
             ]
-            return "search_docs d", where, [*params, to_fts(node.negative)], False
-        # One FTS evaluation per search: the hits, count, facets and histogram all read it.
+            return "search_meta m", where, [*params, to_fts(node.negative)], False
+        # One FTS evaluation per search: the page, count, facets and histogram all read it.
         conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS hits (rowid INTEGER PRIMARY KEY, score REAL)"
         )
         conn.exec_driver_sql("DELETE FROM temp.hits")
-        sql = (
-            "INSERT INTO temp.hits SELECT f.rowid, "
-            f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM search_fts f "
-            "CROSS JOIN search_docs d ON d.rowid = f.rowid WHERE search_fts MATCH ?"
+        match = to_fts(node)
+        join = " CROSS JOIN search_meta m ON m.rowid = f.rowid" if where else ""
+        cond = "".join(f" AND {w}" for w in where)
+        conn.exec_driver_sql(
+            f"INSERT INTO temp.hits SELECT f.rowid, 0 FROM search_fts f{join} "
+            f"WHERE search_fts MATCH ?{cond}",
+            (match, *params),
         )
-        sql += "".join(f" AND {w}" for w in where)
-        conn.exec_driver_sql(sql, (to_fts(node), *params))
-        return "temp.hits h CROSS JOIN search_docs d ON d.rowid = h.rowid", [], [], True
+        scored = query.sort == "relevance"
+        if scored:
+            # bm25() costs ~2 µs a hit, most of a broad query's time. Like a rescore window,
+            # only the newest RESCORE_WINDOW hits (highest rowids) are ranked by relevance; the
+            # rest follow them, newest first. FTS5 honours the rowid bound before scoring.
+            floor = conn.exec_driver_sql(
+                "SELECT rowid FROM temp.hits ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (RESCORE_WINDOW - 1,),
+            ).scalar()
+            conn.exec_driver_sql(
+                "CREATE TEMP TABLE IF NOT EXISTS scores (rowid INTEGER PRIMARY KEY, score REAL)"
+            )
+            conn.exec_driver_sql("DELETE FROM temp.scores")
+            conn.exec_driver_sql(
+                "INSERT INTO temp.scores SELECT f.rowid, "
+                f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM search_fts f "
+                "WHERE search_fts MATCH ? AND f.rowid >= ? "
+                "AND f.rowid IN (SELECT rowid FROM temp.hits)",
+                (match, floor or 0),
+            )
+            conn.exec_driver_sql(
+                "UPDATE temp.hits SET score = s.score FROM temp.scores s WHERE s.rowid = hits.rowid"
+            )
+        return "temp.hits h CROSS JOIN search_meta m ON m.rowid = h.rowid", [], [], scored
 
     def _collect(
         self,
@@ -293,40 +352,53 @@ class SqliteFtsBackend:
         scored: bool,
     ) -> SearchResult:
         cond = (" WHERE " + " AND ".join(where)) if where else ""
+        count_from = "temp.hits" if source.startswith("temp.hits") else source
         total = int(
-            conn.exec_driver_sql(f"SELECT count(*) FROM {source}{cond}", tuple(params)).scalar_one()
+            conn.exec_driver_sql(
+                f"SELECT count(*) FROM {count_from}{cond}", tuple(params)
+            ).scalar_one()
         )
-        if q.sort == "relevance" and scored:
-            order = "h.score, d.published DESC"
+        if scored:
+            order = "h.score, m.published DESC, m.rowid"
         else:
-            order = "d.published IS NULL, d.published DESC, d.rowid DESC"
-        score = "h.score" if scored else "0.0"
-        rows = conn.exec_driver_sql(
-            f"SELECT d.doc_id, d.title, d.url, d.source_id, d.source_name, d.published, d.topics, "
-            f"d.sentiment, d.risk, d.units, {score}, d.lead, d.body FROM {source}{cond} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            order = "m.published IS NULL, m.published DESC, m.rowid DESC"
+        page = conn.exec_driver_sql(
+            f"SELECT m.rowid, {'h.score' if scored else '0.0'}, m.published, m.source_id, "
+            f"m.sentiment, m.risk FROM {source}{cond} ORDER BY {order} LIMIT ? OFFSET ?",
             (*params, q.size, (q.page - 1) * q.size),
         ).all()
+        texts = {}
+        if page:
+            marks = ",".join("?" * len(page))
+            texts = {
+                r[0]: r[1:]
+                for r in conn.exec_driver_sql(
+                    "SELECT rowid, doc_id, title, url, source_name, topics, units, lead, body "
+                    f"FROM search_docs WHERE rowid IN ({marks})",
+                    tuple(r[0] for r in page),
+                ).all()
+            }
         terms = positive_terms(node)
         hits = []
-        for r in rows:
+        for rowid, score, published, source_id, sentiment, risk in page:
+            doc_id, title, url, source_name, topics, units, lead, body = texts[rowid]
             hit = Hit(
-                id=r[0],
-                title=r[1],
-                url=r[2],
-                source_id=r[3],
-                source_name=r[4],
-                published_at=None if r[5] is None else datetime.fromtimestamp(r[5], UTC),
-                topics=json.loads(r[6]),
-                sentiment=r[7],
-                risk=r[8],
-                units=json.loads(r[9]),
+                id=doc_id,
+                title=title,
+                url=url,
+                source_id=source_id,
+                source_name=source_name,
+                published_at=None if published is None else datetime.fromtimestamp(published, UTC),
+                topics=json.loads(topics),
+                sentiment=sentiment,
+                risk=risk,
+                units=json.loads(units),
                 # bm25() is lower-is-better; flip it so every backend reports higher = better.
-                score=-float(r[10]),
+                score=-float(score),
             )
             if q.highlight:
-                hit.title_html = highlight_all(r[1], terms)
-                hit.snippet_html = snippet(f"{r[11]} {r[12]}".strip(), terms)
+                hit.title_html = highlight_all(title, terms)
+                hit.snippet_html = snippet(f"{lead} {body}".strip(), terms)
             hits.append(hit)
         result = SearchResult(total=total, hits=hits, page=q.page, size=q.size)
         if q.facets:
@@ -338,47 +410,67 @@ class SqliteFtsBackend:
     def _facets(
         self, conn: Connection, source: str, cond: str, params: list[Any]
     ) -> dict[str, list[Bucket]]:
-        facets: dict[str, list[Bucket]] = {}
-        for field in FACET_FIELDS:
-            if field in ("topic", "unit"):
-                sql = (
-                    f"SELECT t.value, count(*), NULL FROM {source} "
-                    f"JOIN search_terms t ON t.rowid = d.rowid AND t.field = '{field}'{cond} "
-                    "GROUP BY t.value"
-                )
-            else:
-                column = {"source": "d.source_id", "sentiment": "d.sentiment", "risk": "d.risk"}[
-                    field
-                ]
-                label = "max(d.source_name)" if field == "source" else "NULL"
-                extra = f"{column} IS NOT NULL"
-                sql = (
-                    f"SELECT {column}, count(*), {label} FROM {source}"
-                    f"{cond + ' AND ' if cond else ' WHERE '}{extra} GROUP BY {column}"
-                )
-            sql += f" ORDER BY 2 DESC, 1 LIMIT {FACET_LIMIT}"
-            rows = conn.exec_driver_sql(sql, tuple(params)).all()
-            facets[field] = [Bucket(str(v), int(c), lbl) for v, c, lbl in rows]
+        # One pass over the hits counts sources, sentiments, risks and every topic bit.
+        topic_sums = ", ".join(f"sum((m.topic_mask & {bit}) != 0)" for bit in TOPIC_BITS.values())
+        rows = conn.exec_driver_sql(
+            f"SELECT m.source_id, m.sentiment, m.risk, count(*), {topic_sums} "
+            f"FROM {source}{cond} GROUP BY m.source_id, m.sentiment, m.risk",
+            tuple(params),
+        ).all()
+        counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
+        for row in rows:
+            source_id, sentiment, risk, n = row[:4]
+            for field, value in (("source", source_id), ("sentiment", sentiment), ("risk", risk)):
+                if value is not None:
+                    counters[field][str(value)] += n
+            for code, count in zip(TOPIC_BITS, row[4:], strict=True):
+                if count:
+                    counters["topic"][code] += count
+        unit_rows = conn.exec_driver_sql(
+            f"SELECT u.unit, count(*) FROM {source} JOIN search_units u ON u.rowid = m.rowid"
+            f"{cond} GROUP BY u.unit",
+            tuple(params),
+        ).all()
+        counters["unit"].update({str(unit): n for unit, n in unit_rows})
+        facets = {
+            field: [
+                Bucket(v, c) for v, c in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+            ][:FACET_LIMIT]
+            for field, counter in counters.items()
+        }
+        if facets["source"]:
+            ids = [b.value for b in facets["source"]]
+            names = dict(
+                conn.exec_driver_sql(
+                    "SELECT m.source_id, d.source_name FROM search_meta m JOIN search_docs d "
+                    "ON d.rowid = m.rowid WHERE m.rowid IN (SELECT max(rowid) FROM search_meta "
+                    f"WHERE source_id IN ({','.join('?' * len(ids))}) GROUP BY source_id)",
+                    tuple(int(i) for i in ids),
+                ).all()
+            )
+            for b in facets["source"]:
+                b.label = names.get(int(b.value))
         return facets
 
     def _histogram(
         self, conn: Connection, interval: str, source: str, cond: str, params: list[Any]
     ) -> list[Bucket]:
-        # Buckets follow the local calendar (Asia/Ho_Chi_Minh has had no DST since 1975, so one
-        # offset taken now is right for every stored time).
-        offset = int(datetime.now(self.tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-        local = f"d.published + {offset}, 'unixepoch'"
-        bucket = {
-            "day": f"date({local})",
-            "week": f"date({local}, '-6 days', 'weekday 1')",
-            "month": f"strftime('%Y-%m-01', {local})",
-        }[interval]
-        extra = "d.published IS NOT NULL"
-        sql = (
-            f"SELECT {bucket} AS b, count(*) FROM {source}"
-            f"{cond + ' AND ' if cond else ' WHERE '}{extra} GROUP BY b ORDER BY b"
-        )
-        return [Bucket(str(b), int(c)) for b, c in conn.exec_driver_sql(sql, tuple(params)).all()]
+        # `day` is the local calendar day stored at index time; weeks and months are sums of it.
+        extra = "m.day IS NOT NULL"
+        rows = conn.exec_driver_sql(
+            f"SELECT m.day, count(*) FROM {source}{cond + ' AND ' if cond else ' WHERE '}{extra} "
+            "GROUP BY m.day",
+            tuple(params),
+        ).all()
+        buckets: Counter[date] = Counter()
+        for ordinal, n in rows:
+            day = date.fromordinal(ordinal)
+            if interval == "week":
+                day -= timedelta(days=day.weekday())
+            elif interval == "month":
+                day = day.replace(day=1)
+            buckets[day] += n
+        return [Bucket(d.isoformat(), n) for d, n in sorted(buckets.items())]
 
 
 register_backend("sqlite", SqliteFtsBackend)

@@ -1,0 +1,58 @@
+# diemtin — `make run` and `make test` work on a fresh machine from a clean clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the test suite needs (later issues add redis-server, chromium, ...).
+APT_PACKAGES ?=
+BENCH_N ?= 100000
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps run demo migrate test lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+	# torch first and pinned: 2.13.0 is the CPU build; anything else pulls GBs of CUDA wheels.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install diemtin (torch first)
+
+system-deps: ## Install the Debian packages the suite needs (root, apt)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@$(PYTHON) -c "import sqlite3; sqlite3.connect(':memory:').execute('create virtual table t using fts5(x)')" \
+		|| { echo "SQLite without FTS5: install a Python built against SQLite >= 3.35"; exit 1; }
+
+run: install ## Start the web app, worker and scheduler (SQLite + FTS5 + embedded broker)
+	$(BIN)/diemtin run
+
+demo: install ## Same as run, plus a local demo press site and RSS feed on 127.0.0.1
+	$(BIN)/diemtin run --demo
+
+migrate: install ## Create or upgrade the database schema
+	$(BIN)/diemtin migrate
+
+test: install system-deps ## Run the test suite
+	$(BIN)/pytest
+
+lint: install ## ruff (lint + format check) and mypy on core/ and alerts/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Search benchmark at BENCH_N documents (default 100,000)
+	$(BIN)/python bench/search.py --n $(BENCH_N)
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache *.egg-info
