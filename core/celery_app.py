@@ -7,6 +7,7 @@ Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
 from __future__ import annotations
 
 from celery import Celery
+from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
 from core.settings import Settings, get_settings
 
@@ -38,7 +39,11 @@ def configure(settings: Settings | None = None) -> Celery:
             "evaluate_document": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
         },
-        broker_transport_options={"polling_interval": 0.5},
+        # kombu's SQLAlchemy transport hands every transport option to create_engine(), so
+        # its polling interval is set on the transport class below instead.
+        broker_transport_options={}
+        if s.celery_broker_url.startswith("sqla+")
+        else {"visibility_timeout": 3600},
         broker_connection_retry_on_startup=True,
         timezone=s.timezone,
         enable_utc=True,
@@ -51,4 +56,16 @@ def configure(settings: Settings | None = None) -> Celery:
     return app
 
 
+def reset_pools() -> None:
+    """Drop cached broker connections (after the broker URL changed, e.g. between tests)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+# The embedded broker polls its SQLite table; half a second keeps the demo snappy.
+SqlaTransport.polling_interval = 0.5
 configure()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core import db
+from core.celery_app import configure, reset_pools
 from core.settings import Settings, get_settings
 
 TEST_ENV = {
@@ -16,17 +17,23 @@ TEST_ENV = {
     "DIEMTIN_SECRET_KEY": "test-secret-key",
     "DIEMTIN_CELERY_EAGER": "false",
     "DIEMTIN_ALLOW_PRIVATE_URLS": "true",
+    # Blank values beat a developer's .env, which could point at a real database or broker.
+    "DIEMTIN_DATABASE_URL": "",
+    "DIEMTIN_BROKER_URL": "",
+    "DIEMTIN_RESULT_BACKEND": "",
+    "DIEMTIN_SEARCH_BACKEND": "sqlite",
 }
 
 
 def reset_caches() -> None:
-    """Forget cached settings, engines and backends so the next call sees the new env."""
+    """Forget cached settings, engines, backends and broker pools."""
     from core.search import _backend
 
     get_settings.cache_clear()
     db._session_factory.cache_clear()
     db.get_engine.cache_clear()
     _backend.cache_clear()
+    reset_pools()
 
 
 @pytest.fixture
@@ -36,13 +43,11 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("DIEMTIN_DATA_DIR", str(tmp_path / "var"))
     reset_caches()
-    from core.celery_app import configure
-
-    s = get_settings()
-    configure(s)
-    yield s
+    current = get_settings()
+    configure(current)
+    yield current
+    db.get_engine().dispose()
     reset_caches()
-    configure(get_settings())
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+import numpy as np
 
 from core.db import get_engine
 from core.search.base import (
@@ -27,6 +27,7 @@ from core.search.base import (
     SearchResult,
     register_backend,
 )
+from core.search.columns import NULL, Columns, ids_from_concat
 from core.search.highlight import highlight_all, snippet
 from core.search.query import And, Node, Not, Or, Phrase, Term, parse, positive_terms
 from core.taxonomy import TOPICS
@@ -36,6 +37,7 @@ from core.text import fold
 MAX_INDEXED_CHARS = 100_000
 TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
 RESCORE_WINDOW = 5000
+NO_DATE = np.iinfo(np.int64).min
 FACET_LIMIT = 20
 
 _SCHEMA = [
@@ -52,8 +54,9 @@ _SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS search_meta_published ON search_meta(published)",
     "CREATE INDEX IF NOT EXISTS search_meta_source ON search_meta(source_id, published)",
+    # AUTOINCREMENT: rowids never come back, so the columnar cache can load "rowid > max".
     """CREATE TABLE IF NOT EXISTS search_docs (
-        rowid INTEGER PRIMARY KEY,
+        rowid INTEGER PRIMARY KEY AUTOINCREMENT,
         doc_id TEXT NOT NULL UNIQUE,
         source_name TEXT NOT NULL DEFAULT '',
         story_id INTEGER,
@@ -69,6 +72,10 @@ _SCHEMA = [
         rowid INTEGER NOT NULL, unit INTEGER NOT NULL, PRIMARY KEY (rowid, unit)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS search_units_unit ON search_units(unit, rowid)",
+    "CREATE TABLE IF NOT EXISTS search_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS search_deleted (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, rowid INTEGER NOT NULL
+    )""",
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, body, content='', tokenize='unicode61 remove_diacritics 2'
     )""",
@@ -120,6 +127,7 @@ class SqliteFtsBackend:
             raise ValueError("the sqlite search backend needs a SQLite database URL")
         self.tz = ZoneInfo(timezone)
         self._ready = False
+        self.columns = Columns()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -149,6 +157,7 @@ class SqliteFtsBackend:
             rowids = [(r[0],) for r in rows]
             for table in ("search_units", "search_meta", "search_docs"):
                 cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
+            cur.executemany("INSERT INTO search_deleted (rowid) VALUES (?)", rowids)
 
     def _day(self, moment: datetime | None) -> int | None:
         return None if moment is None else moment.astimezone(self.tz).date().toordinal()
@@ -209,9 +218,14 @@ class SqliteFtsBackend:
     def clear(self) -> None:
         self.setup()
         with self.engine.begin() as conn:
-            for table in ("search_docs", "search_meta", "search_units"):
+            for table in ("search_docs", "search_meta", "search_units", "search_deleted"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES('delete-all')")
+            # A new epoch makes every process's columnar cache reload from scratch.
+            conn.exec_driver_sql(
+                "INSERT INTO search_state VALUES ('epoch', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
 
     def refresh(self) -> None:
         """Committed rows are visible at once in SQLite; nothing to do."""
@@ -238,150 +252,144 @@ class SqliteFtsBackend:
 
     # -- searching -----------------------------------------------------------------------
 
-    def _filters(self, q: SearchQuery) -> tuple[list[str], list[Any]]:
-        where: list[str] = []
-        params: list[Any] = []
-        if q.date_from:
-            where.append("m.published >= ?")
-            params.append(_epoch(q.date_from))
-        if q.date_to:
-            where.append("m.published <= ?")
-            params.append(_epoch(q.date_to))
-
-        def members(column: str, values: Iterable[Any]) -> None:
-            vals = list(values)
-            if vals:
-                where.append(f"{column} IN ({','.join('?' * len(vals))})")
-                params.extend(vals)
-
-        members("m.source_id", q.sources)
-        members("m.sentiment", q.sentiments)
-        members("m.risk", q.risks)
-        if q.topics:
-            mask = 0
-            for topic in q.topics:
-                mask |= TOPIC_BITS.get(topic, 0)
-            where.append("(m.topic_mask & ?) != 0")
-            params.append(mask)
-        if q.units:
-            where.append(
-                "m.rowid IN (SELECT rowid FROM search_units "
-                f"WHERE unit IN ({','.join('?' * len(q.units))}))"
-            )
-            params.extend(int(u) for u in q.units)
-        return where, params
-
     def search(self, query: SearchQuery) -> SearchResult:
         started = time.perf_counter()
         query.validate()
         node = parse(query.q)
         self.setup()
-        where, params = self._filters(query)
         with self.engine.connect() as conn:
+            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                source, where, params, scored = self._hit_source(conn, query, node, where, params)
-                result = self._collect(conn, query, node, source, where, params, scored)
+                self.columns.sync(cur)
+                ids = self._filter(query, self._candidates(cur, node))
+                result = SearchResult(
+                    total=int(len(ids)), hits=[], page=query.page, size=query.size
+                )
+                order, scores = self._order(cur, query, node, ids)
+                window = slice((query.page - 1) * query.size, query.page * query.size)
+                result.hits = self._hits(
+                    cur, order[window], scores[window], positive_terms(node), query.highlight
+                )
             finally:
                 conn.rollback()
+        if query.facets:
+            result.facets = self._facets(ids)
+        if query.histogram:
+            result.histogram = self._histogram(ids, query.histogram)
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _hit_source(
-        self,
-        conn: Connection,
-        query: SearchQuery,
-        node: Node | None,
-        where: list[str],
-        params: list[Any],
-    ) -> tuple[str, list[str], list[Any], bool]:
-        """Where the matching rows come from: the meta table, or a temp table of FTS hits."""
-        if node is None:
-            return "search_meta m", where, params, False
-        if isinstance(node, Not) and node.positive is None:
-            where = [
-                *where,
-                "m.rowid NOT IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)",
-            ]
-            return "search_meta m", where, [*params, to_fts(node.negative)], False
-        # One FTS evaluation per search: the page, count, facets and histogram all read it.
-        conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS hits (rowid INTEGER PRIMARY KEY, score REAL)"
-        )
-        conn.exec_driver_sql("DELETE FROM temp.hits")
-        match = to_fts(node)
-        join = " CROSS JOIN search_meta m ON m.rowid = f.rowid" if where else ""
-        cond = "".join(f" AND {w}" for w in where)
-        conn.exec_driver_sql(
-            f"INSERT INTO temp.hits SELECT f.rowid, 0 FROM search_fts f{join} "
-            f"WHERE search_fts MATCH ?{cond}",
-            (match, *params),
-        )
-        scored = query.sort == "relevance"
-        if scored:
-            # bm25() costs ~2 µs a hit, most of a broad query's time. Like a rescore window,
-            # only the newest RESCORE_WINDOW hits (highest rowids) are ranked by relevance; the
-            # rest follow them, newest first. FTS5 honours the rowid bound before scoring.
-            floor = conn.exec_driver_sql(
-                "SELECT rowid FROM temp.hits ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                (RESCORE_WINDOW - 1,),
-            ).scalar()
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS scores (rowid INTEGER PRIMARY KEY, score REAL)"
-            )
-            conn.exec_driver_sql("DELETE FROM temp.scores")
-            conn.exec_driver_sql(
-                "INSERT INTO temp.scores SELECT f.rowid, "
-                f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM search_fts f "
-                "WHERE search_fts MATCH ? AND f.rowid >= ? "
-                "AND f.rowid IN (SELECT rowid FROM temp.hits)",
-                (match, floor or 0),
-            )
-            conn.exec_driver_sql(
-                "UPDATE temp.hits SET score = s.score FROM temp.scores s WHERE s.rowid = hits.rowid"
-            )
-        return "temp.hits h CROSS JOIN search_meta m ON m.rowid = h.rowid", [], [], scored
+    def _match_ids(self, cur: Any, node: Node) -> np.ndarray:
+        text = cur.execute(
+            "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH ?", (to_fts(node),)
+        ).fetchone()[0]
+        ids = ids_from_concat(text)
+        if len(ids) and ids.max() > self.columns.max_rowid:
+            self.columns.sync(cur)  # rows indexed since this search began
+        return ids[ids < len(self.columns.alive)]
 
-    def _collect(
+    def _candidates(self, cur: Any, node: Node | None) -> np.ndarray:
+        """Rowids of live documents that match the text part of the query."""
+        alive = self.columns.alive
+        if node is None:
+            return np.flatnonzero(alive)
+        if isinstance(node, Not) and node.positive is None:
+            mask = alive.copy()
+            mask[self._match_ids(cur, node.negative)] = False
+            return np.flatnonzero(mask)
+        ids = self._match_ids(cur, node)
+        return ids[self.columns.alive[ids]]
+
+    def _filter(self, q: SearchQuery, ids: np.ndarray) -> np.ndarray:
+        c = self.columns
+        keep = np.ones(len(ids), dtype=bool)
+        if q.date_from:
+            keep &= c.published[ids] >= _epoch(q.date_from)
+        if q.date_to:
+            pub = c.published[ids]
+            keep &= (pub <= _epoch(q.date_to)) & (pub != NO_DATE)
+        if q.sources:
+            keep &= np.isin(c.source[ids], q.sources)
+        for field, values, column in (
+            ("sentiment", q.sentiments, c.sentiment),
+            ("risk", q.risks, c.risk),
+        ):
+            if values:
+                keep &= np.isin(column[ids], [c.code(field, v) for v in values])
+        if q.topics:
+            mask = 0
+            for topic in q.topics:
+                mask |= TOPIC_BITS.get(topic, 0)
+            keep &= (c.topics[ids] & mask) != 0
+        if q.units:
+            rows = c.unit_rowid[np.isin(c.unit_id, q.units)]
+            keep &= np.isin(ids, rows)
+        return ids[keep]
+
+    def _order(
+        self, cur: Any, q: SearchQuery, node: Node | None, ids: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The matching rowids (ascending on input) in result order, with their scores."""
+        scores = np.zeros(len(ids))
+        if not len(ids):
+            return ids, scores
+        pub = self.columns.published[ids]
+        # Newest first, undated last; ties newest-indexed first.
+        newest = np.where(pub == NO_DATE, np.iinfo(np.int64).max, -pub)
+        pure_exclusion = isinstance(node, Not) and node.positive is None
+        if q.sort != "relevance" or node is None or pure_exclusion:
+            order = np.lexsort((-ids, newest))
+            return ids[order], scores
+        # bm25() costs ~2 µs a hit, most of a broad query's time. Like a rescore window, only
+        # the newest-indexed RESCORE_WINDOW hits are ranked by relevance; the rest follow
+        # them, newest first. FTS5 applies the rowid bound before scoring.
+        floor = int(ids[-RESCORE_WINDOW]) if len(ids) > RESCORE_WINDOW else int(ids[0])
+        rows = cur.execute(
+            f"SELECT rowid, bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM search_fts "
+            "WHERE search_fts MATCH ? AND rowid >= ?",
+            (to_fts(node), floor),
+        ).fetchall()
+        scores[:] = np.inf
+        if rows:
+            scored = np.array(rows, dtype=np.float64)
+            rid = scored[:, 0].astype(np.int64)
+            pos = np.searchsorted(ids, rid)
+            ok = pos < len(ids)
+            ok[ok] = ids[pos[ok]] == rid[ok]
+            scores[pos[ok]] = scored[ok, 1]
+        order = np.lexsort((ids, newest, scores))
+        # bm25() is lower-is-better; report higher = better, like every backend.
+        return ids[order], np.where(np.isinf(scores[order]), 0.0, -scores[order])
+
+    def _hits(
         self,
-        conn: Connection,
-        q: SearchQuery,
-        node: Node | None,
-        source: str,
-        where: list[str],
-        params: list[Any],
-        scored: bool,
-    ) -> SearchResult:
-        cond = (" WHERE " + " AND ".join(where)) if where else ""
-        count_from = "temp.hits" if source.startswith("temp.hits") else source
-        total = int(
-            conn.exec_driver_sql(
-                f"SELECT count(*) FROM {count_from}{cond}", tuple(params)
-            ).scalar_one()
-        )
-        if scored:
-            order = "h.score, m.published DESC, m.rowid"
-        else:
-            order = "m.published IS NULL, m.published DESC, m.rowid DESC"
-        page = conn.exec_driver_sql(
-            f"SELECT m.rowid, {'h.score' if scored else '0.0'}, m.published, m.source_id, "
-            f"m.sentiment, m.risk FROM {source}{cond} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*params, q.size, (q.page - 1) * q.size),
-        ).all()
-        texts = {}
-        if page:
-            marks = ",".join("?" * len(page))
-            texts = {
-                r[0]: r[1:]
-                for r in conn.exec_driver_sql(
-                    "SELECT rowid, doc_id, title, url, source_name, topics, units, lead, body "
-                    f"FROM search_docs WHERE rowid IN ({marks})",
-                    tuple(r[0] for r in page),
-                ).all()
-            }
-        terms = positive_terms(node)
+        cur: Any,
+        page: np.ndarray,
+        scores: np.ndarray,
+        terms: list[Term],
+        highlight: bool,
+    ) -> list[Hit]:
+        if not len(page):
+            return []
+        marks = ",".join("?" * len(page))
+        rows = {
+            r[0]: r[1:]
+            for r in cur.execute(
+                "SELECT d.rowid, d.doc_id, d.title, d.url, d.source_name, d.topics, d.units, "
+                "d.lead, d.body, m.published, m.source_id, m.sentiment, m.risk "
+                f"FROM search_docs d JOIN search_meta m ON m.rowid = d.rowid "
+                f"WHERE d.rowid IN ({marks})",
+                [int(i) for i in page],
+            ).fetchall()
+        }
         hits = []
-        for rowid, score, published, source_id, sentiment, risk in page:
-            doc_id, title, url, source_name, topics, units, lead, body = texts[rowid]
+        for rowid, score in zip(page.tolist(), scores.tolist(), strict=True):
+            if rowid not in rows:
+                continue  # deleted while this search ran
+            doc_id, title, url, source_name, topics, units, lead, body, published, *rest = rows[
+                rowid
+            ]
+            source_id, sentiment, risk = rest
             hit = Hit(
                 id=doc_id,
                 title=title,
@@ -393,77 +401,50 @@ class SqliteFtsBackend:
                 sentiment=sentiment,
                 risk=risk,
                 units=json.loads(units),
-                # bm25() is lower-is-better; flip it so every backend reports higher = better.
-                score=-float(score),
+                score=score,
             )
-            if q.highlight:
+            if highlight:
                 hit.title_html = highlight_all(title, terms)
                 hit.snippet_html = snippet(f"{lead} {body}".strip(), terms)
             hits.append(hit)
-        result = SearchResult(total=total, hits=hits, page=q.page, size=q.size)
-        if q.facets:
-            result.facets = self._facets(conn, source, cond, params)
-        if q.histogram:
-            result.histogram = self._histogram(conn, q.histogram, source, cond, params)
-        return result
+        return hits
 
-    def _facets(
-        self, conn: Connection, source: str, cond: str, params: list[Any]
-    ) -> dict[str, list[Bucket]]:
-        # One pass over the hits counts sources, sentiments, risks and every topic bit.
-        topic_sums = ", ".join(f"sum((m.topic_mask & {bit}) != 0)" for bit in TOPIC_BITS.values())
-        rows = conn.exec_driver_sql(
-            f"SELECT m.source_id, m.sentiment, m.risk, count(*), {topic_sums} "
-            f"FROM {source}{cond} GROUP BY m.source_id, m.sentiment, m.risk",
-            tuple(params),
-        ).all()
-        counters: dict[str, Counter[str]] = {f: Counter() for f in FACET_FIELDS}
-        for row in rows:
-            source_id, sentiment, risk, n = row[:4]
-            for field, value in (("source", source_id), ("sentiment", sentiment), ("risk", risk)):
-                if value is not None:
-                    counters[field][str(value)] += n
-            for code, count in zip(TOPIC_BITS, row[4:], strict=True):
-                if count:
-                    counters["topic"][code] += count
-        unit_rows = conn.exec_driver_sql(
-            f"SELECT u.unit, count(*) FROM {source} JOIN search_units u ON u.rowid = m.rowid"
-            f"{cond} GROUP BY u.unit",
-            tuple(params),
-        ).all()
-        counters["unit"].update({str(unit): n for unit, n in unit_rows})
-        facets = {
-            field: [
-                Bucket(v, c) for v, c in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-            ][:FACET_LIMIT]
-            for field, counter in counters.items()
-        }
-        if facets["source"]:
-            ids = [b.value for b in facets["source"]]
-            names = dict(
-                conn.exec_driver_sql(
-                    "SELECT m.source_id, d.source_name FROM search_meta m JOIN search_docs d "
-                    "ON d.rowid = m.rowid WHERE m.rowid IN (SELECT max(rowid) FROM search_meta "
-                    f"WHERE source_id IN ({','.join('?' * len(ids))}) GROUP BY source_id)",
-                    tuple(int(i) for i in ids),
-                ).all()
-            )
-            for b in facets["source"]:
-                b.label = names.get(int(b.value))
-        return facets
+    def _facets(self, ids: np.ndarray) -> dict[str, list[Bucket]]:
+        c = self.columns
 
-    def _histogram(
-        self, conn: Connection, interval: str, source: str, cond: str, params: list[Any]
-    ) -> list[Bucket]:
+        def buckets(values: np.ndarray, label: Any = None) -> list[Bucket]:
+            vals, counts = np.unique(values, return_counts=True)
+            pairs = sorted(zip(vals.tolist(), counts.tolist(), strict=True), key=lambda p: -p[1])
+            return [
+                Bucket(str(label(v)) if label else str(v), int(n), None)
+                for v, n in pairs[:FACET_LIMIT]
+            ]
+
+        sources = c.source[ids]
+        facets = {"source": buckets(sources[sources != NULL])}
+        for b in facets["source"]:
+            b.label = c.source_names.get(int(b.value))
+        for field, column in (("sentiment", c.sentiment), ("risk", c.risk)):
+            codes = column[ids]
+            facets[field] = buckets(codes[codes != NULL], lambda v, f=field: c.labels[f][v])
+        masks = c.topics[ids]
+        topic_counts = [
+            (code, int(np.count_nonzero(masks & bit))) for code, bit in TOPIC_BITS.items()
+        ]
+        facets["topic"] = [
+            Bucket(code, n) for code, n in sorted(topic_counts, key=lambda p: -p[1]) if n
+        ][:FACET_LIMIT]
+        hit_mask = np.zeros(len(c.alive), dtype=bool)
+        hit_mask[ids] = True
+        facets["unit"] = buckets(c.unit_id[hit_mask[c.unit_rowid]])
+        return {field: facets[field] for field in FACET_FIELDS}
+
+    def _histogram(self, ids: np.ndarray, interval: str) -> list[Bucket]:
         # `day` is the local calendar day stored at index time; weeks and months are sums of it.
-        extra = "m.day IS NOT NULL"
-        rows = conn.exec_driver_sql(
-            f"SELECT m.day, count(*) FROM {source}{cond + ' AND ' if cond else ' WHERE '}{extra} "
-            "GROUP BY m.day",
-            tuple(params),
-        ).all()
+        days = self.columns.day[ids]
+        ordinals, counts = np.unique(days[days != NULL], return_counts=True)
         buckets: Counter[date] = Counter()
-        for ordinal, n in rows:
+        for ordinal, n in zip(ordinals.tolist(), counts.tolist(), strict=True):
             day = date.fromordinal(ordinal)
             if interval == "week":
                 day -= timedelta(days=day.weekday())
