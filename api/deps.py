@@ -25,7 +25,9 @@ def get_app_settings(request: Request) -> Settings:
 
 def get_db(request: Request) -> Iterator[Session]:
     """A database session per request, closed afterwards."""
-    session = new_session(request.app.state.settings.db_url)
+    session = new_session(
+        request.app.state.settings.db_url, read_only=request.method in ("GET", "HEAD")
+    )
     try:
         yield session
     finally:

@@ -19,6 +19,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # SQLAlchemy, not pysqlite, opens transactions (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL lets the web app read while the worker writes; busy_timeout waits out short locks
     # instead of failing with "database is locked".
@@ -34,6 +36,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once with "database is
+    # locked" when another writer committed in between (WAL snapshot conflict); the busy
+    # timeout cannot help it. Writers therefore take the write lock up front. Read-only
+    # connections (execution option read_only) stay deferred so they never block writers.
+    read_only = conn.get_execution_options().get("read_only", False)
+    conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: the settings' database), created once per process."""
@@ -45,19 +56,25 @@ def get_engine(url: str | None = None) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     return engine
 
 
-@lru_cache(maxsize=8)
-def _session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
+@lru_cache(maxsize=16)
+def _session_factory(url: str, read_only: bool = False) -> sessionmaker[Session]:
+    engine = get_engine(url)
+    if read_only:
+        engine = engine.execution_options(read_only=True)
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def new_session(url: str | None = None) -> Session:
-    """A new session on the settings' database (caller closes it)."""
-    return _session_factory(url or get_settings().db_url)()
+def new_session(url: str | None = None, *, read_only: bool = False) -> Session:
+    """A new session on the settings' database (caller closes it).
+
+    `read_only` sessions never take SQLite's write lock (web pages that only read)."""
+    return _session_factory(url or get_settings().db_url, read_only)()
 
 
 @contextmanager

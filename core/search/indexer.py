@@ -60,8 +60,12 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
         return 0
     ids = [d.id for d in docs]
     stamps = {d.id: d.updated_at for d in docs}
+    batch_docs = [to_index_doc(d) for d in docs]
+    # End the read before the backend writes: on SQLite the index lives in the same file and
+    # this session's open transaction would hold the lock the backend needs.
+    session.commit()
     try:
-        backend.index([to_index_doc(d) for d in docs])
+        backend.index(batch_docs)
     except Exception as exc:
         log.warning("indexing %d documents failed, will retry: %s", len(docs), exc)
         session.execute(

@@ -239,12 +239,12 @@ class SqliteFtsBackend:
 
     def count(self) -> int:
         self.setup()
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(read_only=True) as conn:
             return int(conn.exec_driver_sql("SELECT count(*) FROM search_meta").scalar_one())
 
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(read_only=True) as conn:
                 conn.exec_driver_sql("SELECT 1")
             return True
         except Exception:
@@ -257,7 +257,7 @@ class SqliteFtsBackend:
         query.validate()
         node = parse(query.q)
         self.setup()
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(read_only=True) as conn:
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 self.columns.sync(cur)
