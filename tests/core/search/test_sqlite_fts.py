@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from core.search.base import IndexDoc, SearchQuery
 from core.search.query import parse
 from core.search.sqlite_fts import SqliteFtsBackend, to_fts
 from core.settings import Settings
 from tests.core.search.contract import SearchContract
+from tests.core.search.corpus import DOCS
 
 
 class TestSqliteFts(SearchContract):
@@ -34,3 +38,45 @@ def test_user_text_never_reaches_fts_syntax(query: str, fts: str) -> None:
     node = parse(query)
     assert node is not None
     assert to_fts(node) == fts
+
+
+def test_two_processes_see_each_others_writes(settings: Settings) -> None:
+    # given two backend instances on one file, as the worker and the web app have
+    writer = SqliteFtsBackend(settings.db_url)
+    reader = SqliteFtsBackend(settings.db_url)
+    writer.setup()
+    writer.index(DOCS[:4])
+    assert reader.search(SearchQuery(q="phụ huynh", facets=True)).total == 2
+    # when the writer adds, replaces and deletes documents
+    writer.index(DOCS[4:])
+    writer.index([replace(DOCS[1], title="Đã trả lại tiền", body="", topics=["khac"])])
+    writer.delete(["d4"])
+    # then the reader's cached columns follow: counts, facets and filters agree
+    result = reader.search(SearchQuery(q="", size=100, facets=True))
+    assert result.total == len(DOCS) - 1
+    assert {h.id for h in result.hits} == {d.id for d in DOCS} - {"d4"}
+    topics = {b.value: b.count for b in result.facets["topic"]}
+    assert "hoc_phi_thu_chi" not in topics and topics["khac"] == 1
+    assert reader.search(SearchQuery(topics=["hoc_phi_thu_chi"])).total == 0
+    # and after a clear (a full reindex) the reader starts over
+    writer.clear()
+    writer.index(DOCS[:1])
+    assert reader.search(SearchQuery(q="")).total == 1
+
+
+def test_relevance_window_ranks_only_the_newest_hits(settings: Settings) -> None:
+    # given more matches than the rescore window
+    backend = SqliteFtsBackend(settings.db_url)
+    backend.setup()
+    docs = [
+        IndexDoc(id=f"n{i}", title="tin giáo dục", body="giáo dục " * (i % 5)) for i in range(30)
+    ]
+    backend.index(docs)
+    # when
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("core.search.sqlite_fts.RESCORE_WINDOW", 10)
+        result = backend.search(SearchQuery(q="giáo dục", size=30))
+    # then every hit is returned once, the scored window first
+    assert result.total == 30 and len({h.id for h in result.hits}) == 30
+    assert all(h.score > 0 for h in result.hits[:10])
+    assert all(h.score == 0 for h in result.hits[10:])
