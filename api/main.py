@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -11,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.routes import health, search, web
-from core.search import get_backend
+from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,21 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: JSON API under /api/v1, /healthz, the web pages, OpenAPI at /docs."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            backend = get_backend(settings)
+            backend.setup()
+            # Warm the search backend's caches so the first user search is not the slow one.
+            backend.search(SearchQuery(size=1))
+        except Exception:
+            # The app still serves; /healthz reports the search backend as down.
+            log.exception("search backend setup failed")
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="diemtin API",
         version="0.1.0",
         description="Theo dõi báo chí và mạng xã hội về giáo dục cho Sở GDĐT.",
@@ -31,14 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(web.router)
-
-    @app.on_event("startup")
-    def _prepare_search() -> None:
-        try:
-            get_backend(settings).setup()
-        except Exception:
-            # The app still serves; /healthz reports the search backend as down.
-            log.exception("search backend setup failed")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
