@@ -44,41 +44,36 @@ class Columns:
         self.source_names: dict[int, str] = {}
         self.labels: dict[str, list[str]] = {k: list(v) for k, v in _CODES.items()}
 
+    published: np.ndarray
+    day: np.ndarray
+    source: np.ndarray
+    sentiment: np.ndarray
+    risk: np.ndarray
+    topics: np.ndarray
+    alive: np.ndarray
+    # name -> (dtype, value of an empty slot)
+    _ARRAYS: dict[str, tuple[Any, Any]] = {
+        "published": (np.int64, np.iinfo(np.int64).min),
+        "day": (np.int32, NULL),
+        "source": (np.int64, NULL),
+        "sentiment": (np.int8, NULL),
+        "risk": (np.int8, NULL),
+        "topics": (np.int64, 0),
+        "alive": (bool, False),
+    }
+
     def _alloc(self, size: int) -> None:
-        self.published = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
-        self.day = np.full(size, NULL, dtype=np.int32)
-        self.source = np.full(size, NULL, dtype=np.int64)
-        self.sentiment = np.full(size, NULL, dtype=np.int8)
-        self.risk = np.full(size, NULL, dtype=np.int8)
-        self.topics = np.zeros(size, dtype=np.int64)
-        self.alive = np.zeros(size, dtype=bool)
+        for name, (dtype, empty) in self._ARRAYS.items():
+            setattr(self, name, np.full(size, empty, dtype=dtype))
 
     def _grow(self, needed: int) -> None:
         size = len(self.alive)
         if needed < size:
             return
-        new_size = max(needed + 1, size * 2, 1024)
-        old = (
-            self.published,
-            self.day,
-            self.source,
-            self.sentiment,
-            self.risk,
-            self.topics,
-            self.alive,
-        )
-        self._alloc(new_size)
-        new = (
-            self.published,
-            self.day,
-            self.source,
-            self.sentiment,
-            self.risk,
-            self.topics,
-            self.alive,
-        )
-        for a, b in zip(old, new, strict=True):
-            b[:size] = a
+        old = {name: getattr(self, name) for name in self._ARRAYS}
+        self._alloc(max(needed + 1, size * 2, 1024))
+        for name, values in old.items():
+            getattr(self, name)[:size] = values
 
     def code(self, field: str, value: str | None) -> int:
         """The small-int code of a sentiment or risk label (new labels get new codes)."""
