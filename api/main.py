@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import health, search, web
+from api.routes import health, search, tipline, web
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(tipline.router)
     app.include_router(web.router)
 
     @app.exception_handler(RequestValidationError)

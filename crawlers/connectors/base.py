@@ -61,7 +61,12 @@ ConnectorFactory = Callable[[], SourceConnector]
 
 _REGISTRY: dict[str, ConnectorFactory] = {}
 # Importing a built-in module registers it; only the kinds in use get imported.
-_BUILTINS = {"rss": "crawlers.connectors.rss"}
+_BUILTINS = {
+    "rss": "crawlers.connectors.rss",
+    "facebook": "crawlers.connectors.facebook",
+    "youtube": "crawlers.connectors.youtube",
+    "forum": "crawlers.connectors.forum",
+}
 
 
 def register_connector(kind: str, cls: ConnectorFactory) -> ConnectorFactory:

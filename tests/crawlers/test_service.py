@@ -141,7 +141,7 @@ def test_recovery_resets_the_failure_count(
 
 def test_source_kind_without_connector_is_recorded(session: Session, settings: Settings) -> None:
     # given
-    source = Source(name="Trang Facebook", kind="facebook", url="https://facebook.com/x")
+    source = Source(name="Trang TikTok", kind="tiktok", url="https://tiktok.com/@x")
     session.add(source)
     session.commit()
     # when
