@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
+from core import broker
 from core.settings import Settings, get_settings
 
 QUEUES = ("crawl", "classify", "alerts", "index")
@@ -39,9 +40,9 @@ def configure(settings: Settings | None = None) -> Celery:
             "evaluate_document": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
         },
-        # kombu's SQLAlchemy transport hands every transport option to create_engine(), so
-        # its polling interval is set on the transport class below instead.
-        broker_transport_options={}
+        # The embedded broker (core.broker) redelivers a dead worker's messages once their
+        # lease is this old; its polling interval is set on the transport class below.
+        broker_transport_options={"visibility_timeout": s.broker_visibility_timeout_s}
         if s.celery_broker_url.startswith("sqla+")
         else {"visibility_timeout": 3600},
         broker_connection_retry_on_startup=True,
@@ -68,4 +69,5 @@ def reset_pools() -> None:
 
 # The embedded broker polls its SQLite table; half a second keeps the demo snappy.
 SqlaTransport.polling_interval = 0.5
+broker.install()
 configure()

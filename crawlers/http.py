@@ -1,5 +1,5 @@
 """Polite, bounded HTTP GET for crawlers: real User-Agent, timeouts, a size cap, conditional
-GET, manual redirects with an SSRF check on every hop."""
+GET, manual redirects with an SSRF check on every hop, and bounded decompression."""
 
 from __future__ import annotations
 
@@ -7,12 +7,18 @@ import ipaddress
 import logging
 import socket
 import time
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from core.settings import Settings
+from crawlers.encoding import Decoded, charset_from_content_type, decode
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +29,10 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 # A server that trickles one byte per read never trips the per-read timeout; this bounds
 # the whole fetch to a few timeouts' worth of wall time.
 TOTAL_DEADLINE_FACTOR = 3
+# We decompress ourselves (see _decoded_chunks), so only codings we can bound are offered.
+ACCEPT_ENCODING = "gzip, deflate"
+# zlib output per step: a bomb never inflates more than this beyond the size limit at once.
+INFLATE_STEP = 256 * 1024
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
     "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
@@ -32,11 +42,20 @@ ACCEPT = (
 class FetchError(Exception):
     """A fetch failed; `retryable` says whether trying again later may succeed."""
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = retryable
+        # Seconds the server asked us to wait (Retry-After on 429/503), if it said.
+        self.retry_after = retry_after
 
 
 class BlockedURLError(FetchError):
@@ -59,6 +78,14 @@ class FetchResult:
     def content_type(self) -> str | None:
         """The Content-Type header, if the server sent one."""
         return self.headers.get("content-type")
+
+    def decoded(self) -> Decoded:
+        """The body decoded (charset from header, document or content; TCVN3/VNI repaired)."""
+        return decode(self.content, charset_from_content_type(self.content_type))
+
+    def text(self) -> str:
+        """The body as Unicode (NFC) text; see crawlers.encoding."""
+        return self.decoded().text
 
 
 def _is_blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -113,6 +140,7 @@ def _request_headers(
         "User-Agent": settings.http_user_agent,
         "Accept": ACCEPT,
         "Accept-Language": "vi,en;q=0.5",
+        "Accept-Encoding": ACCEPT_ENCODING,
     }
     if etag:
         headers["If-None-Match"] = etag
@@ -121,27 +149,104 @@ def _request_headers(
     return headers
 
 
+def _decompressor(coding: str, first: bytes) -> zlib._Decompress:
+    if coding == "gzip":
+        return zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    # "deflate" is meant to be zlib-wrapped, but some servers send raw deflate.
+    wrapped = len(first) >= 2 and (first[0] << 8 | first[1]) % 31 == 0 and first[0] & 0x0F == 8
+    return zlib.decompressobj(wbits=zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+
+
+def _decoded_chunks(raw: Iterator[bytes], coding: str, url: str) -> Iterator[bytes]:
+    """The body's decoded bytes, inflated at most INFLATE_STEP at a time.
+
+    httpx would inflate each network chunk whole (64 KB of a gzip bomb is 64 MB); zlib's
+    max_length lets the caller's size check stop a bomb after one step."""
+    if coding in ("", "identity"):
+        yield from raw
+        return
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(f"unsupported Content-Encoding {coding!r} from {url}")
+    coding = "gzip" if coding == "x-gzip" else coding
+    inflater: zlib._Decompress | None = None
+    finished = False
+    try:
+        for chunk in raw:
+            data = chunk
+            while data and not finished:
+                if inflater is None:
+                    inflater = _decompressor(coding, data)
+                yield inflater.decompress(data, INFLATE_STEP)
+                data = inflater.unconsumed_tail
+                if not data and inflater.eof:
+                    data, inflater = inflater.unused_data, None
+                    # A gzip body may hold several members; anything else after the end of
+                    # the stream is garbage, ignored as browsers do.
+                    finished = not (coding == "gzip" and data.startswith(b"\x1f\x8b"))
+        if inflater is not None:
+            yield inflater.flush()
+    except zlib.error as exc:
+        raise FetchError(f"corrupt {coding} body from {url}: {exc}", retryable=True) from exc
+
+
 def _read_capped(response: httpx.Response, max_bytes: int, deadline: float, url: str) -> bytes:
     declared = response.headers.get("content-length")
     # Content-Length counts encoded bytes, so it can only rule out, never prove, a small body.
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"response too large: {declared} bytes declared (limit {max_bytes})")
+    coding = response.headers.get("content-encoding", "").strip().lower()
     chunks: list[bytes] = []
     size = 0
-    # iter_bytes yields decoded bytes, so a gzip bomb is caught by the same count.
-    for chunk in response.iter_bytes():
+    # Decoded bytes are counted, so a gzip bomb is caught by the same limit.
+    for chunk in _decoded_chunks(response.iter_raw(), coding, url):
         size += len(chunk)
         if size > max_bytes:
-            raise FetchError(f"response too large: over {max_bytes} bytes from {url}")
+            raise FetchError(
+                f"response too large: over {max_bytes} bytes from {url}"
+                + (f" after {coding} decompression" if coding not in ("", "identity") else "")
+            )
         if time.monotonic() > deadline:
             raise FetchError(f"timed out reading {url}", retryable=True)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _status_error(status: int, url: str) -> FetchError:
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _status_error(status: int, url: str, headers: httpx.Headers | None = None) -> FetchError:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    where = f"HTTP {status}{' ' + reason if reason else ''} from {url}"
     retryable = status in RETRYABLE_STATUSES or status >= 500
-    return FetchError(f"HTTP {status} from {url}", status=status, retryable=retryable)
+    retry_after = parse_retry_after(headers.get("retry-after")) if headers else None
+    if status in (401, 403):
+        message = (
+            f"{where}: the site refuses the crawler (login required, or our User-Agent or "
+            "address is blocked); not retried until an admin checks the source"
+        )
+    elif status in (404, 410):
+        message = f"{where}: the address no longer exists; check the source URL"
+    elif retryable and retry_after is not None:
+        message = f"{where}; the server asks us to retry after {retry_after:g}s"
+    else:
+        message = where
+    return FetchError(message, status=status, retryable=retryable, retry_after=retry_after)
 
 
 def fetch(
@@ -192,7 +297,7 @@ def fetch(
                             not_modified=True,
                         )
                     if status >= 400:
-                        raise _status_error(status, current)
+                        raise _status_error(status, current, response.headers)
                     content = _read_capped(response, settings.http_max_bytes, deadline, current)
                     return FetchResult(
                         url=current,
@@ -209,7 +314,7 @@ def fetch(
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
                 raise BlockedURLError(f"invalid URL {current!r}: {exc}") from exc
             except httpx.HTTPError as exc:
-                # DecodingError (corrupt gzip) and transport errors land here.
+                # Transport errors (refused, reset, protocol) land here.
                 detail = str(exc) or type(exc).__name__
                 raise FetchError(
                     f"network error fetching {current}: {detail}", retryable=True

@@ -1,27 +1,32 @@
 """The ingest pipeline: fetched items -> normalised, deduplicated, classified documents.
 
-Ids come from the canonical URL, so a re-crawl updates a document and never duplicates it."""
+Ids come from the canonical URL, so a re-crawl updates a document and never duplicates it;
+near-duplicates from other URLs and outlets join one story (crawlers.dedupe)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from classifier.baseline import BaselineClassifier, Prediction
 from core.celery_app import app as celery_app
-from core.models import Classification, Document, Source, Story, utcnow
+from core.models import Classification, Document, Source, utcnow
 from core.text import clean, normalize
 from crawlers.connectors.base import FetchedItem
+from crawlers.dedupe import attach, fingerprint, prune_bands, reattach
+from crawlers.encoding import detect_legacy, legacy_to_unicode
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,15 @@ MAX_URL = 2000
 MAX_NATIVE_ID = 300
 MAX_AUTHOR = 300
 _LOOKUP_CHUNK = 500
+# Sources run a few hours ahead (wrong zone) now and then; beyond a day the date is wrong.
+MAX_FUTURE = timedelta(days=1)
+# Story bands of long-quiet stories are pruned at most this often per process.
+PRUNE_EVERY_S = 3600.0
+_last_prune = float("-inf")
+# Alert evaluation by task name (architecture: the pipeline hands over to alerts by name).
+# Off until the alerts issue adds the `evaluate_document` task and a setting to switch it
+# on; then this flag becomes `get_settings().alerts_enabled` (or similar).
+ALERTS_TASK_ENABLED = False
 
 
 def canonical_url(url: str) -> str:
@@ -113,6 +127,8 @@ class IngestStats:
     unchanged: int = 0
     errors: int = 0
     error_messages: list[str] = field(default_factory=list)
+    # New documents that joined an existing story (a copy or rewrite of something known).
+    joined: int = 0
 
 
 @dataclass
@@ -125,22 +141,65 @@ class _Prepared:
     lead: str
     body: str
     author: str | None
-    published_at: datetime | None
+    published_at: datetime
+    # True when the source gave no usable date and the fetch time stands in.
+    date_from_fetch: bool
     content_hash: str
+    meta: dict[str, Any]
     item: FetchedItem
 
 
-def _prepare(source: Source, item: FetchedItem) -> _Prepared:
+def _repair_encoding(item: FetchedItem) -> tuple[list[Any], str | None]:
+    """The text fields, converted where they read as TCVN3/VNI mojibake (a last resort:
+    connectors decode legacy pages already). Runs before normalising: clean() would drop
+    TCVN3's soft hyphen, which is the letter ư."""
+    fields = [item.title, item.lead, item.body, item.author]
+    texts = [f for f in fields if isinstance(f, str)]
+    # Pooled first, so short fields share the evidence; then field by field, for a legacy
+    # field beside Unicode ones (a TCVN3 body under a Unicode <title>).
+    pooled = detect_legacy("\n".join(texts))
+    found = (
+        [pooled] * len(fields)
+        if pooled
+        else [detect_legacy(f) if isinstance(f, str) else None for f in fields]
+    )
+    if not any(found):
+        return fields, None
+    repaired = [
+        legacy_to_unicode(f, enc) if enc and isinstance(f, str) else f
+        for f, enc in zip(fields, found, strict=True)
+    ]
+    return repaired, next(enc for enc in found if enc)
+
+
+def _publish_time(item: FetchedItem, now: datetime, meta: dict[str, Any]) -> tuple[datetime, bool]:
+    if item.published_at is None:
+        meta["published_at_from"] = "fetched_at"
+        return now, True
+    if item.published_at.tzinfo is None:
+        raise ValueError("published_at must be timezone-aware")
+    if item.published_at > now + MAX_FUTURE:
+        meta["published_at_note"] = (
+            f"date {item.published_at.isoformat()} is in the future; replaced by fetch time"
+        )
+        return now, True
+    return item.published_at, False
+
+
+def _prepare(source: Source, item: FetchedItem, now: datetime) -> _Prepared:
     url = item.url.strip() if item.url else None
     canon = canonical_url(url) if url else None
     if canon and len(canon) > MAX_URL:
         raise ValueError(f"URL longer than {MAX_URL} characters")
     native = clean(str(item.native_id))[:MAX_NATIVE_ID] if item.native_id else ""
-    title, lead, body = normalize(item.title), normalize(item.lead), normalize(item.body)
+    (raw_title, raw_lead, raw_body, raw_author), legacy = _repair_encoding(item)
+    title, lead, body = normalize(raw_title), normalize(raw_lead), normalize(raw_body)
     if not (title or lead or body):
         raise ValueError("item has no text")
-    if item.published_at is not None and item.published_at.tzinfo is None:
-        raise ValueError("published_at must be timezone-aware")
+    meta = dict(item.meta)
+    if legacy:
+        meta["text_repaired_from"] = legacy
+    published_at, date_from_fetch = _publish_time(item, now, meta)
     return _Prepared(
         doc_id=document_id(canon, source.id, native or None),
         url=url[:MAX_URL] if url else None,
@@ -149,26 +208,20 @@ def _prepare(source: Source, item: FetchedItem) -> _Prepared:
         title=title,
         lead=lead,
         body=body,
-        author=normalize(item.author)[:MAX_AUTHOR] or None,
-        published_at=item.published_at,
+        author=normalize(raw_author)[:MAX_AUTHOR] or None,
+        published_at=published_at,
+        date_from_fetch=date_from_fetch,
         content_hash=content_hash(title, lead, body),
+        meta=meta,
         item=item,
     )
 
 
-def _create(session: Session, source: Source, p: _Prepared, now: datetime) -> Document:
-    # One story per document for now; near-duplicate clustering joins them later.
-    story = Story(
-        title=p.title or p.lead[:300],
-        first_seen_at=now,
-        last_seen_at=now,
-        doc_count=1,
-        outlet_count=1,
-    )
+def _create(session: Session, source: Source, p: _Prepared, now: datetime) -> tuple[Document, bool]:
+    """Insert a new document into the closest story; (document, joined an existing story)."""
     doc = Document(
         id=p.doc_id,
         source_id=source.id,
-        story=story,
         kind=p.item.kind,
         url=p.url,
         canonical_url=p.canonical_url,
@@ -184,29 +237,29 @@ def _create(session: Session, source: Source, p: _Prepared, now: datetime) -> Do
         likes=p.item.likes,
         shares=p.item.shares,
         comments=p.item.comments,
-        meta=dict(p.item.meta),
+        meta=p.meta,
         indexed_at=None,
     )
     session.add(doc)
-    return doc
+    joined = attach(session, doc, fingerprint(p.title, p.lead, p.body))
+    return doc, joined
 
 
-def _update(doc: Document, p: _Prepared, now: datetime) -> None:
+def _update(session: Session, doc: Document, p: _Prepared, now: datetime) -> None:
     doc.url = p.url or doc.url
     doc.title, doc.lead, doc.body = p.title, p.lead, p.body
     doc.author = p.author or doc.author
-    doc.published_at = p.published_at or doc.published_at
+    # A stand-in date never replaces the one the document already has.
+    if not p.date_from_fetch or doc.published_at is None:
+        doc.published_at = p.published_at
     doc.content_hash = p.content_hash
-    doc.meta = dict(p.item.meta)
+    doc.meta = p.meta
     doc.updated_at = now
     # Null marks it for the indexer, which then indexes the new text.
     doc.indexed_at = None
     doc.index_error = None
     _refresh_engagement(doc, p.item)
-    if doc.story is not None:
-        doc.story.last_seen_at = now
-        if doc.story.doc_count <= 1:
-            doc.story.title = p.title or doc.story.title
+    reattach(session, doc, fingerprint(p.title, p.lead, p.body))
 
 
 def _refresh_engagement(doc: Document, item: FetchedItem) -> None:
@@ -294,6 +347,55 @@ def send_task_safely(name: str, args: Iterable[Any] = ()) -> bool:
         return False
 
 
+def _upsert(
+    session: Session, source: Source, p: _Prepared, doc: Document | None, now: datetime
+) -> tuple[str, Document]:
+    """Create, update or leave one document; returns (outcome, document)."""
+    if doc is None:
+        doc, joined = _create(session, source, p, now)
+        return ("joined" if joined else "new"), doc
+    if doc.content_hash == p.content_hash:
+        _refresh_engagement(doc, p.item)
+        return "unchanged", doc
+    _update(session, doc, p, now)
+    return "updated", doc
+
+
+def _upsert_safely(
+    session: Session, source: Source, p: _Prepared, doc: Document | None, now: datetime
+) -> tuple[str, Document]:
+    """_upsert in a savepoint, so a row the database rejects rolls back alone; a document
+    another worker inserted since we looked is updated instead of duplicated."""
+    try:
+        with session.begin_nested():
+            return _upsert(session, source, p, doc, now)
+    except IntegrityError:
+        if doc is not None:
+            raise
+        # Two workers crawling the same source: the other one committed this document
+        # between our lookup and our insert (PostgreSQL; SQLite writers queue up instead).
+        doc = session.get(Document, p.doc_id, populate_existing=True)
+        if doc is None:
+            raise
+        with session.begin_nested():
+            return _upsert(session, source, p, doc, now)
+
+
+def _maybe_prune(session: Session, now: datetime) -> None:
+    global _last_prune
+    if time.monotonic() - _last_prune < PRUNE_EVERY_S:
+        return
+    _last_prune = time.monotonic()
+    try:
+        with session.begin_nested():
+            pruned = prune_bands(session, now)
+        if pruned:
+            log.info("pruned %d story bands of quiet stories", pruned)
+    except Exception:
+        # Housekeeping only: the next hour tries again.
+        log.exception("pruning story bands failed")
+
+
 def ingest(
     session: Session,
     source: Source,
@@ -301,15 +403,16 @@ def ingest(
     *,
     classifier: Classifier | None = None,
 ) -> IngestStats:
-    """Upsert items as documents of `source`, classify new/changed ones, commit, and ask for
-    indexing. One bad item is counted and logged; it never costs the others."""
+    """Upsert items as documents of `source`, cluster new ones into stories, classify
+    new/changed ones, commit, and ask for indexing (and alert evaluation when enabled).
+    One bad item is counted and logged; it never costs the others."""
     stats = IngestStats()
     now = utcnow()
     prepared: dict[str, _Prepared] = {}
     for item in items:
         stats.seen += 1
         try:
-            p = _prepare(source, item)
+            p = _prepare(source, item, now)
         except Exception as exc:
             _item_error(stats, source, item, exc)
             continue
@@ -321,33 +424,29 @@ def ingest(
     existing = _load_existing(session, list(prepared))
     touched: list[Document] = []
     for p in prepared.values():
-        doc = existing.get(p.doc_id)
         try:
-            # A savepoint per item: a row the database rejects rolls back alone.
-            with session.begin_nested():
-                if doc is None:
-                    doc = _create(session, source, p, now)
-                    outcome = "new"
-                elif doc.content_hash == p.content_hash:
-                    _refresh_engagement(doc, p.item)
-                    outcome = "unchanged"
-                else:
-                    _update(doc, p, now)
-                    outcome = "updated"
+            outcome, doc = _upsert_safely(session, source, p, existing.get(p.doc_id), now)
         except Exception as exc:
             _item_error(stats, source, p.item, exc)
             continue
         if outcome == "unchanged":
             stats.unchanged += 1
             continue
+        if outcome == "joined":
+            stats.joined += 1
+            outcome = "new"
         setattr(stats, outcome, getattr(stats, outcome) + 1)
         touched.append(doc)
 
     if touched:
         _classify(session, touched, classifier or default_classifier())
+        _maybe_prune(session, now)
     session.commit()
     if touched:
         send_task_safely("index_documents")
+        if ALERTS_TASK_ENABLED:
+            for doc in touched:
+                send_task_safely("evaluate_document", args=[doc.id])
     return stats
 
 

@@ -1,7 +1,9 @@
 """Crawl scheduling and one crawl of one source, with the source's health kept up to date.
 
 A failing source is recorded (last_error, consecutive_failures, health), never raised: one
-broken feed must not stop the others or flood the worker with retries."""
+broken feed must not stop the others or flood the worker with retries. A transient failure
+(timeout, 429, 5xx) is retried a few times within the source's poll interval first; only the
+last attempt counts as a failure."""
 
 from __future__ import annotations
 
@@ -21,10 +23,33 @@ log = logging.getLogger(__name__)
 
 # 2**6 = 64 times the interval: a dead 15-minute feed is still tried every 16 hours.
 MAX_BACKOFF_EXPONENT = 6
+# In-task retries of a transient failure: at 1/8, 1/4 and 1/2 of the poll interval (a
+# 15-minute feed: after ~2, 4 and 8 minutes), never sooner than MIN_RETRY_S, never later
+# than MAX_RETRY_S; a Retry-After beyond that skips the retries and moves the next poll.
+CRAWL_MAX_RETRIES = 3
+MIN_RETRY_S = 2.0
+MAX_RETRY_S = 3600.0
 MAX_ERROR_CHARS = 2000
 # Column sizes of sources.etag / sources.last_modified.
 MAX_ETAG = 500
 MAX_LAST_MODIFIED = 100
+
+
+class CrawlRetry(Exception):
+    """A transient failure worth another try in `countdown` seconds (already recorded on the
+    run as "retrying"; the source's health is untouched until the last attempt)."""
+
+    def __init__(self, message: str, countdown: float):
+        super().__init__(message)
+        self.message = message
+        self.countdown = countdown
+
+
+def retry_countdown(source: Source, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds before retry number `attempt` + 1: exponential in the poll interval, and
+    never sooner than the server's Retry-After."""
+    backoff = source.poll_interval_s * 2**attempt / 8
+    return max(MIN_RETRY_S, min(backoff, MAX_RETRY_S), retry_after or 0.0)
 
 
 def next_poll_delay(source: Source) -> timedelta:
@@ -63,11 +88,15 @@ def crawl(
     *,
     settings: Settings | None = None,
     classifier: Classifier | None = None,
+    attempt: int = 0,
+    max_attempts: int = 1,
 ) -> CrawlRun:
     """Poll one source, ingest what it gave, and record the run and the source's health.
 
-    Raises LookupError only when the source does not exist; every crawl failure is
-    recorded on the CrawlRun and the Source instead."""
+    `attempt` counts from 0; before the last of `max_attempts`, a retryable fetch failure
+    is recorded as a "retrying" run and raised as CrawlRetry. Otherwise raises LookupError
+    only when the source does not exist; every crawl failure is recorded on the CrawlRun
+    and the Source instead."""
     settings = settings or get_settings()
     source = session.get(Source, source_id)
     if source is None:
@@ -83,6 +112,11 @@ def crawl(
             stats = ingest(session, source, output.items, classifier=classifier)
     except Exception as exc:
         session.rollback()
+        countdown = _retry_in(session, source_id, exc, attempt, max_attempts)
+        if countdown is not None:
+            _record_retry(session, source_id, run.id, exc, countdown)
+            session.commit()
+            raise CrawlRetry(str(exc), countdown) from exc
         _record_failure(session, source_id, run.id, exc, settings)
     else:
         _record_success(session, source, run, output, stats)
@@ -123,6 +157,40 @@ def _record_success(
     )
 
 
+def _retry_in(
+    session: Session, source_id: int, exc: Exception, attempt: int, max_attempts: int
+) -> float | None:
+    """Seconds until another try, or None when this failure is final."""
+    if not (isinstance(exc, FetchError) and exc.retryable) or attempt + 1 >= max_attempts:
+        return None
+    source = session.get(Source, source_id)
+    if source is None:
+        return None
+    countdown = retry_countdown(source, attempt, exc.retry_after)
+    # A server that asks for a longer pause than we would wait gets it through the schedule.
+    return None if countdown > MAX_RETRY_S else countdown
+
+
+def _record_retry(
+    session: Session, source_id: int, run_id: int, exc: Exception, countdown: float
+) -> None:
+    now = utcnow()
+    message = f"{exc} (retrying in {countdown:g}s)"[:MAX_ERROR_CHARS]
+    source = session.get(Source, source_id)
+    run = session.get(CrawlRun, run_id)
+    if source is not None:
+        # Not a failure yet: health and consecutive_failures wait for the last attempt.
+        source.last_polled_at = now
+        source.last_error, source.last_error_at = message, now
+        # The scheduler must not queue a second crawl while this one waits to retry.
+        hold = now + timedelta(seconds=countdown) + next_poll_delay(source)
+        if source.next_poll_at is None or source.next_poll_at < hold:
+            source.next_poll_at = hold
+    if run is not None:
+        run.finished_at, run.status, run.error = now, "retrying", message
+    log.info("crawl of source %s failed, retrying in %gs: %s", source_id, countdown, exc)
+
+
 def _record_failure(
     session: Session, source_id: int, run_id: int, exc: Exception, settings: Settings
 ) -> None:
@@ -140,6 +208,10 @@ def _record_failure(
         # Flagged sources are skipped by the scheduler until an admin looks at them.
         source.health = "flagged" if flagged else "failing"
         source.next_poll_at = now + next_poll_delay(source)
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        if retry_after and source.next_poll_at < now + timedelta(seconds=retry_after):
+            # 429/503 with Retry-After: the next poll honours the server's wish.
+            source.next_poll_at = now + timedelta(seconds=retry_after)
     if run is not None:
         run.finished_at = now
         run.status = "failed"

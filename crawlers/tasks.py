@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from celery import Task
+
 from core.celery_app import app
 from core.db import session_scope
 from crawlers.pipeline import send_task_safely
-from crawlers.service import claim_due_sources, crawl
+from crawlers.service import CRAWL_MAX_RETRIES, CrawlRetry, claim_due_sources, crawl
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,21 @@ def schedule_sources() -> int:
     return len(source_ids)
 
 
-@app.task(name="crawl_source")
-def crawl_source(source_id: int) -> str | None:
-    """Crawl one source; failures are recorded on the source, never raised."""
+@app.task(name="crawl_source", bind=True, max_retries=CRAWL_MAX_RETRIES)
+def crawl_source(self: Task, source_id: int) -> str | None:
+    """Crawl one source; a transient failure is retried with backoff through the broker
+    (Celery's Retry), the last failure is recorded on the source; nothing else is raised."""
+    # Called directly or eagerly there is no broker to come back through: one attempt.
+    direct = self.request.called_directly or self.request.is_eager
+    max_attempts = 1 if direct else CRAWL_MAX_RETRIES + 1
+    attempt = min(self.request.retries or 0, CRAWL_MAX_RETRIES)
     try:
         with session_scope() as session:
-            run = crawl(session, source_id)
+            run = crawl(session, source_id, attempt=attempt, max_attempts=max_attempts)
             return run.status
+    except CrawlRetry as retry:
+        # A new message with an ETA; this one is acknowledged once it is queued.
+        raise self.retry(countdown=retry.countdown, max_retries=CRAWL_MAX_RETRIES) from None
     except LookupError:
         # Deleted between scheduling and crawling: nothing to do.
         log.info("source %s no longer exists; crawl skipped", source_id)

@@ -1,5 +1,7 @@
 """RSS and Atom feeds: feedparser on the raw bytes, so the charset from the HTTP header or
-the XML declaration is honoured; HTML in summaries and content is reduced to plain text."""
+the XML declaration is honoured; HTML in summaries and content is reduced to plain text.
+Legacy Vietnamese feeds (windows-1258, TCVN3, VNI) are decoded by crawlers.encoding first and
+handed to feedparser as UTF-8."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from core.models import Source, utcnow
 from core.settings import Settings
 from core.text import clean
 from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connector
+from crawlers.encoding import charset_from_content_type, decode
 from crawlers.http import FetchError, fetch
 from crawlers.pipeline import canonical_url
 
@@ -116,6 +119,18 @@ def entry_to_item(entry: Any, *, base_url: str, now: datetime) -> FetchedItem:
     )
 
 
+def _legacy_to_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """Feed bytes feedparser can read: legacy Vietnamese ones re-encoded as UTF-8.
+
+    feedparser knows windows-1258 but not TCVN3/VNI font text, and cleaning its output would
+    drop TCVN3's soft hyphen (the letter ư) before anyone could convert it."""
+    decoded = decode(content, charset_from_content_type(headers.get("content-type")))
+    if not decoded.vietnamese_legacy:
+        return content, headers
+    media = (headers.get("content-type") or "application/xml").split(";", 1)[0].strip()
+    return decoded.utf8_xml(), {**headers, "content-type": f"{media}; charset=utf-8"}
+
+
 def parse_feed(
     content: bytes,
     *,
@@ -128,8 +143,11 @@ def parse_feed(
     given = {k.lower(): v for k, v in (headers or {}).items()}
     # Only what feedparser needs for the charset and relative links: the body is already
     # decompressed, so Content-Encoding and Content-Length no longer describe it.
-    response_headers = {k: given[k] for k in ("content-type", "content-location") if k in given}
+    response_headers: dict[str, str] = {
+        k: given[k] for k in ("content-type", "content-location") if k in given
+    }
     response_headers.setdefault("content-location", url)
+    content, response_headers = _legacy_to_utf8(content, response_headers)
     parsed = feedparser.parse(content, response_headers=response_headers)
     output = CrawlOutput()
     problem = _real_problem(parsed)

@@ -3,6 +3,7 @@ per-item error isolation, classification and the hand-over to indexing."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import unicodedata
@@ -10,14 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from classifier.baseline import MODEL_VERSION, Prediction
 from core.models import Classification, Document, Source, Story, utcnow
 from core.settings import Settings
+from crawlers import pipeline
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import canonical_url, document_id, ingest
+from tests.crawlers.test_encoding import to_tcvn3, to_vni
 
 
 @pytest.mark.parametrize(
@@ -77,12 +80,31 @@ def source(session: Session) -> Source:
     return src
 
 
+# Distinct news per item number: near-identical texts would rightly share one story.
+_LEADS = [
+    "Sở Giáo dục và Đào tạo khen thưởng học sinh giỏi.",
+    "Đội tuyển của trường vượt qua hơn hai trăm thí sinh toàn tỉnh.",
+    "Nhà trường tổ chức lễ tuyên dương vào sáng thứ hai đầu tuần.",
+    "Em dành trọn mùa hè để luyện đề cùng thầy cô.",
+    "Phụ huynh và thầy cô đến chúc mừng rất đông.",
+    "Giải thưởng năm nay có thêm hạng mục sáng tạo kỹ thuật.",
+]
+_BODIES = [
+    "Các em được trao bằng khen và học bổng.",
+    "Ban tổ chức đánh giá cao cách trình bày mạch lạc của thí sinh.",
+    "Thầy hiệu trưởng hứa sẽ đầu tư thêm phòng thí nghiệm.",
+    "Kết quả này giúp trường đứng đầu huyện về số giải.",
+    "Đây là lần thứ ba liên tiếp trường có học sinh đoạt giải.",
+    "Bộ môn Tin học được bổ sung mười máy tính mới.",
+]
+
+
 def _item(n: int, **kw: object) -> FetchedItem:
     values: dict[str, object] = {
         "url": f"https://baothu.example.vn/giao-duc/bai-{n}.html",
         "title": f"Học sinh trường THCS số {n} đạt giải nhất",
-        "lead": "Sở Giáo dục và Đào tạo khen thưởng học sinh giỏi.",
-        "body": "Các em được trao bằng khen và học bổng.",
+        "lead": _LEADS[n % len(_LEADS)],
+        "body": _BODIES[n % len(_BODIES)],
         "published_at": datetime(2024, 9, n, 1, tzinfo=UTC),
         "native_id": f"guid-{n}",
     }
@@ -261,3 +283,106 @@ def test_unchanged_recrawl_queues_nothing(
     with sqlite3.connect(broker) as conn:
         (count,) = conn.execute("select count(*) from kombu_message").fetchone()
     assert count == 1
+
+
+def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
+    with sqlite3.connect(Path(settings.data_dir) / "broker.sqlite3") as conn:
+        rows = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
+    # Bodies are base64, as kombu's virtual transports store them.
+    return [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
+
+
+def test_alert_evaluation_is_queued_per_document_only_when_enabled(
+    session: Session, source: Source, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: alerts switched on (the alerts issue will tie the flag to a setting)
+    monkeypatch.setattr(pipeline, "ALERTS_TASK_ENABLED", True)
+    # when
+    ingest(session, source, [_item(1), _item(2)])
+    ingest(session, source, [_item(1), _item(2)])  # unchanged: nothing more
+    # then
+    ids = {document_id(canonical_url(_item(n).url or "")) for n in (1, 2)}
+    tasks = _queued_tasks(settings)
+    assert [name for name, _ in tasks] == ["index_documents"] + ["evaluate_document"] * 2
+    assert {args[0] for name, args in tasks if name == "evaluate_document"} == ids
+
+
+def test_items_without_a_date_get_the_fetch_time_once(session: Session, source: Source) -> None:
+    # given
+    before = utcnow()
+    ingest(session, source, [_item(1, published_at=None)])
+    doc = session.scalars(select(Document)).one()
+    first = doc.published_at
+    # when: re-crawled unchanged, then with new text, still without a date
+    ingest(session, source, [_item(1, published_at=None)])
+    ingest(session, source, [_item(1, published_at=None, body="Bài đã được cập nhật thêm.")])
+    # then
+    session.refresh(doc)
+    assert first is not None and before <= first <= utcnow()
+    assert doc.published_at == first and doc.body == "Bài đã được cập nhật thêm."
+    assert doc.meta["published_at_from"] == "fetched_at"
+
+
+def test_dates_far_in_the_future_are_replaced(session: Session, source: Source) -> None:
+    # given: a connector that does not check dates itself
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    # when
+    stats = ingest(session, source, [_item(1, published_at=future), _item(2)])
+    # then
+    doc = session.get(Document, document_id(canonical_url(_item(1).url or "")))
+    assert stats.new == 2 and doc is not None and doc.published_at is not None
+    assert doc.published_at < future and "2099-01-01" in doc.meta["published_at_note"]
+
+
+def test_tcvn3_and_vni_fields_are_repaired_as_a_last_resort(
+    session: Session, source: Source
+) -> None:
+    # given: a connector that handed over font-encoding mojibake as text
+    title, lead = "Trường học mở cửa đón học sinh trở lại", "Phụ huynh yên tâm hơn."
+    items = [
+        _item(1, title=to_tcvn3(title).decode("cp1252"), lead=to_tcvn3(lead).decode("cp1252")),
+        _item(2, title=to_vni(title), lead=to_vni(lead), author=to_vni("Nguyễn Thị Hương")),
+    ]
+    # when
+    ingest(session, source, items)
+    # then
+    docs = {d.url: d for d in session.scalars(select(Document))}
+    first, second = docs[items[0].url], docs[items[1].url]
+    assert (first.title, first.lead, first.meta["text_repaired_from"]) == (title, lead, "tcvn3")
+    assert (second.title, second.author, second.meta["text_repaired_from"]) == (
+        title,
+        "Nguyễn Thị Hương",
+        "vni",
+    )
+
+
+def test_a_document_another_worker_inserted_meanwhile_is_updated_not_duplicated(
+    session: Session, source: Source
+) -> None:
+    # given: another worker commits the same article right after our lookup found nothing
+    # (PostgreSQL allows it; SQLite queues writers, so the row is written on our connection)
+    item = _item(1)
+    doc_id = document_id(canonical_url(item.url or ""))
+    engine = session.get_bind()
+    raced: list[bool] = []
+
+    def other_worker(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        if not raced and "FROM documents" in statement and "documents.id IN" in statement:
+            raced.append(True)
+            cursor.connection.execute(
+                "INSERT INTO documents (id, source_id, kind, url, title, lead, body,"
+                " fetched_at, updated_at, content_hash, meta) VALUES"
+                " (?, ?, 'article', ?, 'Bản cũ', '', '', ?, ?, 'older', '{}')",
+                (doc_id, source.id, item.url, "2026-01-01 00:00:00.000000", "2026-01-01 00:00:00"),
+            )
+
+    event.listen(engine, "after_cursor_execute", other_worker)
+    try:
+        # when
+        stats = ingest(session, source, [item])
+    finally:
+        event.remove(engine, "after_cursor_execute", other_worker)
+    # then
+    assert raced and (stats.new, stats.updated, stats.errors) == (0, 1, 0)
+    doc = session.scalars(select(Document)).one()
+    assert doc.title == item.title and doc.story is not None and doc.story.doc_count == 1

@@ -13,6 +13,7 @@ from crawlers.connectors.base import CrawlOutput, SourceConnector, get_connector
 from crawlers.connectors.rss import RssConnector, html_to_text, parse_feed
 from crawlers.http import FetchError
 from tests.crawlers.conftest import LocalServer, Reply, fixture_bytes
+from tests.crawlers.test_encoding import to_tcvn3, to_vni
 
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
 TONES = "\u0300\u0301\u0303\u0309\u0323"
@@ -193,3 +194,43 @@ def test_parse_feed_uses_given_fetch_time_for_future_dates() -> None:
     first = out.items[0]
     assert first.published_at == now
     assert now + timedelta(days=1) < datetime(2024, 9, 5, 1, tzinfo=UTC)
+
+
+def _legacy_feed(title: bytes, lead: bytes, declaration: bytes = b"") -> bytes:
+    return (
+        b"<?xml version='1.0'" + declaration + b"?><rss version='2.0'><channel><title>x</title>"
+        b"<item><title>" + title + b"</title><description>" + lead + b"</description>"
+        b"<link>https://baocu.example.vn/c.html</link></item></channel></rss>"
+    )
+
+
+def test_tcvn3_feed_declared_latin1_is_converted(server: LocalServer, settings: Settings) -> None:
+    # given: an old site typing in an ABC font, its feed declared ISO-8859-1
+    title, lead = "Trường mầm non Đắk Sơn đạt chuẩn", "Học sinh được đón tiếp chu đáo."
+    body = _legacy_feed(to_tcvn3(title), to_tcvn3(lead), b" encoding='iso-8859-1'")
+    # when
+    out = _crawl(server, settings, body, **{"Content-Type": "application/rss+xml"})
+    # then: the soft hyphen (TCVN3's "ư") survived until conversion
+    assert (out.items[0].title, out.items[0].lead) == (title, lead)
+
+
+def test_vni_text_in_a_utf8_feed_is_converted(server: LocalServer, settings: Settings) -> None:
+    # given: VNI-font text pasted into a UTF-8 feed
+    title, lead = "Giáo viên vùng cao vượt lũ đến trường", "Thầy cô đi bộ mười cây số."
+    body = _legacy_feed(to_vni(title).encode(), to_vni(lead).encode())
+    # when
+    out = _crawl(server, settings, body)
+    # then
+    assert (out.items[0].title, out.items[0].lead) == (title, lead)
+
+
+def test_windows_1258_named_only_by_the_http_header(
+    server: LocalServer, settings: Settings
+) -> None:
+    # given
+    title = "Thủ khoa Đắk Lắk nhận học bổng"
+    body = _legacy_feed(_to_cp1258(title), b"x")
+    # when
+    out = _crawl(server, settings, body, **{"Content-Type": "text/xml; charset=windows-1258"})
+    # then
+    assert out.items[0].title == title

@@ -4,18 +4,21 @@ source, scheduling with backoff, and the Celery task entry points."""
 from __future__ import annotations
 
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.db import session_scope
 from core.models import CrawlRun, Document, Source, utcnow
 from core.settings import Settings
 from crawlers.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
-from crawlers.service import claim_due_sources, crawl
+from crawlers.service import CrawlRetry, claim_due_sources, crawl
 from crawlers.sources import DEFAULT_SOURCES, add_source, ensure_default_sources
 from crawlers.tasks import crawl_source, schedule_sources
+from tests.crawlers.conftest import LocalServer, Reply, Route, fixture_bytes
 
 
 def _dead_url() -> str:
@@ -234,3 +237,138 @@ def test_register_demo_source_repoints_and_resets(session: Session) -> None:
     assert again.url.endswith(":2222/rss.xml") and again.etag is None
     assert again.next_poll_at is None and again.health == "unknown"
     assert (again.kind, again.scope, again.poll_interval_s) == ("rss", "local", 30)
+
+
+# ------------------------------------------------------------- retries and faults
+
+
+def _feed_source(session: Session, server: LocalServer, path: str, reply: Route) -> Source:
+    source = Source(name=f"Báo {path}", url=server.route(path, reply), poll_interval_s=900)
+    session.add(source)
+    session.commit()
+    return source
+
+
+def test_a_retryable_failure_before_the_last_attempt_is_not_yet_a_failure(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given
+    source = _feed_source(session, server, "/busy.xml", Reply(503, b"busy"))
+    # when
+    with pytest.raises(CrawlRetry) as retry:
+        crawl(session, source.id, settings=settings, attempt=1, max_attempts=4)
+    # then: backoff 900 s * 2 / 8; the run says so; health waits for the last attempt
+    assert retry.value.countdown == 225
+    run = session.scalars(select(CrawlRun)).one()
+    assert run.status == "retrying" and "HTTP 503" in (run.error or "")
+    session.refresh(source)
+    assert (source.health, source.consecutive_failures) == ("unknown", 0)
+    assert source.last_error is not None and "retrying in 225s" in source.last_error
+    assert source.next_poll_at is not None
+    assert source.next_poll_at >= utcnow() + timedelta(seconds=225 + 900 - 5)
+
+
+def test_the_last_attempt_records_the_failure(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given
+    source = _feed_source(session, server, "/busy.xml", Reply(503, b"busy"))
+    # when
+    run = crawl(session, source.id, settings=settings, attempt=3, max_attempts=4)
+    # then
+    session.refresh(source)
+    assert run.status == "failed"
+    assert (source.health, source.consecutive_failures) == ("failing", 1)
+
+
+def test_retry_after_is_honoured(session: Session, settings: Settings, server: LocalServer) -> None:
+    # given: a short wait asked for, and one longer than any retry would wait
+    soon = _feed_source(session, server, "/soon.xml", Reply(429, headers={"Retry-After": "300"}))
+    late = _feed_source(session, server, "/late.xml", Reply(429, headers={"Retry-After": "7200"}))
+    # when
+    with pytest.raises(CrawlRetry) as retry:
+        crawl(session, soon.id, settings=settings, attempt=0, max_attempts=4)
+    run = crawl(session, late.id, settings=settings, attempt=0, max_attempts=4)
+    # then: 300 s beats our 112.5 s backoff; 7200 s skips the retries and moves the poll
+    assert retry.value.countdown == 300
+    assert run.status == "failed"
+    session.refresh(late)
+    assert late.next_poll_at is not None
+    assert late.next_poll_at >= utcnow() + timedelta(seconds=7200 - 5)
+
+
+@pytest.mark.parametrize(
+    ("path", "reply", "message"),
+    [
+        ("/forbidden.xml", Reply(403, b"no bots"), "refuses the crawler"),
+        ("/gone.xml", Reply(404, b"gone"), "no longer exists"),
+        ("/loop.xml", Reply(302, headers={"Location": "/loop.xml"}), "redirect loop"),
+    ],
+)
+def test_permanent_failures_are_never_retried(
+    session: Session, settings: Settings, server: LocalServer, path: str, reply: Reply, message: str
+) -> None:
+    # given
+    source = _feed_source(session, server, path, reply)
+    # when: attempts are left, but waiting would not help
+    run = crawl(session, source.id, settings=settings, attempt=0, max_attempts=4)
+    # then
+    assert run.status == "failed" and message in (run.error or "")
+    assert len(server.requests) == 1
+
+
+def test_feed_faults_end_to_end_lose_and_duplicate_nothing(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given: duplicates, an item without a link, one without a date, one dated 2099
+    rss = {"Content-Type": "application/rss+xml"}
+    good = _feed_source(
+        session, server, "/good.xml", Reply(body=fixture_bytes("feeds/good.xml"), headers=rss)
+    )
+    broken = _feed_source(
+        session,
+        server,
+        "/broken.xml",
+        Reply(body=fixture_bytes("feeds/malformed.xml"), headers=rss),
+    )
+    # when: each crawled twice (no validators, so the second is a full re-read)
+    runs = [crawl(session, s.id, settings=settings) for s in (good, broken, good, broken)]
+    # then
+    assert [r.status for r in runs] == ["ok"] * 4
+    assert [(r.items_new, r.items_updated) for r in runs] == [(4, 0), (2, 0), (0, 0), (0, 0)]
+    assert "neither link nor guid" in (runs[0].error or "") and "future" in (runs[0].error or "")
+    assert "malformed feed" in (runs[1].error or "")
+    urls = list(session.scalars(select(Document.canonical_url)))
+    assert len(urls) == len(set(urls)) == 6
+    undated = session.scalars(select(Document).where(Document.url.like("%trao-hoc-bong%"))).one()
+    assert undated.meta["published_at_from"] == "fetched_at"
+    assert undated.published_at == undated.fetched_at
+    future = session.scalars(select(Document).where(Document.url.like("%lich-thi%"))).one()
+    assert future.published_at is not None and future.published_at <= utcnow()
+
+
+def test_two_workers_crawling_one_source_at_once_store_each_article_once(
+    settings: Settings, session: Session, demo_site: DemoSite
+) -> None:
+    # given: two workers, each with its own session, released at the same moment
+    source_id = register_demo_source(session, demo_site.feed_url).id
+    start = threading.Barrier(2)
+    runs: list[CrawlRun] = []
+
+    def worker() -> None:
+        with session_scope() as own:
+            start.wait()
+            runs.append(crawl(own, source_id, settings=settings))
+
+    # when
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    # then
+    n = len(demo_site.articles)
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert sum(r.items_new for r in runs) == n
+    urls = list(session.scalars(select(Document.canonical_url)))
+    assert len(urls) == len(set(urls)) == n
