@@ -48,6 +48,8 @@ MAX_URL = 2000
 MAX_NATIVE_ID = 300
 MAX_AUTHOR = 300
 _LOOKUP_CHUNK = 500
+# Meta keys written by people rather than the crawler (crawlers.tipline): never dropped.
+PRESERVED_META = ("submissions", "submitted_by")
 # Sources run a few hours ahead (wrong zone) now and then; beyond a day the date is wrong.
 MAX_FUTURE = timedelta(days=1)
 # Story bands of long-quiet stories are pruned at most this often per process.
@@ -253,7 +255,9 @@ def _update(session: Session, doc: Document, p: _Prepared, now: datetime) -> Non
     if not p.date_from_fetch or doc.published_at is None:
         doc.published_at = p.published_at
     doc.content_hash = p.content_hash
-    doc.meta = p.meta
+    # A re-crawl refreshes what the source says, but keeps what people added (tipline).
+    kept = {k: doc.meta[k] for k in PRESERVED_META if k in (doc.meta or {})}
+    doc.meta = {**p.meta, **kept}
     doc.updated_at = now
     # Null marks it for the indexer, which then indexes the new text.
     doc.indexed_at = None

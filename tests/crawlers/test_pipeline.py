@@ -183,6 +183,21 @@ def test_changed_item_is_updated_and_queued_for_reindexing(
     assert row.risk == "nong" and "bao_luc_hoc_duong" in row.topics
 
 
+def test_recrawl_keeps_what_people_added_to_meta(session: Session, source: Source) -> None:
+    # given: a crawled article that staff also reported through the tipline
+    ingest(session, source, [_item(1, meta={"feed": "rss"})])
+    doc = session.scalars(select(Document)).one()
+    doc.meta = {**doc.meta, "submissions": [{"by": "Phụ huynh qua Zalo"}]}
+    session.commit()
+    # when the outlet edits the article and it is crawled again
+    ingest(session, source, [_item(1, title="Tiêu đề đã sửa", meta={"feed": "rss2"})])
+    # then the crawler's meta is refreshed and the people's part is kept
+    session.refresh(doc)
+    assert doc.title == "Tiêu đề đã sửa"
+    assert doc.meta["feed"] == "rss2"
+    assert doc.meta["submissions"] == [{"by": "Phụ huynh qua Zalo"}]
+
+
 def test_tracking_variants_in_one_batch_make_one_document(session: Session, source: Source) -> None:
     # given
     a = _item(1, url="https://baothu.example.vn/giao-duc/bai-1.html?utm_source=zalo")
