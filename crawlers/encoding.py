@@ -322,6 +322,13 @@ def _guess(data: bytes) -> tuple[str, str]:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few stray bytes (a truncated upload, one bad paste) is still UTF-8: in a
+    # real cp1252/cp1258 page almost no non-ASCII byte run forms a valid UTF-8 character.
+    lenient = data.decode("utf-8", "replace")
+    bad = lenient.count("\ufffd")
+    valid = sum(1 for ch in lenient if ch > "\x7f") - bad
+    if valid >= 4 * bad:
+        return "utf-8", lenient
     western = data.decode("cp1252", "diemtin-latin1")
     vietnamese = unicodedata.normalize("NFC", data.decode("cp1258", "replace"))
     if _vietnamese_words(vietnamese) > _vietnamese_words(western):

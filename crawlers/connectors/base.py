@@ -66,6 +66,7 @@ _BUILTINS = {
     "facebook": "crawlers.connectors.facebook",
     "youtube": "crawlers.connectors.youtube",
     "forum": "crawlers.connectors.forum",
+    "site": "crawlers.connectors.site",
 }
 
 

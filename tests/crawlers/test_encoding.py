@@ -261,3 +261,13 @@ def test_utf8_xml_rewrites_the_declaration() -> None:
 def test_charset_from_content_type(header: str | None, charset: str | None) -> None:
     # when / then
     assert charset_from_content_type(header) == charset
+
+
+def test_utf8_page_with_a_few_stray_bytes_stays_utf8() -> None:
+    # given a UTF-8 page that ends with two bytes that are not UTF-8
+    page = '<meta charset="utf-8"><p>Sở Giáo dục và Đào tạo tỉnh thông báo lịch thi</p>'.encode()
+    # when
+    text = decode_html(page + b"\xff\xfe")
+    # then the Vietnamese text is intact and only the stray bytes are replaced
+    assert "Sở Giáo dục và Đào tạo" in text
+    assert text.count("\ufffd") == 2
