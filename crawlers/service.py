@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.models import CrawlRun, Source, utcnow
 from core.settings import Settings, get_settings
 from crawlers.connectors.base import CrawlOutput, get_connector
+from crawlers.enrich import enrich_from_pages
 from crawlers.http import FetchError
 from crawlers.pipeline import Classifier, IngestStats, ingest
 
@@ -109,6 +110,8 @@ def crawl(
         output = get_connector(source.kind).fetch(source, settings)
         stats = IngestStats()
         if not output.not_modified:
+            if source.kind == "rss":
+                enrich_from_pages(session, source, output, settings)
             stats = ingest(session, source, output.items, classifier=classifier)
     except Exception as exc:
         session.rollback()
