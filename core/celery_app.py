@@ -13,7 +13,7 @@ from core import broker
 from core.settings import Settings, get_settings
 
 QUEUES = ("crawl", "classify", "alerts", "index")
-TASK_MODULES = ["core.tasks", "crawlers.tasks"]
+TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks"]
 
 app = Celery("diemtin")
 

@@ -56,9 +56,9 @@ MAX_FUTURE = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 _last_prune = float("-inf")
 # Alert evaluation by task name (architecture: the pipeline hands over to alerts by name).
-# Off until the alerts issue adds the `evaluate_document` task and a setting to switch it
-# on; then this flag becomes `get_settings().alerts_enabled` (or similar).
-ALERTS_TASK_ENABLED = False
+# alerts/tasks.py registers `evaluate_document`; the pipeline only knows its name, so the
+# two layers stay apart (architecture.md).
+ALERTS_TASK_ENABLED = True
 
 
 def canonical_url(url: str) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from classifier.baseline import MODEL_VERSION, Prediction
 from core.models import Classification, Document, Source, Story, utcnow
 from core.settings import Settings
-from crawlers import pipeline
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import canonical_url, document_id, ingest
 from tests.crawlers.test_encoding import to_tcvn3, to_vni
@@ -283,7 +282,7 @@ def test_new_documents_are_handed_to_the_indexer(
     broker = Path(settings.data_dir) / "broker.sqlite3"
     with sqlite3.connect(broker) as conn:
         payloads = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
-    assert [p["headers"]["task"] for p in payloads] == ["index_documents"]
+    assert [p["headers"]["task"] for p in payloads] == ["index_documents", "evaluate_document"]
 
 
 def test_unchanged_recrawl_queues_nothing(
@@ -297,7 +296,7 @@ def test_unchanged_recrawl_queues_nothing(
     broker = Path(settings.data_dir) / "broker.sqlite3"
     with sqlite3.connect(broker) as conn:
         (count,) = conn.execute("select count(*) from kombu_message").fetchone()
-    assert count == 1
+    assert count == 2  # the first ingest's index_documents and evaluate_document
 
 
 def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
@@ -307,11 +306,10 @@ def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
     return [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
 
 
-def test_alert_evaluation_is_queued_per_document_only_when_enabled(
-    session: Session, source: Source, settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_alert_evaluation_is_queued_per_new_or_changed_document(
+    session: Session, source: Source, settings: Settings
 ) -> None:
-    # given: alerts switched on (the alerts issue will tie the flag to a setting)
-    monkeypatch.setattr(pipeline, "ALERTS_TASK_ENABLED", True)
+    # given: alerts/tasks.py registers evaluate_document; the pipeline sends it by name
     # when
     ingest(session, source, [_item(1), _item(2)])
     ingest(session, source, [_item(1), _item(2)])  # unchanged: nothing more

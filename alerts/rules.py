@@ -1,0 +1,87 @@
+"""Alert rules (saved searches) evaluated on each new document, in the app: no percolator.
+
+A rule's query uses the search syntax (core.search.query) and is matched against the
+document's folded tokens, so it behaves like the search page: accents, đ/d and tone-mark
+placement do not matter, "phrases" need adjacent words, prefix* matches word starts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.search.query import And, Node, Not, Or, Phrase, Term, parse
+from core.text import tokens
+
+
+@dataclass(slots=True)
+class DocumentFacts:
+    """What a rule can look at in one document."""
+
+    text: str
+    topics: list[str] = field(default_factory=list)
+    sentiment: str | None = None
+    risk: str | None = None
+    source_id: int | None = None
+    units: list[int] = field(default_factory=list)
+    reach: int = 0
+
+
+class _Positions:
+    """Token -> positions in the document, for terms, prefixes and phrases."""
+
+    def __init__(self, text: str):
+        self.where: dict[str, list[int]] = defaultdict(list)
+        for i, tok in enumerate(tokens(text)):
+            self.where[tok].append(i)
+
+    def term(self, t: Term) -> bool:
+        if t.prefix:
+            return any(tok.startswith(t.token) for tok in self.where)
+        return t.token in self.where
+
+    def phrase(self, p: Phrase) -> bool:
+        first, *rest = p.tokens
+        return any(
+            all(start + k + 1 in self.where.get(tok, ()) for k, tok in enumerate(rest))
+            for start in self.where.get(first, ())
+        )
+
+
+def _eval(node: Node | None, pos: _Positions) -> bool:
+    if node is None:
+        return True
+    if isinstance(node, Term):
+        return pos.term(node)
+    if isinstance(node, Phrase):
+        return pos.phrase(node)
+    if isinstance(node, And):
+        return all(_eval(c, pos) for c in node.children)
+    if isinstance(node, Or):
+        return any(_eval(c, pos) for c in node.children)
+    assert isinstance(node, Not)
+    return _eval(node.positive, pos) and not _eval(node.negative, pos)
+
+
+def _any_of(wanted: Any, values: list[Any]) -> bool:
+    return not wanted or bool(set(wanted) & set(values))
+
+
+def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
+    """True when the document satisfies the rule's query and every one of its filters.
+
+    Filters: topics, sentiments, risks, sources, units (any of the listed values) and
+    min_reach (likes + shares + comments). Raises QuerySyntaxError for a broken query."""
+    if not _any_of(filters.get("topics"), facts.topics):
+        return False
+    if not _any_of(filters.get("sentiments"), [facts.sentiment]):
+        return False
+    if not _any_of(filters.get("risks"), [facts.risk]):
+        return False
+    if not _any_of(filters.get("sources"), [facts.source_id]):
+        return False
+    if not _any_of(filters.get("units"), facts.units):
+        return False
+    if facts.reach < int(filters.get("min_reach") or 0):
+        return False
+    return _eval(parse(query), _Positions(facts.text))
