@@ -5,14 +5,15 @@ from __future__ import annotations
 import getpass
 import logging
 import time
+from datetime import timedelta
 from typing import Annotated
 
 import typer
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from core.db import migrate as run_migrations
 from core.db import session_scope
-from core.models import Role, Source, User
+from core.models import Document, Role, Source, User, utcnow
 from core.security import hash_password
 from core.settings import get_settings
 
@@ -162,12 +163,22 @@ def source_list() -> None:
         rows = session.scalars(select(Source).order_by(Source.id)).all()
         if not rows:
             typer.echo("Chưa có nguồn tin nào.")
+        since = utcnow() - timedelta(days=1)
+        per_day = dict(
+            session.execute(
+                select(Document.source_id, func.count())
+                .where(Document.fetched_at >= since)
+                .group_by(Document.source_id)
+            ).all()
+        )
         for s in rows:
             state = s.health if s.enabled else "disabled"
             last = s.last_success_at.isoformat(timespec="minutes") if s.last_success_at else "-"
             typer.echo(
                 f"#{s.id:<4} {state:<8} {s.kind:<8} {s.name} <{s.url}> "
-                f"lần tốt gần nhất: {last}; {s.items_total} tin"
+                f"lần tốt gần nhất: {last}; {s.items_total} tin, "
+                f"{per_day.get(s.id, 0)} tin/24 giờ; "
+                f"lỗi liên tiếp: {s.consecutive_failures}"
                 + (f"; lỗi: {s.last_error[:120]}" if s.last_error and s.health != "ok" else "")
             )
 
