@@ -94,8 +94,26 @@ def test_syndicated_copies_stay_separate_documents(
                 Document.canonical_url.in_([canonical_url(copy.url), canonical_url(original.url)])
             )
         ).all()
-        # then each outlet keeps its own document, the copy pointing at the original if it says so
+        # then each outlet keeps its own document, the copy pointing at the original if it says
+        # so, and both belong to one story
         assert len(docs) == 2 and docs[0].source_id != docs[1].source_id
+        assert docs[0].story_id is not None and docs[0].story_id == docs[1].story_id
+
+
+def test_stories_group_exactly_the_syndicated_copies(
+    first: dict[str, CrawlRun], press_web: PressWeb, site_session: Session
+) -> None:
+    # given the true story of every article page of every paper
+    truth = {canonical_url(u): e.story for u, e in press_web.expected().items()}
+    # when
+    docs = site_session.scalars(select(Document)).all()
+    # then documents share a story exactly when their articles do
+    by_truth: dict[str, set[int | None]] = {}
+    for doc in docs:
+        by_truth.setdefault(truth[doc.canonical_url], set()).add(doc.story_id)
+    assert all(len(ids) == 1 for ids in by_truth.values())
+    story_ids = [next(iter(ids)) for ids in by_truth.values()]
+    assert len(story_ids) == len(set(story_ids))
 
 
 def test_robots_disallowed_page_is_never_fetched(
