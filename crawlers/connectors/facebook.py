@@ -25,6 +25,7 @@ from crawlers.connectors.social import (
     headline,
     parse_time,
     retry_after_seconds,
+    status_error,
 )
 from crawlers.http import FetchError
 from crawlers.pipeline import canonical_url, document_id
@@ -149,15 +150,7 @@ class _Graph:
         except FetchError:
             error = None
         if not isinstance(error, dict):
-            if status == 429:
-                return RateLimitedError(
-                    f"{what}: Graph API rate limit (HTTP 429){_wait(retry_after)}",
-                    status=status,
-                    retry_after_s=retry_after,
-                )
-            return FetchError(
-                f"{what}: HTTP {status} from the Graph API", status=status, retryable=status >= 500
-            )
+            return status_error(status, what, "Graph API", retry_after)
         code = count(error.get("code")) or 0
         subcode = count(error.get("error_subcode"))
         message = clean(str(error.get("message") or "no message")).rstrip(".")

@@ -65,6 +65,18 @@ class ApiResponse:
         return data
 
 
+def status_error(status: int, what: str, api: str, retry_after: int | None) -> FetchError:
+    """The error for an answer that carries no API error body: 429 waits, 5xx retries."""
+    if status == 429:
+        wait = f"; retry after {retry_after} s" if retry_after else ""
+        return RateLimitedError(
+            f"{what}: {api} rate limit (HTTP 429){wait}", status=status, retry_after_s=retry_after
+        )
+    return FetchError(
+        f"{what}: HTTP {status} from the {api}", status=status, retryable=status >= 500
+    )
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every secret (token, key) replaced by '***'."""
     for secret in secrets:

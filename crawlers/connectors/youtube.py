@@ -23,6 +23,7 @@ from crawlers.connectors.social import (
     count,
     parse_time,
     retry_after_seconds,
+    status_error,
 )
 from crawlers.http import FetchError
 from crawlers.pipeline import canonical_url, document_id
@@ -114,15 +115,7 @@ def _error(response: ApiResponse, what: str) -> FetchError:
     except FetchError:
         error = None
     if not isinstance(error, dict):
-        if status == 429:
-            return RateLimitedError(
-                f"{what}: YouTube API rate limit (HTTP 429)",
-                status=status,
-                retry_after_s=retry_after,
-            )
-        return FetchError(
-            f"{what}: HTTP {status} from the YouTube API", status=status, retryable=status >= 500
-        )
+        return status_error(status, what, "YouTube API", retry_after)
     # errors[].reason is the classic form; newer answers add google.rpc details[].reason.
     entries = [*(error.get("errors") or []), *(error.get("details") or [])]
     found = frozenset(str(e["reason"]) for e in entries if isinstance(e, dict) and e.get("reason"))
