@@ -41,11 +41,13 @@ def get_search(request: Request) -> SearchBackend:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user id (None before auth exists) and a role."""
+    """Who is calling: a user id (None before auth exists), a role, and a unit for focal points."""
 
     user_id: int | None
     username: str
     role: str
+    # Set for unit focal points: they see only their unit's alerts and coverage.
+    unit_id: int | None = None
 
 
 def get_principal(request: Request) -> Principal:
