@@ -161,7 +161,20 @@ def train_finetune(args: TrainArgs) -> Path:
         fit_idf(model, [t for s in streams for t in s.texts])
     for p in encoder.embeddings.parameters():
         p.requires_grad = False
-    trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
+    if args.lora_rank > 0:
+        from classifier.lora import add_lora
+
+        # LoRA: the dense matrices stay frozen under rank-r updates; the layers' LayerNorms
+        # (18k values) are trained in full and saved beside the adapters.
+        for p in encoder.parameters():
+            p.requires_grad = False
+        for n, p in encoder.named_parameters():
+            if n.startswith("encoder.layer.") and ".LayerNorm." in n:
+                p.requires_grad = True
+        trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
+        add_lora(encoder, args.lora_rank, args.lora_alpha, dropout=0.05)
+    else:
+        trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
     model.to(device)
     if not args.init_from:
         sample = [t for s in streams for t in s.texts[:200]]
@@ -274,9 +287,17 @@ def train_finetune(args: TrainArgs) -> Path:
                 ckpt,
             )
 
+    lora = None
+    if args.lora_rank > 0:
+        from classifier.lora import lora_tensors, merge_lora
+
+        lora = lora_tensors(encoder)
+        merge_lora(encoder)  # evaluate exactly what from_pretrained will rebuild
     metrics = _evaluate(model, tok, streams, tasks, news, device)
     model.to("cpu")
-    return write_artefact(model, args.output_dir, metrics, args, encoder_params=trainable)
+    return write_artefact(
+        model, args.output_dir, metrics, args, encoder_params=trainable, encoder_lora=lora
+    )
 
 
 def _evaluate(

@@ -30,6 +30,7 @@ HeadKind = Literal["binary", "multiclass", "multilabel"]
 CONFIG_FILE = "heads_config.json"
 WEIGHTS_FILE = "heads.safetensors"
 ENCODER_DELTA_FILE = "encoder_delta.safetensors"
+ENCODER_LORA_FILE = "encoder_lora.safetensors"
 FORMAT = "diemtin-heads/1"
 # Versioned artefacts live in the repository; the service loads DEFAULT_VERSION.
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -250,8 +251,14 @@ class MultiHeadModel(nn.Module):
         """Our tensors (no encoder): heads, buffers, n-gram bag."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}
 
-    def save_pretrained(self, path: Path | str, *, encoder_params: Iterable[str] = ()) -> Path:
-        """Write config JSON + heads safetensors (+ the named fine-tuned encoder tensors)."""
+    def save_pretrained(
+        self,
+        path: Path | str,
+        *,
+        encoder_params: Iterable[str] = (),
+        encoder_lora: dict[str, torch.Tensor] | None = None,
+    ) -> Path:
+        """Write config JSON + heads safetensors (+ fine-tuned encoder tensors / LoRA updates)."""
         from safetensors.torch import save_file
 
         path = Path(path)
@@ -274,6 +281,11 @@ class MultiHeadModel(nn.Module):
             save_file(delta, str(path / ENCODER_DELTA_FILE), metadata={"format": FORMAT})
             (path / ENCODER_DELTA_FILE).chmod(0o644)
             config.encoder = {**config.encoder, "delta": ENCODER_DELTA_FILE}
+        if encoder_lora:
+            lora = {k: v.detach().cpu().half().contiguous() for k, v in encoder_lora.items()}
+            save_file(lora, str(path / ENCODER_LORA_FILE), metadata={"format": FORMAT})
+            (path / ENCODER_LORA_FILE).chmod(0o644)
+            config.encoder = {**config.encoder, "lora": ENCODER_LORA_FILE}
         text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
         (path / CONFIG_FILE).write_text(text + "\n", "utf-8")
         return path
@@ -295,6 +307,11 @@ class MultiHeadModel(nn.Module):
         if delta_name and encoder is not None:
             delta = load_file(str(path / delta_name))
             encoder.load_state_dict(delta, strict=False)
+        lora_name = config.encoder.get("lora")
+        if lora_name and encoder is not None:
+            from classifier.lora import apply_lora
+
+            apply_lora(encoder, load_file(str(path / lora_name)))
         model.eval()
         return model
 

@@ -60,6 +60,10 @@ class TrainArgs:
     save_steps: int = 500
     resume: bool = True
     device: str = "auto"
+    # > 0: LoRA adapters of this rank on the layers' dense matrices (small artefact) instead
+    # of training the 12 layers' weights themselves.
+    lora_rank: int = 0
+    lora_alpha: float = 32.0
     init_from: Path | None = None  # a frozen artefact to start the heads from
     encoder_dir: Path | None = None  # a built encoder folder; default ensure_encoder(settings)
     threads: int = 0  # torch CPU threads; 0 = torch's default
@@ -128,6 +132,7 @@ def write_artefact(
     args: TrainArgs,
     *,
     encoder_params: Sequence[str] = (),
+    encoder_lora: dict[str, Any] | None = None,
 ) -> Path:
     """Save heads + metrics.json + MODEL_CARD.md into out_dir (replacing it)."""
     from classifier.modelcard import model_card
@@ -136,7 +141,7 @@ def write_artefact(
     for stale in out_dir.iterdir():
         if stale.is_file():
             stale.unlink()
-    model.save_pretrained(out_dir, encoder_params=encoder_params)
+    model.save_pretrained(out_dir, encoder_params=encoder_params, encoder_lora=encoder_lora)
     info = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()}
     for key in ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir"):
         info.pop(key, None)  # machine-specific paths do not belong in a versioned file

@@ -201,3 +201,29 @@ def test_command_line_parses_flags(tiny_root: Path, monkeypatch: pytest.MonkeyPa
     assert seen[0].use_ngrams is False and seen[0].lr == 1e-4
     with pytest.raises(SystemExit):
         main(["--subset", "nonsense=3"])
+
+
+def test_lora_finetune_saves_small_adapters_that_rebuild_the_trained_encoder(
+    tiny_root: Path,
+) -> None:
+    # given a LoRA finetune of a few steps
+    out = train(
+        tiny_args(tiny_root, mode="finetune", version="tiny-lora", output_dir=tiny_root / "lora",
+                  max_steps=4, batch_size=8, lora_rank=4, lr=1e-2, resume=False)
+    )  # fmt: skip
+    # then the artefact holds adapters and LayerNorms, no dense layer weights
+    from safetensors.torch import load_file
+
+    lora = load_file(str(out / "encoder_lora.safetensors"))
+    delta = load_file(str(out / "encoder_delta.safetensors"))
+    assert lora and all(k.endswith((".lora_a", ".lora_b")) for k in lora)
+    assert delta and all(".LayerNorm." in k for k in delta)
+    # and loading it onto the base encoder changes the dense weights by B·A exactly
+    base = BertModel.from_pretrained(str(tiny_root / "encoder"), add_pooling_layer=False)
+    before = base.encoder.layer[0].attention.self.query.weight.detach().clone()
+    MultiHeadModel.from_pretrained(out, encoder=base)
+    name = "encoder.layer.0.attention.self.query"
+    expected = before + lora[f"{name}.lora_b"].float() @ lora[f"{name}.lora_a"].float()
+    after = base.encoder.layer[0].attention.self.query.weight
+    assert torch.allclose(after, expected, atol=1e-6)
+    assert not torch.allclose(after, before)
