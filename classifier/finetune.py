@@ -12,6 +12,7 @@ rows are held out for temperature scaling and thresholds. Checkpoints every `sav
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,9 +206,13 @@ def train_finetune(args: TrainArgs) -> Path:
     )
     rows = sum(len(s.train) for s in streams)
     total = args.max_steps or max(1, int(args.epochs * rows / args.batch_size))
-    warmup = max(1, int(0.06 * total))
+    plan = {"total": total, "warmup": max(1, int(0.06 * total))}
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / (total - warmup)))
+        opt,
+        lambda step: min(
+            (step + 1) / plan["warmup"],
+            max(0.0, (plan["total"] - step) / (plan["total"] - plan["warmup"])),
+        ),
     )
     probs = np.sqrt([len(s.train) for s in streams])
     probs = probs / probs.sum()
@@ -222,7 +227,21 @@ def train_finetune(args: TrainArgs) -> Path:
         rng = np.random.default_rng(args.seed + step)
         log.info("resumed finetuning at step %d/%d from %s", step, total, ckpt)
     cfg = model.config
-    while step < total:
+    started = mark = time.perf_counter()
+    while step < plan["total"]:
+        if step == 50:
+            mark = time.perf_counter()
+        if args.time_budget_s and step == 150:
+            # A leased GPU has a hard limit: fit the schedule to the speed measured after
+            # the warm-up steps (CUDA init, kernel choice), early, so the run still ends
+            # with its decayed learning rate.
+            per_step = (time.perf_counter() - mark) / 100
+            left = args.time_budget_s - (time.perf_counter() - started)
+            fit = 150 + int(left / per_step)
+            if fit < plan["total"]:
+                log.info("time budget: %d of %d steps (%.1f ms/step)", fit, total, per_step * 1e3)
+                plan["total"] = max(fit, 2 * plan["warmup"])
+                args.max_steps = plan["total"]
         model.train()
         s = streams[int(rng.choice(len(streams), p=probs))]
         idx = rng.choice(s.train, size=min(args.batch_size, len(s.train)), replace=False)
@@ -268,9 +287,9 @@ def train_finetune(args: TrainArgs) -> Path:
         opt.step()
         sched.step()
         step += 1
-        if step % 50 == 0 or step == total:
-            log.info("step %d/%d %s loss %.4f", step, total, s.name, float(loss.detach()))
-        if step % args.save_steps == 0 or step == total:
+        if step % 50 == 0 or step == plan["total"]:
+            log.info("step %d/%d %s loss %.4f", step, plan["total"], s.name, float(loss.detach()))
+        if step % args.save_steps == 0 or step == plan["total"]:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
             trainable_state = {
                 k: v

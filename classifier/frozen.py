@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,7 +39,13 @@ from classifier.features import (
     idf_from_df,
 )
 from classifier.features import ngram_batch as make_bag
-from classifier.heads import MultiHeadModel
+from classifier.heads import (
+    CONFIG_FILE,
+    HeadsConfig,
+    MultiHeadModel,
+    adapter_files,
+    apply_adapter,
+)
 from classifier.linear import StackData, StackedHead, fit_stacked
 from classifier.metrics import f1_macro, roc_auc
 from classifier.news import run_news
@@ -75,7 +82,16 @@ class Frozen:
         self.args = args
         path = encoder_path(args)
         self.encoder, self.tokenizer = load_encoder(path)
-        self.cache = EmbeddingCache(embedding_cache_dir(args.work_dir, path, args.max_length))
+        tag = ""
+        if args.adapter_from is not None:
+            apply_adapter(self.encoder, args.adapter_from)
+            # The adapted encoder embeds differently: its own cache.
+            tag = "adapter-" + _files_sha(args.adapter_from)[:12]
+        if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+            self.encoder.to("cuda")
+        self.cache = EmbeddingCache(
+            embedding_cache_dir(args.work_dir, path, args.max_length, tag=tag)
+        )
         self.tasks, self.news = load_tasks(
             args.data_dir,
             subsets=args.subsets,
@@ -329,4 +345,33 @@ def train_frozen(args: TrainArgs) -> Path:
         config.temperatures[name] = news["temperatures"][name]
     config.thresholds["topics"] = news["topic_threshold"]
     metrics.update(news["metrics"])
-    return write_artefact(run.model, args.output_dir, metrics, args)
+    out = write_artefact(run.model, args.output_dir, metrics, args)
+    if args.adapter_from is not None:
+        carry_adapter(Path(args.adapter_from), out)
+    return out
+
+
+def _files_sha(artefact: Path) -> str:
+    """sha256 over an artefact's adapter files (names and bytes)."""
+    artefact = Path(artefact)
+    config = HeadsConfig.from_dict(json.loads((artefact / CONFIG_FILE).read_text("utf-8")))
+    digest = hashlib.sha256()
+    for name in adapter_files(config):
+        digest.update(name.encode())
+        digest.update((artefact / name).read_bytes())
+    return digest.hexdigest()
+
+
+def carry_adapter(source: Path, out: Path) -> None:
+    """Copy the finetune artefact's encoder files into `out` and point its config at them."""
+    src_config = HeadsConfig.from_dict(json.loads((source / CONFIG_FILE).read_text("utf-8")))
+    config = HeadsConfig.from_dict(json.loads((out / CONFIG_FILE).read_text("utf-8")))
+    for key in ("delta", "lora"):
+        name = src_config.encoder.get(key)
+        if name:
+            shutil.copyfile(source / name, out / name)
+            (out / name).chmod(0o644)
+            config.encoder = {**config.encoder, key: name}
+    config.encoder = {**config.encoder, "adapter_version": src_config.version}
+    text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
+    (out / CONFIG_FILE).write_text(text + "\n", "utf-8")

@@ -303,17 +303,33 @@ class MultiHeadModel(nn.Module):
         missing = [k for k in missing if not k.startswith("encoder.")]
         if missing or unexpected:
             raise ValueError(f"{path}: missing {missing}, unexpected {unexpected}")
-        delta_name = config.encoder.get("delta")
-        if delta_name and encoder is not None:
-            delta = load_file(str(path / delta_name))
-            encoder.load_state_dict(delta, strict=False)
-        lora_name = config.encoder.get("lora")
-        if lora_name and encoder is not None:
-            from classifier.lora import apply_lora
-
-            apply_lora(encoder, load_file(str(path / lora_name)))
+        if encoder is not None:
+            apply_adapter(encoder, path, config)
         model.eval()
         return model
+
+
+def adapter_files(config: HeadsConfig) -> list[str]:
+    """The artefact's fine-tuned encoder files (LayerNorm/weight delta, LoRA updates)."""
+    return [config.encoder[k] for k in ("delta", "lora") if config.encoder.get(k)]
+
+
+def apply_adapter(encoder: BertModel, path: Path, config: HeadsConfig | None = None) -> bool:
+    """Apply an artefact's fine-tuning (delta tensors, then LoRA updates) to a base encoder."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if config is None:
+        config = HeadsConfig.from_dict(json.loads((path / CONFIG_FILE).read_text("utf-8")))
+    delta_name = config.encoder.get("delta")
+    if delta_name:
+        encoder.load_state_dict(load_file(str(path / delta_name)), strict=False)
+    lora_name = config.encoder.get("lora")
+    if lora_name:
+        from classifier.lora import apply_lora
+
+        apply_lora(encoder, load_file(str(path / lora_name)))
+    return bool(delta_name or lora_name)
 
 
 def decide_topics(probs: np.ndarray, threshold: float, max_topics: int = 3) -> np.ndarray:

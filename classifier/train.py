@@ -64,6 +64,11 @@ class TrainArgs:
     # of training the 12 layers' weights themselves.
     lora_rank: int = 0
     lora_alpha: float = 32.0
+    # > 0: shorten the schedule (measured after 100 steps) to end within this many seconds.
+    time_budget_s: float = 0.0
+    # frozen mode: fit the heads on an encoder fine-tuned by this finetune artefact (its
+    # LoRA/delta files are carried into the new artefact).
+    adapter_from: Path | None = None
     init_from: Path | None = None  # a frozen artefact to start the heads from
     encoder_dir: Path | None = None  # a built encoder folder; default ensure_encoder(settings)
     threads: int = 0  # torch CPU threads; 0 = torch's default
@@ -143,7 +148,7 @@ def write_artefact(
             stale.unlink()
     model.save_pretrained(out_dir, encoder_params=encoder_params, encoder_lora=encoder_lora)
     info = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()}
-    for key in ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir"):
+    for key in ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir", "adapter_from"):
         info.pop(key, None)  # machine-specific paths do not belong in a versioned file
     payload = {"version": model.config.version, "args": info, "metrics": metrics}
     text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True, default=float)
@@ -195,7 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.add_argument("--subset", action="append", default=[], metavar="NAME=N")
         elif isinstance(value, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
-        elif f.name in ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir"):
+        elif f.name in (
+            "data_dir",
+            "output_dir",
+            "work_dir",
+            "init_from",
+            "encoder_dir",
+            "adapter_from",
+        ):
             parser.add_argument(flag, type=Path, default=None)
         else:
             parser.add_argument(flag, type=type(value), default=value)

@@ -227,3 +227,26 @@ def test_lora_finetune_saves_small_adapters_that_rebuild_the_trained_encoder(
     after = base.encoder.layer[0].attention.self.query.weight
     assert torch.allclose(after, expected, atol=1e-6)
     assert not torch.allclose(after, before)
+
+
+def test_frozen_heads_on_a_lora_encoder_carry_its_adapter(tiny_root: Path) -> None:
+    # given a LoRA finetune artefact
+    lora_out = train(
+        tiny_args(tiny_root, mode="finetune", version="tiny-lora2", output_dir=tiny_root / "l2",
+                  max_steps=3, batch_size=8, lora_rank=4, lr=1e-2, resume=False)
+    )  # fmt: skip
+    # when frozen heads are fitted on the adapted encoder
+    out = train(
+        tiny_args(tiny_root, version="tiny-stack", output_dir=tiny_root / "stack",
+                  adapter_from=lora_out, compare_variants=False, resume=False)
+    )  # fmt: skip
+    # then the artefact carries the adapter and loading it adapts the base encoder
+    config = json.loads((out / CONFIG_FILE).read_text("utf-8"))
+    assert config["encoder"]["lora"] == "encoder_lora.safetensors"
+    assert (out / "encoder_lora.safetensors").read_bytes() == (
+        lora_out / "encoder_lora.safetensors"
+    ).read_bytes()
+    base = BertModel.from_pretrained(str(tiny_root / "encoder"), add_pooling_layer=False)
+    before = base.encoder.layer[1].output.dense.weight.detach().clone()
+    MultiHeadModel.from_pretrained(out, encoder=base)
+    assert not torch.allclose(before, base.encoder.layer[1].output.dense.weight)
