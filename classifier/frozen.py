@@ -44,6 +44,7 @@ from classifier.heads import (
     HeadsConfig,
     MultiHeadModel,
     adapter_files,
+    adapter_tag,
     apply_adapter,
 )
 from classifier.linear import StackData, StackedHead, fit_stacked
@@ -86,7 +87,7 @@ class Frozen:
         if args.adapter_from is not None:
             apply_adapter(self.encoder, args.adapter_from)
             # The adapted encoder embeds differently: its own cache.
-            tag = "adapter-" + _files_sha(args.adapter_from)[:12]
+            tag = adapter_tag(args.adapter_from)
         if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
             self.encoder.to("cuda")
         self.cache = EmbeddingCache(
@@ -351,17 +352,6 @@ def train_frozen(args: TrainArgs) -> Path:
     return out
 
 
-def _files_sha(artefact: Path) -> str:
-    """sha256 over an artefact's adapter files (names and bytes)."""
-    artefact = Path(artefact)
-    config = HeadsConfig.from_dict(json.loads((artefact / CONFIG_FILE).read_text("utf-8")))
-    digest = hashlib.sha256()
-    for name in adapter_files(config):
-        digest.update(name.encode())
-        digest.update((artefact / name).read_bytes())
-    return digest.hexdigest()
-
-
 def carry_adapter(source: Path, out: Path) -> None:
     """Copy the finetune artefact's encoder files into `out` and point its config at them."""
     src_config = HeadsConfig.from_dict(json.loads((source / CONFIG_FILE).read_text("utf-8")))
@@ -375,3 +365,16 @@ def carry_adapter(source: Path, out: Path) -> None:
     config.encoder = {**config.encoder, "adapter_version": src_config.version}
     text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
     (out / CONFIG_FILE).write_text(text + "\n", "utf-8")
+    # The adapter's own run (arguments, dev metrics of its end-to-end heads) stays with it.
+    shutil.copyfile(source / "metrics.json", out / "adapter_metrics.json")
+    adapter = json.loads((source / "metrics.json").read_text("utf-8"))["args"]
+    keys = ("lora_rank", "lora_alpha", "lr", "head_lr", "batch_size", "epochs", "max_steps")
+    line = ", ".join(f"{k} {adapter.get(k)}" for k in keys)
+    with (out / "MODEL_CARD.md").open("a", encoding="utf-8") as fh:
+        fh.write(
+            f"\n## Encoder adapter\n\nThe heads above were fitted on the encoder as adapted by "
+            f"the finetune run `{src_config.version}` (LoRA on the 12 layers' dense matrices "
+            f"+ their LayerNorms; embeddings frozen): {line}. Its files "
+            f"(`{'`, `'.join(adapter_files(config))}`) are applied to the base encoder at load "
+            "time; its arguments and end-to-end dev metrics are in `adapter_metrics.json`.\n"
+        )

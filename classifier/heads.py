@@ -10,6 +10,7 @@ tensors only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,7 +35,7 @@ ENCODER_LORA_FILE = "encoder_lora.safetensors"
 FORMAT = "diemtin-heads/1"
 # Versioned artefacts live in the repository; the service loads DEFAULT_VERSION.
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_VERSION = "e5s-heads-v1"
+DEFAULT_VERSION = "e5s-v2"
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,22 @@ class MultiHeadModel(nn.Module):
 def adapter_files(config: HeadsConfig) -> list[str]:
     """The artefact's fine-tuned encoder files (LayerNorm/weight delta, LoRA updates)."""
     return [config.encoder[k] for k in ("delta", "lora") if config.encoder.get(k)]
+
+
+def adapter_tag(path: Path | str) -> str:
+    """ "adapter-<sha256 prefix>" of an artefact's encoder files, "" when it has none.
+
+    Embedding caches key on it: an adapted encoder embeds differently from its base."""
+    path = Path(path)
+    config = HeadsConfig.from_dict(json.loads((path / CONFIG_FILE).read_text("utf-8")))
+    names = adapter_files(config)
+    if not names:
+        return ""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode())
+        digest.update((path / name).read_bytes())
+    return "adapter-" + digest.hexdigest()[:12]
 
 
 def apply_adapter(encoder: BertModel, path: Path, config: HeadsConfig | None = None) -> bool:
