@@ -1,10 +1,11 @@
-"""Classifier throughput: documents per second at 128 and 256 tokens, batch 32, peak RSS.
+"""Classifier throughput: docs/s at 128 and 256 tokens, batch 32, for the reference (torch)
+and the fast path (int8 ONNX), how often they agree on each label, and peak RSS.
 
 Documents are real article bodies from ../shared/data/vntc-articles (our own sentences when
 it is absent), so every one fills the token budget. The full service path is timed:
 normalisation, tokenizer, e5 encoder, n-gram features, heads, calibration, decoding.
 
-    python bench/classifier_speed.py [--docs 256] [--threads N]
+    python bench/classifier_speed.py [--docs 256] [--agree 2000] [--runtimes torch,onnx]
 """
 
 from __future__ import annotations
@@ -43,10 +44,41 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def agreement_texts(data_dir: Path, n: int) -> list[str]:
+    """Dev rows of every head's data (a mix of comments, titles and posts), n in all."""
+    from classifier.datasets import misinformation, relevance, sentiment_vsfc, toxicity_victsd
+
+    parts = []
+    for load in (sentiment_vsfc, relevance, toxicity_victsd, misinformation):
+        try:
+            parts.append(load(data_dir, "dev").texts)
+        except FileNotFoundError:
+            continue
+    if not parts:
+        return [f"{i}. {FALLBACK}" for i in range(n)]
+    each = max(1, n // len(parts))
+    return [t for texts in parts for t in texts[:each]]
+
+
+def labels_of(pred: object) -> dict[str, object]:
+    """The decisions a user sees, per head."""
+    flags = getattr(pred, "flags", {})
+    return {
+        "relevance": flags.get("relevant"),
+        "topics": tuple(getattr(pred, "topics", ())),
+        "sentiment": getattr(pred, "sentiment", None),
+        "risk": getattr(pred, "risk", None),
+        "toxicity": flags.get("toxic"),
+        "misinformation": flags.get("unreliable"),
+    }
+
+
 def main() -> int:
-    """Print docs/s per max length; peak RSS last."""
+    """Print docs/s per runtime and max length, label agreement, peak RSS last."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docs", type=int, default=256)
+    parser.add_argument("--agree", type=int, default=2000, help="dev texts for agreement")
+    parser.add_argument("--runtimes", default="torch,onnx")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     args = parser.parse_args()
 
@@ -63,22 +95,41 @@ def main() -> int:
         print(f"no artefact at {path}: run `make train` first")
         return 1
     docs = documents(settings.shared_data_dir, args.docs)
-    clf = Classifier(path, settings, batch_size=32)
-    model = clf.load()
+    dev = agreement_texts(settings.shared_data_dir, args.agree)
     print(
-        f"artefact {clf.model_version}; {len(docs)} docs; torch threads "
-        f"{torch.get_num_threads()}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f}"
+        f"{len(docs)} docs; torch threads {torch.get_num_threads()}; {os.cpu_count()} CPUs; "
+        f"load {os.getloadavg()[0]:.2f}"
     )
-    print(f"rss after load: {peak_rss_mb():.0f} MB")
-    trained_length = model.config.max_length
-    for length in (128, 256):
-        model.config.max_length = length
-        clf.predict(docs[:32])  # warm-up: allocator, thread pool
+    decisions: dict[str, list[dict[str, object]]] = {}
+    for runtime in args.runtimes.split(","):
+        clf = Classifier(path, settings, batch_size=32, runtime=runtime)
         started = time.perf_counter()
-        clf.predict(docs)
-        elapsed = time.perf_counter() - started
-        print(f"max_length {length}: {len(docs) / elapsed:6.1f} docs/s  (batch 32)")
-    model.config.max_length = trained_length
+        model = clf.load()
+        print(
+            f"[{runtime}] artefact {clf.model_version}: loaded in "
+            f"{time.perf_counter() - started:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB"
+        )
+        trained_length = model.config.max_length
+        for length in (128, 256):
+            model.config.max_length = length
+            clf.predict(docs[:32])  # warm-up: allocator, thread pool
+            started = time.perf_counter()
+            clf.predict(docs)
+            elapsed = time.perf_counter() - started
+            print(f"[{runtime}] max_length {length}: {len(docs) / elapsed:6.1f} docs/s (batch 32)")
+        model.config.max_length = trained_length
+        if len(dev):
+            decisions[runtime] = [labels_of(p) for p in clf.predict(dev)]
+        del clf, model
+    if "torch" in decisions and "onnx" in decisions:
+        ref, fast = decisions["torch"], decisions["onnx"]
+        heads = list(ref[0])
+        same = {h: sum(r[h] == f[h] for r, f in zip(ref, fast, strict=True)) for h in heads}
+        for h in heads:
+            print(f"agreement {h}: {100 * same[h] / len(ref):.1f}%")
+        total = sum(same.values()) / (len(ref) * len(heads))
+        n = f"{len(ref)} dev texts x {len(heads)} heads"
+        print(f"agreement, all labels ({n}): {100 * total:.2f}%")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
     return 0
 

@@ -75,6 +75,7 @@ class Classifier:
         batch_size: int = 32,
         device: str = "cpu",
         encoder_dir: Path | None = None,
+        runtime: str | None = None,
     ) -> None:
         self.path = Path(path)
         # A built encoder folder to use instead of ensure_encoder(settings) (tests, tools).
@@ -84,7 +85,12 @@ class Classifier:
         self.device = device
         config = json.loads((self.path / CONFIG_FILE).read_text("utf-8"))
         self.model_version: str = config["version"]
+        # "torch" = the reference encoder; "onnx" = the int8 fast path (classifier.fastpath).
+        self.runtime = runtime or getattr(settings, "classifier_runtime", "torch")
+        if self.runtime not in ("torch", "onnx"):
+            raise ValueError(f"unknown classifier runtime {self.runtime!r}: torch or onnx")
         self._model: MultiHeadModel | None = None
+        self._fast: Any = None
         self._tokenizer: Any = None
         # Guards loading and forward passes (one at a time: torch already uses every core).
         self._lock = threading.RLock()
@@ -97,11 +103,42 @@ class Classifier:
                 from classifier.heads import MultiHeadModel
 
                 where = self.encoder_dir or ensure_encoder(self.settings)
-                encoder, self._tokenizer = load_encoder(where)
-                model = MultiHeadModel.from_pretrained(self.path, encoder=encoder)
-                self._model = model.to(self.device).eval()
-                log.info("classifier %s loaded from %s", self.model_version, self.path)
+                if self.runtime == "onnx":
+                    self._model = self._load_fast(where)
+                else:
+                    encoder, self._tokenizer = load_encoder(where)
+                    model = MultiHeadModel.from_pretrained(self.path, encoder=encoder)
+                    self._model = model.to(self.device).eval()
+                log.info(
+                    "classifier %s (%s) loaded from %s", self.model_version, self.runtime, self.path
+                )
             return self._model
+
+    def _load_fast(self, where: Path) -> MultiHeadModel:
+        """Heads in torch, the encoder as the int8 ONNX graph (built once, then cached)."""
+        from classifier.encoder import load_encoder
+        from classifier.fastpath import (
+            FastEncoder,
+            build_fast_encoder,
+            cached_fast_file,
+            fast_key,
+        )
+        from classifier.heads import MultiHeadModel
+
+        key = fast_key(where, self.path)
+        out_dir = self.settings.data_dir / "models" / "fast" / self.model_version
+        model_file = cached_fast_file(out_dir, key)
+        if model_file is None:
+            log.info("building the int8 fast encoder for %s in %s", self.model_version, out_dir)
+            encoder, _ = load_encoder(where)
+            MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # applies the adapter
+            model_file = build_fast_encoder(encoder, out_dir, key)
+            del encoder
+        from transformers import PreTrainedTokenizerFast
+
+        self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))
+        self._fast = FastEncoder(model_file)
+        return MultiHeadModel.from_pretrained(self.path).eval()
 
     def predict(
         self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None = None
@@ -150,12 +187,16 @@ class Classifier:
             rows = [list(e) if e is not None else [0.0] * ENGAGEMENT_DIM for e in engagement]
             extras = {"misinformation": torch.tensor(rows, dtype=torch.float32)}
         with self._lock, torch.inference_mode():
-            logits = model(
-                input_ids=enc["input_ids"].to(self.device),
-                attention_mask=enc["attention_mask"].to(self.device),
-                ngrams=ngrams,
-                extras=extras,
-            )
+            if self._fast is not None:
+                pooled = self._fast.pooled(enc["input_ids"].numpy(), enc["attention_mask"].numpy())
+                logits = model(pooled=torch.from_numpy(pooled), ngrams=ngrams, extras=extras)
+            else:
+                logits = model(
+                    input_ids=enc["input_ids"].to(self.device),
+                    attention_mask=enc["attention_mask"].to(self.device),
+                    ngrams=ngrams,
+                    extras=extras,
+                )
             probs = model.probabilities(logits)
         return {k: v.float().cpu().numpy() for k, v in probs.items()}
 

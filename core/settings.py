@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     encoder_dir: Path | None = None
     # Keep only the vocabulary pieces Vietnamese/ASCII text uses (half the memory, same output).
     encoder_trim_vocab: bool = False
+    # "torch" runs the reference encoder; "onnx" the int8 fast path (built on first use into
+    # <data_dir>/models/fast/, ~1 min; bench/classifier_speed.py gives speed and agreement).
+    classifier_runtime: Literal["torch", "onnx"] = "torch"
 
     timezone: str = "Asia/Ho_Chi_Minh"
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"

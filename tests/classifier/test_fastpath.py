@@ -1,0 +1,78 @@
+"""The int8 ONNX fast path on the tiny encoder: built once and cached, close to the reference
+encoder, and behind the same service API (the real encoder's speed and label agreement are
+measured by bench/classifier_speed.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from classifier.encoder import load_encoder, mean_pool
+from classifier.fastpath import FastEncoder, build_fast_encoder, cached_fast_file, fast_key
+from classifier.service import Classifier
+from classifier.train import train
+from core.settings import Settings
+from tests.classifier.test_train import tiny_args, write_tiny_corpus, write_tiny_encoder
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is a declared dependency (make install)")
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiny-fast")
+    write_tiny_corpus(root / "data")
+    write_tiny_encoder(root / "encoder")
+    return root
+
+
+def test_fast_encoder_matches_the_reference_pooled_vectors(tiny_root: Path) -> None:
+    # given the tiny encoder and its int8 export
+    encoder, tok = load_encoder(tiny_root / "encoder")
+    out = build_fast_encoder(encoder, tiny_root / "fast", "k1")
+    fast = FastEncoder(out, threads=1)
+    texts = ["học sinh giỏi được khen thưởng", "giáo viên", "trường học an toàn " * 20]
+    enc = tok(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+    # when
+    got = fast.pooled(enc["input_ids"].numpy(), enc["attention_mask"].numpy())
+    with torch.inference_mode():
+        hidden = encoder(**enc).last_hidden_state
+        ref = torch.nn.functional.normalize(mean_pool(hidden, enc["attention_mask"])).numpy()
+    # then: unit vectors pointing the same way (padding does not leak into the mean)
+    assert got.shape == ref.shape
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert float((got * ref).sum(axis=1).min()) > 0.98
+
+
+def test_fast_build_is_cached_by_key(tiny_root: Path) -> None:
+    encoder, _ = load_encoder(tiny_root / "encoder")
+    out_dir = tiny_root / "cached"
+    build_fast_encoder(encoder, out_dir, "key-a")
+    assert cached_fast_file(out_dir, "key-a") is not None
+    assert cached_fast_file(out_dir, "key-b") is None  # another encoder/adapter: rebuild
+    (out_dir / "fast.json").write_text("{not json")
+    assert cached_fast_file(out_dir, "key-a") is None
+
+
+def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> None:
+    # given one tiny artefact served by both runtimes
+    artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-fast"))
+    settings = Settings(environment="test", secret_key="test", data_dir=tiny_root / "var")
+    ref = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="torch")
+    fast = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+    texts = ["Học sinh bị bạo lực học đường", "", "trường tổ chức khai giảng năm học mới"]
+    # when
+    a, b = ref.predict(texts), fast.predict(texts)
+    # then: same shape of answer, close probabilities, the build cached under data_dir
+    assert [p.model_version for p in b] == [p.model_version for p in a]
+    for pa, pb in zip(a, b, strict=True):
+        assert abs(pa.relevance - pb.relevance) < 0.1
+        assert pb.sentiment in ("tieu_cuc", "trung_tinh", "tich_cuc")
+    assert cached_fast_file(
+        settings.data_dir / "models" / "fast" / "tiny-fast",
+        fast_key(tiny_root / "encoder", artefact),
+    )
+    with pytest.raises(ValueError, match="runtime"):
+        Classifier(artefact, settings, runtime="tensorflow")
