@@ -71,6 +71,16 @@ class EmailNotifier:
             client.ehlo()
         return client
 
+    def _login(self, client: smtplib.SMTP) -> None:
+        client.ehlo_or_helo_if_needed()
+        client.user, client.password = self.settings.smtp_username, self.settings.smtp_password
+        # PLAIN alone when offered (always inside TLS here): smtplib.login() would go on to
+        # try LOGIN after a refusal, which some servers answer by waiting for more input.
+        if "PLAIN" in client.esmtp_features.get("auth", "").upper().split():
+            client.auth("PLAIN", client.auth_plain)
+        else:
+            client.login(self.settings.smtp_username, self.settings.smtp_password)
+
     def send(self, message: Message) -> str:
         """Deliver one email; returns its Message-ID."""
         s = self.settings
@@ -78,7 +88,7 @@ class EmailNotifier:
         try:
             with self._connect() as client:
                 if s.smtp_username:
-                    client.login(s.smtp_username, s.smtp_password)
+                    self._login(client)
                 client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
