@@ -226,6 +226,7 @@ def send_due_digests(
             if enqueue(
                 session, dedupe_key=key, target=sub.target, kind="digest", channel=sub.channel,
                 subject=subject, body_text=text, body_html=html, created_at=now,
+                next_attempt_at=now,
                 payload={"event": "digest", "date": day.isoformat(), "late": back > 0},
                 subscription_id=sub.id, user_id=sub.user_id,
             ):  # fmt: skip

@@ -215,7 +215,7 @@ def send_bundles(session: Session, settings: Settings, *, now: datetime | None =
         key = f"bundle:{channel}:{target}:{ids[0]}"[:200]
         enqueue(
             session, dedupe_key=key, target=target, kind="bundle", channel=channel,
-            subject=subject, body_text=text, body_html=html, created_at=now,
+            subject=subject, body_text=text, body_html=html, created_at=now, next_attempt_at=now,
             payload={"event": "bundle", "alerts": items}, user_id=rows[0][1],
         )  # fmt: skip
         result = session.execute(

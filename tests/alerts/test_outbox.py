@@ -1,0 +1,143 @@
+"""The outbox against a real SMTP server: dedupe, retry after an outage, leases, two
+dispatchers at once, failed rows kept and re-queued."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.outbox import claim_due, dispatch_due, enqueue, requeue_failed, send_one
+from core import db
+from core.models import Notification
+from core.settings import Settings
+from tests.alerts.conftest import SmtpServer
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+def add(session: Session, key: str, target: str = "van.phong@so-gddt.vn") -> bool:
+    inserted = enqueue(
+        session, dedupe_key=key, target=target, subject=f"Thư {key}", body_text="Nội dung",
+        body_html="<p>Nội dung</p>", created_at=NOW, next_attempt_at=NOW,
+    )  # fmt: skip
+    session.commit()
+    return inserted
+
+
+def rows(session: Session) -> list[Notification]:
+    session.expire_all()
+    return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def test_duplicate_enqueue_is_ignored(session: Session) -> None:
+    assert add(session, "alert:1:lvl:0:email:a@b.vn")
+    assert not add(session, "alert:1:lvl:0:email:a@b.vn")
+    assert len(rows(session)) == 1
+
+
+def test_outage_then_retry_delivers_once(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given two queued messages and an SMTP server that is down
+    add(session, "a")
+    add(session, "b")
+    smtp_server.stop()
+    # when the dispatcher runs: both attempts fail and are scheduled later, not lost
+    assert dispatch_due(session, notify_settings, now=NOW) == {"pending": 2}
+    first = rows(session)
+    assert all(r.attempts == 1 and r.next_attempt_at > NOW for r in first)
+    assert all("SMTP unavailable" in (r.last_error or "") for r in first)
+    assert dispatch_due(session, notify_settings, now=NOW + timedelta(seconds=1)) == {}
+    # and after the server is back and the backoff has passed, each is sent exactly once
+    smtp_server.start()
+    later = NOW + timedelta(minutes=5)
+    assert dispatch_due(session, notify_settings, now=later) == {"sent": 2}
+    assert dispatch_due(session, notify_settings, now=later + timedelta(hours=1)) == {}
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Thư a", "Thư b"]
+    assert all(r.status == "sent" and r.attempts == 2 for r in rows(session))
+
+
+def test_server_refuses_mid_send_then_accepts(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given a server that answers the first DATA with a temporary error
+    add(session, "a")
+    smtp_server.inbox.refuse = ["421 4.3.2 Service shutting down"]
+    assert dispatch_due(session, notify_settings, now=NOW) == {"pending": 1}
+    assert dispatch_due(session, notify_settings, now=NOW + timedelta(hours=1)) == {"sent": 1}
+    assert len(smtp_server.messages) == 1
+
+
+def test_failed_after_max_attempts_then_requeued(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    settings = notify_settings.model_copy(update={"notify_max_attempts": 2})
+    add(session, "a")
+    smtp_server.stop()
+    dispatch_due(session, settings, now=NOW)
+    assert dispatch_due(session, settings, now=NOW + timedelta(hours=1)) == {"failed": 1}
+    (row,) = rows(session)
+    assert row.status == "failed" and row.attempts == 2
+    # the failed row stays visible and an admin puts it back once the relay works
+    smtp_server.start()
+    assert requeue_failed(session) == 1
+    assert dispatch_due(session, settings, now=datetime.now(UTC)) == {"sent": 1}
+    assert len(smtp_server.messages) == 1
+
+
+def test_permanent_error_fails_at_once(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    add(session, "a", target="khong-phai-email")
+    assert dispatch_due(session, notify_settings, now=NOW) == {"failed": 1}
+    assert "not an email" in (rows(session)[0].last_error or "")
+
+
+def test_lease_expiry_resends_with_same_message_id(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given a dispatcher that claimed a row and died before sending
+    add(session, "a")
+    (claim,) = claim_due(session, notify_settings, now=NOW)
+    # then nobody else takes it while its lease runs
+    assert dispatch_due(session, notify_settings, now=NOW + timedelta(seconds=60)) == {}
+    # and after the lease it is sent by another dispatcher
+    after = NOW + timedelta(seconds=notify_settings.notify_lease_s + 1)
+    assert dispatch_due(session, notify_settings, now=after) == {"sent": 1}
+    # a stale owner waking up cannot overwrite the new outcome
+    assert send_one(session, notify_settings, claim, now=after) == "sent"
+    (row,) = rows(session)
+    assert row.status == "sent" and row.attempts == 2
+    # the documented gap: the stale owner's copy went out too, with the same Message-ID,
+    # which lets the receiving side drop it
+    first, second = smtp_server.messages
+    assert first["Message-ID"] == second["Message-ID"]
+
+
+def test_two_dispatchers_never_send_one_row_twice(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    for i in range(12):
+        add(session, f"n{i}")
+    barrier = threading.Barrier(2)
+    results: list[dict[str, int]] = []
+
+    def worker() -> None:
+        s = db.new_session()
+        try:
+            barrier.wait()
+            results.append(dispatch_due(s, notify_settings, now=NOW, limit=20))
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.get("sent", 0) for r in results) == 12
+    ids = [m["Message-ID"] for m in smtp_server.messages]
+    assert len(ids) == len(set(ids)) == 12
