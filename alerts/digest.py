@@ -233,3 +233,9 @@ def send_due_digests(
                 queued.append(key)
             session.commit()
     return queued
+
+
+def preview(session: Session, settings: Settings, day: date | None = None) -> str:
+    """The digest HTML for local `day` (default today), as subscribers would get it."""
+    day = day or utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    return render_digest(build_digest(session, settings, day), settings)[2]
