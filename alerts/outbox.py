@@ -152,7 +152,10 @@ def send_one(
 ) -> str:  # fmt: skip
     """Send one claimed row and record the outcome; returns its new status."""
     row = session.get(Notification, claim.id, populate_existing=True)
-    assert row is not None
+    session.commit()  # end the read: SQLite would otherwise hold a snapshot during the send
+    if row is None or row.status != "sending" or row.attempts != claim.attempt:
+        # Our lease ran out (a long stall) and another dispatcher owns the row now.
+        return "stale"
     channel = row.channel
     try:
         notifier = (notifiers or {}).get(channel) or get_notifier(channel, settings)

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DIEMTIN_SECRET_KEY must be set to a private random value outside development"
             )
+        if self.notify_lease_s <= 3 * max(self.smtp_timeout_s, self.http_timeout_s):
+            raise ValueError("DIEMTIN_NOTIFY_LEASE_S must exceed 3x the SMTP and HTTP timeouts")
         if self.smtp_security == "none" and self.smtp_username:
             raise ValueError("DIEMTIN_SMTP_USERNAME needs DIEMTIN_SMTP_SECURITY starttls or ssl")
         return self

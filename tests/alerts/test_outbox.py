@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.outbox import claim_due, dispatch_due, enqueue, requeue_failed, send_one
+from alerts.notifiers.email import EmailNotifier
+from alerts.outbox import claim_due, dispatch_due, enqueue, requeue_failed, send_one, to_message
 from core import db
 from core.models import Notification
 from core.settings import Settings
@@ -96,10 +97,10 @@ def test_permanent_error_fails_at_once(
     assert "not an email" in (rows(session)[0].last_error or "")
 
 
-def test_lease_expiry_resends_with_same_message_id(
+def test_lease_expiry_and_stale_owner(
     session: Session, notify_settings: Settings, smtp_server: SmtpServer
 ) -> None:
-    # given a dispatcher that claimed a row and died before sending
+    # given a dispatcher that claimed a row and stalled before sending
     add(session, "a")
     (claim,) = claim_due(session, notify_settings, now=NOW)
     # then nobody else takes it while its lease runs
@@ -107,12 +108,28 @@ def test_lease_expiry_resends_with_same_message_id(
     # and after the lease it is sent by another dispatcher
     after = NOW + timedelta(seconds=notify_settings.notify_lease_s + 1)
     assert dispatch_due(session, notify_settings, now=after) == {"sent": 1}
-    # a stale owner waking up cannot overwrite the new outcome
-    assert send_one(session, notify_settings, claim, now=after) == "sent"
+    # the stalled owner waking up sees it lost the row and sends nothing
+    assert send_one(session, notify_settings, claim, now=after) == "stale"
     (row,) = rows(session)
     assert row.status == "sent" and row.attempts == 2
-    # the documented gap: the stale owner's copy went out too, with the same Message-ID,
-    # which lets the receiving side drop it
+    assert len(smtp_server.messages) == 1
+
+
+def test_crash_after_server_accepted_resends_same_message_id(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given a dispatcher whose SMTP server accepted the message, then died before marking
+    # it sent (the one gap left: docs/decisions.md)
+    add(session, "a")
+    (claim,) = claim_due(session, notify_settings, now=NOW)
+    row = session.get(Notification, claim.id)
+    assert row is not None
+    EmailNotifier(notify_settings).send(to_message(row))
+    session.rollback()
+    # when the lease runs out, the row is sent again, with the same Message-ID, so the
+    # receiving side can drop the copy
+    after = NOW + timedelta(seconds=notify_settings.notify_lease_s + 1)
+    assert dispatch_due(session, notify_settings, now=after) == {"sent": 1}
     first, second = smtp_server.messages
     assert first["Message-ID"] == second["Message-ID"]
 
