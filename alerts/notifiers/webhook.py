@@ -60,7 +60,12 @@ class WebhookNotifier:
         }
         try:
             resp = httpx.post(
-                message.target, content=body, headers=headers, timeout=self.settings.http_timeout_s
+                message.target,
+                content=body,
+                headers=headers,
+                timeout=self.settings.http_timeout_s,
+                # As in crawlers.http: an environment proxy must not see signed payloads.
+                trust_env=False,
             )
         except httpx.HTTPError as exc:
             raise TransientError(f"webhook unreachable: {type(exc).__name__}") from exc

@@ -38,6 +38,7 @@ class ZaloNotifier:
                 json=body,
                 headers={"access_token": token},
                 timeout=self.settings.http_timeout_s,
+                trust_env=False,
             )
         except httpx.HTTPError as exc:
             raise TransientError(f"Zalo API unreachable: {type(exc).__name__}") from exc
