@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_username: str = ""
     smtp_password: str = ""
-    smtp_from: str = "Diem tin <diemtin@localhost>"
+    smtp_from: str = "Điểm tin <diemtin@localhost>"
     smtp_timeout_s: float = Field(default=20.0, gt=0)
     # Extra CA bundle to trust (a private mail relay's certificate); empty = system CAs.
     smtp_ca_file: str = ""

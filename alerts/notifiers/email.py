@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -29,9 +30,13 @@ def build_email(message: Message, sender: str) -> EmailMessage:
     """The MIME message: text/plain, text/html and inline images, UTF-8 headers."""
     if "@" not in message.target or any(c in message.target for c in "\r\n<>,"):
         raise PermanentError(f"not an email address: {message.target!r}")
+    try:
+        to = Address(addr_spec=message.target.strip())
+    except (ValueError, IndexError, MessageError) as exc:
+        raise PermanentError(f"not an email address: {message.target!r}") from exc
     mail = EmailMessage()
     mail["From"] = sender
-    mail["To"] = Address(addr_spec=message.target)
+    mail["To"] = to
     mail["Subject"] = _one_line(message.subject)
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = message_id(message.key, sender)

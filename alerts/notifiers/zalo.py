@@ -9,11 +9,11 @@ from core.settings import Settings
 
 # Zalo caps a text message at 2000 characters.
 MAX_TEXT = 2000
-# Error codes worth retrying: rate limits and the API's own temporary failures. Everything
-# else (-216/-124 invalid or expired access token, -201 bad parameter, -213 user does not
-# follow the OA, -230 user has not interacted within the allowed window, ...) needs a
-# person to act, so it is permanent.
-TRANSIENT_CODES = frozenset({-32, -11, -14, -100})
+# Error codes worth retrying: -32 (the OA's rate limit) and -100 (unknown error, "try again
+# later"). Everything else (-216/-124 invalid or expired access token, -201 bad parameter,
+# -213 user does not follow the OA, -230 user has not interacted recently, ...) needs a
+# person to act, so it is permanent; HTTP 429/5xx and network errors are transient.
+TRANSIENT_CODES = frozenset({-32, -100})
 
 
 class ZaloNotifier:

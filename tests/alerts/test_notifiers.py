@@ -57,8 +57,9 @@ def test_email_errors(notify_settings: Settings, smtp_server: SmtpServer) -> Non
     # wrong credentials and a bad address are permanent; no server is transient
     with pytest.raises(PermanentError, match="authentication"):
         EmailNotifier(notify_settings.model_copy(update={"smtp_password": "sai"})).send(msg)
-    with pytest.raises(PermanentError, match="not an email"):
-        EmailNotifier(notify_settings).send(Message(key="k", target="x\r\n@y", subject="", text=""))
+    for bad in ("x\r\n@y", "a@b@c", "x@", "@b.vn"):
+        with pytest.raises(PermanentError, match="not an email"):
+            EmailNotifier(notify_settings).send(Message(key="k", target=bad, subject="", text=""))
     smtp_server.stop()
     with pytest.raises(TransientError):
         EmailNotifier(notify_settings).send(msg)
