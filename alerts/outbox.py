@@ -57,9 +57,13 @@ def enqueue(session: Session, *, dedupe_key: str, target: str, **fields: Any) ->
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # ON CONFLICT DO NOTHING: a duplicate is not an error and does not abort the transaction.
     stmt = (
-        insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        insert(Notification)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
     )
-    return bool(cast(CursorResult[Any], session.execute(stmt)).rowcount)
+    # RETURNING, not rowcount: psycopg reports a row count for a skipped conflicting insert.
+    return session.execute(stmt).first() is not None
 
 
 def _claimable(now: datetime) -> Any:
