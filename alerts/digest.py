@@ -207,8 +207,9 @@ def send_due_digests(
         try:
             send_at = parse_send_at(sub.send_at or "07:00")
         except ValueError as exc:
-            log.warning("digest subscription %s: %s", sub.id, exc)
-            continue
+            # A typo must not cost the reader the digest: send at the default hour.
+            log.warning("digest subscription %s: %s; sending at 07:00", sub.id, exc)
+            send_at = DEFAULT_SEND_AT
         for back in range(settings.digest_catchup_days, -1, -1):
             day = local_now.date() - timedelta(days=back)
             due = datetime.combine(day, send_at, tzinfo=tz)

@@ -105,6 +105,7 @@ class AlertView:
     doc_count: int = 0
     outlet_count: int = 0
     correction: str = ""
+    response: str = ""
     documents: list[DocLine] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -164,6 +165,7 @@ def alert_view(session: Session, settings: Settings, alert: Alert) -> AlertView:
         doc_count=story.doc_count if story else len(doc_ids),
         outlet_count=story.outlet_count if story else 0,
         correction=plain(fact.correction) if fact and fact.kind == "refuted" else "",
+        response=plain(alert.response or ""),
         documents=document_lines(session, settings, doc_ids),
     )
 

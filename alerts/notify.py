@@ -205,19 +205,33 @@ def send_bundles(session: Session, settings: Settings, *, now: datetime | None =
         groups.setdefault((row.channel, row.target), []).append(
             (row.id, row.user_id, dict(row.payload or {}))
         )
+    alert_ids = {p["alert"]["id"] for g in groups.values() for _, _, p in g if p.get("alert")}
+    # Cases closed or dismissed while they waited are not worth a message any more.
+    settled = set(
+        session.scalars(
+            select(Alert.id).where(
+                Alert.id.in_(alert_ids), Alert.status.in_(("closed", "dismissed"))
+            )
+        )
+    )
+    session.commit()
     queued = 0
     for (channel, target), rows in groups.items():
         ids = [rid for rid, _, _ in rows]
-        items = [p["alert"] for _, _, p in rows if p.get("alert")]
-        subject, text, html = render_bundle(items, settings)
-        # Keyed on the first folded row: folding happens in the same transaction, so no
-        # row can be in two bundles and a rerun finds nothing left to fold.
-        key = f"bundle:{channel}:{target}:{ids[0]}"[:200]
-        enqueue(
-            session, dedupe_key=key, target=target, kind="bundle", channel=channel,
-            subject=subject, body_text=text, body_html=html, created_at=now, next_attempt_at=now,
-            payload={"event": "bundle", "alerts": items}, user_id=rows[0][1],
-        )  # fmt: skip
+        items = [
+            p["alert"] for _, _, p in rows if p.get("alert") and p["alert"]["id"] not in settled
+        ]
+        if items:
+            subject, text, html = render_bundle(items, settings)
+            # Keyed on the first folded row: folding happens in the same transaction, so
+            # no row can be in two bundles and a rerun finds nothing left to fold.
+            key = f"bundle:{channel}:{target}:{ids[0]}"[:200]
+            enqueue(
+                session, dedupe_key=key, target=target, kind="bundle", channel=channel,
+                subject=subject, body_text=text, body_html=html, created_at=now,
+                next_attempt_at=now, payload={"event": "bundle", "alerts": items},
+                user_id=rows[0][1],
+            )  # fmt: skip
         result = session.execute(
             update(Notification)
             .where(Notification.id.in_(ids), Notification.status == "held")
@@ -229,5 +243,5 @@ def send_bundles(session: Session, settings: Settings, *, now: datetime | None =
             session.rollback()
             continue
         session.commit()
-        queued += 1
+        queued += bool(items)
     return queued

@@ -61,7 +61,8 @@ def seed(session: Session) -> None:
     make_alert(session, HOT, story_id=story.id, severity="critical", created_at=IN_WINDOW,
                updated_at=IN_WINDOW)  # fmt: skip
     make_alert(session, "Tin đồn bỏ thi tốt nghiệp", kind="misinfo", status="responded",
-               fact_id=fact.id, created_at=IN_WINDOW, updated_at=IN_WINDOW)  # fmt: skip
+               fact_id=fact.id, created_at=IN_WINDOW, updated_at=IN_WINDOW,
+               response="Đã đăng <b>thông cáo</b> đính chính.")  # fmt: skip
 
 
 def digest_rows(session: Session) -> list[Notification]:
@@ -91,6 +92,8 @@ def test_digest_content_is_complete_and_escaped(session: Session, settings: Sett
     assert "&lt;script&gt;" in html and "&lt;img src=x" in html
     assert "Gương điển hình, tin tích cực" in html and "Thông tin sai lệch" in html
     assert HOT in text and GOOD in text and "Học phí, thu chi" in text
+    assert "Phản hồi: Đã đăng &lt;b&gt;thông cáo&lt;/b&gt; đính chính." in html
+    assert "Phản hồi: Đã đăng <b>thông cáo</b> đính chính." in text
 
 
 def test_digest_once_per_day_across_reruns_and_restart(
@@ -157,7 +160,10 @@ def test_cli_preview(session: Session, settings: Settings, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("send_at", ["7h", "25:00"])
-def test_bad_send_time_is_skipped(session: Session, settings: Settings, send_at: str) -> None:
-    subscribe(session, "a@b.vn", kind="digest", send_at=send_at,
-              created_at=SEND_TIME - timedelta(days=2))  # fmt: skip
-    assert send_due_digests(session, settings, now=SEND_TIME + timedelta(hours=1)) == []
+def test_bad_send_time_falls_back_to_seven(
+    session: Session, settings: Settings, send_at: str
+) -> None:
+    sub = subscribe(session, "a@b.vn", kind="digest", send_at=send_at,
+                    created_at=SEND_TIME - timedelta(hours=1))  # fmt: skip
+    assert send_due_digests(session, settings, now=SEND_TIME - timedelta(minutes=1)) == []
+    assert send_due_digests(session, settings, now=SEND_TIME) == [f"digest:{sub.id}:2026-11-23"]

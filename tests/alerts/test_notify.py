@@ -179,3 +179,21 @@ def test_below_threshold_is_held_for_bundle(
     assert notify_alert(session, notify_settings, alert.id, now=NOW)["held"] == 1
     (row,) = session.scalars(select(Notification))
     assert row.status == "held" and row.next_attempt_at == next_bundle_at(NOW, 60)
+
+
+def test_settled_alerts_leave_the_bundle(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given a low alert held for the bundle, then dismissed by the press office
+    subscribe(session, "van.phong@so-gddt.vn")
+    alert = make_alert(session, "Tin nhỏ", severity="low")
+    notify_alert(session, notify_settings, alert.id, now=NOW)
+    alert.status = "dismissed"
+    session.commit()
+    # then the bundle has nothing to say: no message, and the row is not held forever
+    assert send_bundles(session, notify_settings, now=next_bundle_at(NOW, 60)) == 0
+    assert statuses(session) == [("alert", "folded", "van.phong@so-gddt.vn")]
+    # and a dismissed alert notifies nobody at all
+    assert notify_alert(session, notify_settings, alert.id, now=NOW) == {
+        "immediate": 0, "held": 0, "duplicate": 0,
+    }  # fmt: skip
