@@ -3,6 +3,7 @@ content, quiet hours, rate limits folded into bundles, rule and unit recipients.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from alerts.notify import next_bundle_at, notify_alert, quiet_until, recipients_
 from alerts.outbox import dispatch_due
 from core.models import Notification, Role, Rule, Unit, User
 from core.settings import Settings
-from tests.alerts.conftest import SmtpServer, make_alert, parts, subscribe
+from tests.alerts.conftest import FakeApi, SmtpServer, make_alert, parts, subscribe
 from tests.factories import make_document, make_source
 
 # 10:00 in Hà Nội
@@ -197,3 +198,36 @@ def test_settled_alerts_leave_the_bundle(
     assert notify_alert(session, notify_settings, alert.id, now=NOW) == {
         "immediate": 0, "held": 0, "duplicate": 0,
     }  # fmt: skip
+
+
+def test_zalo_and_webhook_subscribers(
+    session: Session, notify_settings: Settings, fake_api: Callable[..., FakeApi]
+) -> None:
+    # given a Zalo OA API and a webhook receiver on 127.0.0.1
+    zalo = fake_api(lambda c: (200, {}, {"error": 0, "message": "Success",
+                                         "data": {"message_id": "m1"}}))  # fmt: skip
+    hook = fake_api(lambda c: (202, {}, {"accepted": True}))
+    settings = notify_settings.model_copy(update={"zalo_api_base": zalo.url})
+    subscribe(session, "8063947237857451397", channel="zalo")
+    subscribe(session, hook.url + "/diemtin", channel="webhook")
+    alert = make_alert(session, EVIL, severity="critical", unit_id=None)
+    # when the alert is notified and dispatched twice
+    notify_alert(session, settings, alert.id, now=NOW)
+    dispatch_due(session, settings, now=NOW)
+    dispatch_due(session, settings, now=NOW + timedelta(minutes=1))
+    # then each channel got one request in its own format
+    (z,) = zalo.calls
+    assert z.json()["recipient"] == {"user_id": "8063947237857451397"}
+    assert z.json()["message"]["text"].startswith(f"[Khẩn] Tình huống nóng: {EVIL}")
+    (h,) = hook.calls
+    body = h.json()
+    assert body["event"] == "alert" and body["alert"]["id"] == alert.id
+    assert body["alert"]["title"] == EVIL and body["url"].endswith(f"/canh-bao/{alert.id}")
+    assert (
+        h.headers["Idempotency-Key"]
+        == body["key"]
+        == (f"alert:{alert.id}:lvl:0:webhook:{hook.url}/diemtin")
+    )
+    assert h.headers["X-Diemtin-Signature"].startswith("sha256=")
+    sent = session.scalars(select(Notification).where(Notification.channel == "zalo")).one()
+    assert sent.status == "sent" and sent.payload["delivery_id"] == "m1"
