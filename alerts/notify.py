@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from alerts.labels import severity_rank
 from alerts.messages import alert_view, render_alert, render_bundle
-from alerts.outbox import enqueue
+from alerts.outbox import enqueue, make_key
 from core.models import Alert, Notification, Role, Rule, Subscription, Unit, User, utcnow
 from core.settings import Settings
 
@@ -165,7 +165,7 @@ def notify_alert(
     immediate = severity_rank(alert.severity) >= severity_rank(settings.notify_immediate_severity)
     critical = alert.severity == "critical"
     for r in recipients_for(session, alert):
-        key = f"alert:{alert.id}:lvl:{alert.escalation_level}:{r.channel}:{r.target}"
+        key = make_key("alert", alert.id, "lvl", alert.escalation_level, r.channel, r.target)
         quiet_end = None if critical else quiet_until(r.quiet_hours, now, settings.timezone)
         limited = immediate and sent_last_hour(session, r.channel, r.target, now) >= (
             settings.notify_max_per_hour
@@ -181,7 +181,7 @@ def notify_alert(
         if limited:
             payload["rate_limited"] = True
         inserted = enqueue(
-            session, dedupe_key=key[:200], target=r.target, kind="alert", channel=r.channel,
+            session, dedupe_key=key, target=r.target, kind="alert", channel=r.channel,
             subject=subject, body_text=text, body_html=html, payload=payload, status=status,
             next_attempt_at=due, created_at=now, alert_id=alert.id, user_id=r.user_id,
             subscription_id=r.subscription_id,
@@ -225,7 +225,7 @@ def send_bundles(session: Session, settings: Settings, *, now: datetime | None =
             subject, text, html = render_bundle(items, settings)
             # Keyed on the first folded row: folding happens in the same transaction, so
             # no row can be in two bundles and a rerun finds nothing left to fold.
-            key = f"bundle:{channel}:{target}:{ids[0]}"[:200]
+            key = make_key("bundle", channel, target, ids[0])
             enqueue(
                 session, dedupe_key=key, target=target, kind="bundle", channel=channel,
                 subject=subject, body_text=text, body_html=html, created_at=now,

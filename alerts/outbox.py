@@ -9,6 +9,7 @@ folded = delivered inside a bundle. See docs/decisions.md "Outbox and exactly-on
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import random
 from dataclasses import dataclass
@@ -34,6 +35,15 @@ log = logging.getLogger(__name__)
 
 # Rows a claim may take: due pending rows, and rows whose sender's lease ran out.
 DUE = "pending"
+
+
+def make_key(*parts: object) -> str:
+    """A dedupe key from parts joined by ":"; long ones (webhook URLs) end in a hash so two
+    targets never collide when cut to the column's 200 characters."""
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= 200:
+        return key
+    return key[:160] + ":" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def enqueue(session: Session, *, dedupe_key: str, target: str, **fields: Any) -> bool:

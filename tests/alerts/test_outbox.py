@@ -10,7 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.notifiers.email import EmailNotifier
-from alerts.outbox import claim_due, dispatch_due, enqueue, requeue_failed, send_one, to_message
+from alerts.outbox import (
+    claim_due,
+    dispatch_due,
+    enqueue,
+    make_key,
+    requeue_failed,
+    send_one,
+    to_message,
+)
 from core import db
 from core.models import Notification
 from core.settings import Settings
@@ -37,6 +45,11 @@ def test_duplicate_enqueue_is_ignored(session: Session) -> None:
     assert add(session, "alert:1:lvl:0:email:a@b.vn")
     assert not add(session, "alert:1:lvl:0:email:a@b.vn")
     assert len(rows(session)) == 1
+    # long webhook targets keep distinct keys within the column's 200 characters
+    long_a = make_key("alert", 1, "lvl", 0, "webhook", "https://hook.vn/" + "a" * 300)
+    long_b = make_key("alert", 1, "lvl", 0, "webhook", "https://hook.vn/" + "a" * 299 + "b")
+    assert len(long_a) <= 200 and long_a != long_b
+    assert make_key("digest", 3, "2026-11-23") == "digest:3:2026-11-23"
 
 
 def test_outage_then_retry_delivers_once(
