@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from alerts.notifiers.email import EmailNotifier
 from alerts.outbox import (
@@ -19,6 +20,7 @@ from alerts.outbox import (
     send_one,
     to_message,
 )
+from api.cli import app
 from core import db
 from core.models import Notification
 from core.settings import Settings
@@ -171,3 +173,28 @@ def test_two_dispatchers_never_send_one_row_twice(
     assert sum(r.get("sent", 0) for r in results) == 12
     ids = [m["Message-ID"] for m in smtp_server.messages]
     assert len(ids) == len(set(ids)) == 12
+
+
+def test_cli_lists_and_requeues_failed(session: Session, settings: Settings) -> None:
+    runner = CliRunner()
+    assert "Không có thông báo nào gửi lỗi" in runner.invoke(app, ["notify", "failed"]).output
+    add(session, "a", target="khong-phai-email")
+    dispatch_due(session, settings, now=NOW)
+    # and "b" as a row that failed after its last retry
+    add(session, "b")
+    session.execute(update(Notification).where(Notification.dedupe_key == "b")
+                    .values(status="failed", last_error="SMTP 554"))  # fmt: skip
+    session.commit()
+    a_id, b_id = (r.id for r in rows(session))
+    session.close()
+    listing = runner.invoke(app, ["notify", "failed"])
+    assert listing.exit_code == 0 and "khong-phai-email" in listing.output
+    assert "not an email" in listing.output and "SMTP 554" in listing.output
+    result = runner.invoke(app, ["notify", "requeue", str(b_id)])
+    assert result.exit_code == 0 and "Đã đưa 1 thông báo" in result.output
+    fresh = db.new_session()
+    try:
+        statuses = dict(fresh.execute(select(Notification.id, Notification.status)).all())
+    finally:
+        fresh.close()
+    assert statuses == {a_id: "failed", b_id: "pending"}
