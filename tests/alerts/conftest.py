@@ -4,6 +4,7 @@ format; plus builders for alerts, subscriptions and classified documents."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import json
@@ -83,8 +84,14 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: list[str] = []
+        # When set: the next DATA signals `in_data` and then hangs until the server stops.
+        self.hang: threading.Event | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.hang is not None:
+            entered, self.hang = self.hang, None
+            entered.set()
+            await asyncio.sleep(3600)
         if self.refuse:
             return self.refuse.pop(0)
         raw = envelope.original_content or envelope.content

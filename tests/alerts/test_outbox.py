@@ -76,6 +76,37 @@ def test_outage_then_retry_delivers_once(
     assert all(r.status == "sent" and r.attempts == 2 for r in rows(session))
 
 
+def test_server_stopped_during_a_send(
+    session: Session, notify_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    # given a message being sent: the server has the data and has not answered yet
+    add(session, "a")
+    in_data = threading.Event()
+    smtp_server.inbox.hang = in_data
+    outcome: list[dict[str, int]] = []
+
+    def dispatcher() -> None:
+        s = db.new_session()
+        try:
+            outcome.append(dispatch_due(s, notify_settings, now=NOW))
+        finally:
+            s.close()
+
+    thread = threading.Thread(target=dispatcher)
+    thread.start()
+    assert in_data.wait(10)
+    # when the server is stopped at that moment
+    smtp_server.stop()
+    thread.join(30)
+    # then the attempt failed and is scheduled again; nothing was delivered
+    assert outcome == [{"pending": 1}] and smtp_server.messages == []
+    # and once the server is back, the retry delivers it exactly once
+    smtp_server.start()
+    assert dispatch_due(session, notify_settings, now=NOW + timedelta(hours=1)) == {"sent": 1}
+    assert dispatch_due(session, notify_settings, now=NOW + timedelta(hours=2)) == {}
+    assert len(smtp_server.messages) == 1
+
+
 def test_server_refuses_mid_send_then_accepts(
     session: Session, notify_settings: Settings, smtp_server: SmtpServer
 ) -> None:
