@@ -185,6 +185,6 @@ def render_alert(view: AlertView) -> tuple[str, str, str]:
 def render_bundle(items: list[dict[str, Any]], settings: Settings) -> tuple[str, str, str]:
     """(subject, text, html) of a bundle listing several pending alerts."""
     subject = f"Tổng hợp {len(items)} cảnh báo chưa gửi"
-    inbox = f"{settings.public_url.rstrip('/')}/canh-bao"
+    inbox = f"{settings.public_url.rstrip('/')}/hop-thu"  # the web app's case inbox
     text, html = render("bundle", items=items, subject=subject, inbox=inbox)
     return subject, text, html
