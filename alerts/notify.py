@@ -167,8 +167,11 @@ def notify_alert(
     for r in recipients_for(session, alert):
         key = make_key("alert", alert.id, "lvl", alert.escalation_level, r.channel, r.target)
         quiet_end = None if critical else quiet_until(r.quiet_hours, now, settings.timezone)
-        limited = immediate and sent_last_hour(session, r.channel, r.target, now) >= (
-            settings.notify_max_per_hour
+        # Critical alerts are never held back: like quiet hours, the limit is for the rest.
+        limited = (
+            immediate
+            and not critical
+            and sent_last_hour(session, r.channel, r.target, now) >= settings.notify_max_per_hour
         )
         if immediate and not limited:
             status, due = "pending", quiet_end or now

@@ -127,6 +127,11 @@ def test_rate_limit_folds_into_bundle(
         "[Quan trọng] Tình huống nóng: Tin nóng số 1",
     ]
     assert [s for _, s, _ in statuses(session)].count("held") == 3
+    # a critical alert still goes out at once, over the limit
+    critical = make_alert(session, "Tin khẩn", severity="critical")
+    notify_alert(session, settings, critical.id, now=NOW + timedelta(minutes=7))
+    dispatch_due(session, settings, now=NOW + timedelta(minutes=7))
+    assert smtp_server.messages[-1]["Subject"] == "[Khẩn] Tình huống nóng: Tin khẩn"
     # when the bundle runs before the hour: nothing; at the hour: one bundle, once
     assert send_bundles(session, settings, now=NOW + timedelta(minutes=30)) == 0
     top = next_bundle_at(NOW, 60)
@@ -134,12 +139,13 @@ def test_rate_limit_folds_into_bundle(
     assert send_bundles(session, settings, now=top + timedelta(minutes=1)) == 0
     dispatch_due(session, settings, now=top)
     bundle = smtp_server.messages[-1]
-    assert len(smtp_server.messages) == 3
+    assert len(smtp_server.messages) == 4
     assert bundle["Subject"] == "Tổng hợp 3 cảnh báo chưa gửi"
     text, html = parts(bundle)
     for title in ["Tin nóng số 2", "Tin nóng số 3"]:
         assert title in text and title in html
     assert "Tin &lt;i&gt;thấp&lt;/i&gt;" in html and "Tin <i>thấp</i>" in text
+    assert 'href="https://diemtin.so-gddt.vn/hop-thu"' in html
     assert [s for _, s, _ in statuses(session)].count("folded") == 3
 
 
