@@ -4,8 +4,8 @@ Recipients: the rule's `notify` entries, alert subscriptions (min severity, unit
 quiet hours) and the unit's focal points. One row per (alert, escalation level, channel,
 target): a re-run or a redelivered task adds nothing. Severity at or above
 DIEMTIN_NOTIFY_IMMEDIATE_SEVERITY goes out at once, unless the recipient already had
-DIEMTIN_NOTIFY_MAX_PER_HOUR immediate messages in the last hour; those and lower severities
-are held for the recipient's next bundle (see docs/decisions.md)."""
+DIEMTIN_NOTIFY_MAX_PER_HOUR immediate messages in the last hour (critical ones always go);
+those and lower severities are held for the recipient's next bundle (docs/decisions.md)."""
 
 from __future__ import annotations
 
