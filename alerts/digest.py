@@ -95,17 +95,23 @@ def window(day: date, send_at: time, tz: str) -> tuple[datetime, datetime]:
     return end - timedelta(days=1), end
 
 
-def _alerts(session: Session, settings: Settings, start: datetime, end: datetime, misinfo: bool):
-    kind = Alert.kind == "misinfo" if misinfo else Alert.kind != "misinfo"
-    rows = session.scalars(
-        select(Alert).where(
-            kind,
-            or_(Alert.created_at.between(start, end), Alert.updated_at.between(start, end)),
-            Alert.status != "dismissed" if not misinfo else Alert.id.is_not(None),
-        )
-    ).all()
-    rows = sorted(rows, key=lambda a: (-labels.severity_rank(a.severity), -a.score, a.id))[:10]
-    return [alert_view(session, settings, a) for a in rows]
+def _alerts(
+    session: Session, settings: Settings, start: datetime, end: datetime, *, misinfo: bool
+) -> list[AlertView]:
+    """Cases opened or updated in the window, most severe first (ten at most)."""
+    query = select(Alert).where(
+        or_(Alert.created_at.between(start, end), Alert.updated_at.between(start, end))
+    )
+    if misinfo:
+        # Every status is news here: the reader wants to see what was refuted and how.
+        query = query.where(Alert.kind == "misinfo")
+    else:
+        query = query.where(Alert.kind != "misinfo", Alert.status != "dismissed")
+    rows = sorted(
+        session.scalars(query),
+        key=lambda a: (-labels.severity_rank(a.severity), -a.score, a.id),
+    )
+    return [alert_view(session, settings, a) for a in rows[:10]]
 
 
 def build_digest(
