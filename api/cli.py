@@ -6,6 +6,7 @@ import getpass
 import logging
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +23,8 @@ user_app = typer.Typer(help="Người dùng.", no_args_is_help=True)
 source_app = typer.Typer(help="Nguồn tin.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
+notify_app = typer.Typer(help="Thông báo đã gửi và gửi lỗi.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
 
 
 @app.callback()
@@ -213,6 +216,70 @@ def classify(
             f"({pred.risk_score:.2f}) · độc hại {pred.toxicity:.2f} · "
             f"tin sai {pred.misinformation:.2f} · {pred.model_version}"
         )
+
+
+@app.command()
+def digest(
+    preview: Annotated[bool, typer.Option("--preview", help="Chỉ xem trước, không gửi")] = False,
+    day: Annotated[
+        str | None, typer.Option("--date", help="Ngày YYYY-MM-DD (mặc định hôm nay)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Ghi HTML ra tệp")] = None,
+) -> None:
+    """Preview the daily digest as HTML, or queue the digests that are due now."""
+    from datetime import date
+
+    from alerts.digest import preview as render_preview
+    from alerts.digest import send_due_digests
+
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise typer.BadParameter(f"Ngày phải có dạng YYYY-MM-DD, không phải {day!r}.") from None
+    run_migrations()
+    with session_scope() as session:
+        if not preview:
+            keys = send_due_digests(session, get_settings())
+            typer.echo(f"Đã xếp hàng gửi {len(keys)} bản điểm tin.")
+            return
+        html = render_preview(session, get_settings(), when)
+    if out is None:
+        typer.echo(html)
+    else:
+        out.write_text(html, encoding="utf-8")
+        typer.echo(f"Đã ghi bản xem trước vào {out}.")
+
+
+@notify_app.command("failed")
+def notify_failed() -> None:
+    """List notifications that failed after their last retry."""
+    from core.models import Notification
+
+    run_migrations()
+    with session_scope() as session:
+        rows = session.scalars(
+            select(Notification).where(Notification.status == "failed").order_by(Notification.id)
+        ).all()
+        if not rows:
+            typer.echo("Không có thông báo nào gửi lỗi.")
+        for n in rows:
+            typer.echo(
+                f"#{n.id:<5} {n.channel:<8} {n.target} · {n.subject[:60]} · "
+                f"{n.attempts} lần · lỗi: {(n.last_error or '')[:120]}"
+            )
+
+
+@notify_app.command("requeue")
+def notify_requeue(
+    ids: Annotated[list[int] | None, typer.Argument(help="Mã số (bỏ trống: tất cả)")] = None,
+) -> None:
+    """Put failed notifications back in the queue with a fresh retry budget."""
+    from alerts.outbox import requeue_failed
+
+    run_migrations()
+    with session_scope() as session:
+        n = requeue_failed(session, ids=ids or None)
+    typer.echo(f"Đã đưa {n} thông báo trở lại hàng đợi.")
 
 
 @app.command()

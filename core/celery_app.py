@@ -13,7 +13,7 @@ from core import broker
 from core.settings import Settings, get_settings
 
 QUEUES = ("crawl", "classify", "alerts", "index")
-TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks"]
+TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks", "alerts.notify_tasks"]
 
 app = Celery("diemtin")
 
@@ -39,6 +39,10 @@ def configure(settings: Settings | None = None) -> Celery:
             "classify_document": {"queue": "classify"},
             "evaluate_document": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
+            "notify_alert": {"queue": "alerts"},
+            "dispatch_notifications": {"queue": "alerts"},
+            "send_bundles": {"queue": "alerts"},
+            "send_due_digests": {"queue": "alerts"},
         },
         # The embedded broker (core.broker) redelivers a dead worker's messages once their
         # lease is this old; its polling interval is set on the transport class below.
@@ -51,6 +55,12 @@ def configure(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "schedule-sources": {"task": "schedule_sources", "schedule": float(s.scheduler_tick_s)},
             "index-documents": {"task": "index_documents", "schedule": float(s.index_tick_s)},
+            "dispatch-notifications": {
+                "task": "dispatch_notifications",
+                "schedule": float(s.notify_dispatch_tick_s),
+            },
+            "send-bundles": {"task": "send_bundles", "schedule": 60.0},
+            "send-due-digests": {"task": "send_due_digests", "schedule": 60.0},
         },
         include=TASK_MODULES,
     )

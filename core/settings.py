@@ -62,6 +62,33 @@ class Settings(BaseSettings):
     index_tick_s: int = 5
     source_failure_threshold: int = 5
 
+    # Notifications (alerts/notifiers): SMTP, Zalo OA, signed webhooks.
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    # "none" | "starttls" | "ssl" (implicit TLS, usually port 465).
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Điểm tin <diemtin@localhost>"
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    # Extra CA bundle to trust (a private mail relay's certificate); empty = system CAs.
+    smtp_ca_file: str = ""
+    zalo_api_base: str = "https://openapi.zalo.me"
+    zalo_access_token: str = ""
+    webhook_secret: str = ""
+    # Alerts at or above this severity go out at once; lower ones wait for the bundle.
+    notify_immediate_severity: Literal["low", "medium", "high", "critical"] = "high"
+    notify_max_per_hour: int = Field(default=6, ge=1)
+    notify_bundle_interval_min: int = Field(default=60, ge=1)
+    notify_max_attempts: int = Field(default=6, ge=1)
+    notify_backoff_s: float = Field(default=30.0, gt=0)
+    # Longer than any send can take (the SMTP timeout), so a live send is never re-claimed.
+    notify_lease_s: float = Field(default=300.0, gt=0)
+    notify_dispatch_tick_s: float = Field(default=5.0, gt=0)
+    # A missed daily digest is sent late for at most this many past days.
+    digest_catchup_days: int = Field(default=1, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     demo_port: int = 8765
@@ -72,6 +99,10 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DIEMTIN_SECRET_KEY must be set to a private random value outside development"
             )
+        if self.notify_lease_s <= 3 * max(self.smtp_timeout_s, self.http_timeout_s):
+            raise ValueError("DIEMTIN_NOTIFY_LEASE_S must exceed 3x the SMTP and HTTP timeouts")
+        if self.smtp_security == "none" and self.smtp_username:
+            raise ValueError("DIEMTIN_SMTP_USERNAME needs DIEMTIN_SMTP_SECURITY starttls or ssl")
         return self
 
     @property

@@ -1,0 +1,1 @@
+"""Notification channels (email, Zalo OA, webhook) behind one `Notifier` protocol."""

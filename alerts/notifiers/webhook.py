@@ -1,0 +1,85 @@
+"""Generic webhook: a JSON POST signed with HMAC-SHA256 over "<timestamp>.<body>"."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+
+from alerts.notifiers.base import Message, Notifier, PermanentError, TransientError, register
+from core.settings import Settings
+
+# Replies that mean "try again later" rather than "this request is wrong".
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Diemtin-Signature value: "sha256=" + hex HMAC of "<timestamp>.<body>"."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, max_age_s: float = 300
+) -> bool:
+    """Receiver side: signature matches and the timestamp is fresh (replay protection)."""
+    try:
+        fresh = abs(time.time() - int(timestamp)) <= max_age_s
+    except ValueError:
+        return False
+    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+class WebhookNotifier:
+    """POSTs {event, key, subject, text, url, ...payload} to the subscription's URL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: Message) -> str:
+        """POST one event; returns the idempotency key (the receiver dedupes on it)."""
+        if not self.settings.webhook_secret:
+            raise PermanentError("DIEMTIN_WEBHOOK_SECRET is not set")
+        if not message.target.startswith(("https://", "http://")):
+            raise PermanentError(f"not an http(s) URL: {message.target!r}")
+        body = json.dumps(
+            {"key": message.key, "subject": message.subject, "text": message.text,
+             **message.payload},
+            ensure_ascii=False, separators=(",", ":"),
+        ).encode()  # fmt: skip
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": self.settings.http_user_agent,
+            "X-Diemtin-Timestamp": timestamp,
+            "X-Diemtin-Signature": sign(self.settings.webhook_secret, timestamp, body),
+            "Idempotency-Key": message.key,
+        }
+        try:
+            resp = httpx.post(
+                message.target,
+                content=body,
+                headers=headers,
+                timeout=self.settings.http_timeout_s,
+                # As in crawlers.http: an environment proxy must not see signed payloads.
+                trust_env=False,
+            )
+        except httpx.HTTPError as exc:
+            raise TransientError(f"webhook unreachable: {type(exc).__name__}") from exc
+        if resp.is_success:
+            return message.key
+        if resp.status_code >= 500 or resp.status_code in RETRYABLE_STATUS:
+            retry_after = resp.headers.get("Retry-After", "")
+            raise TransientError(
+                f"webhook HTTP {resp.status_code}",
+                retry_after_s=float(retry_after) if retry_after.isdigit() else None,
+            )
+        raise PermanentError(f"webhook HTTP {resp.status_code}")
+
+
+@register("webhook")
+def _factory(settings: Settings) -> Notifier:
+    return WebhookNotifier(settings)

@@ -1,0 +1,64 @@
+"""Celery tasks of the notification side: notify_alert (queued by the detection side after
+it commits an alert), dispatch_notifications, send_bundles and send_due_digests (beat)."""
+
+from __future__ import annotations
+
+import logging
+
+from alerts.digest import send_due_digests as queue_due_digests
+from alerts.notify import notify_alert as queue_alert
+from alerts.notify import send_bundles as queue_bundles
+from alerts.outbox import dispatch_due
+from core.celery_app import app
+from core.db import session_scope
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def queue_dispatch() -> None:
+    """Ask a worker to dispatch now; the beat's next tick does it if the broker is down."""
+    try:
+        if app.conf.task_always_eager:
+            dispatch_notifications.apply()
+        else:
+            app.send_task("dispatch_notifications")
+    except Exception:
+        log.warning("could not queue dispatch_notifications; the beat will", exc_info=True)
+
+
+@app.task(name="notify_alert")
+def notify_alert(alert_id: int) -> dict[str, int]:
+    """Queue the notifications of one new or escalated alert; safe to run twice."""
+    with session_scope() as session:
+        counts = queue_alert(session, get_settings(), alert_id)
+    if counts["immediate"]:
+        queue_dispatch()
+    return counts
+
+
+@app.task(name="dispatch_notifications")
+def dispatch_notifications() -> dict[str, int]:
+    """Send every due outbox row (beat, every few seconds; two at once never double-send)."""
+    with session_scope() as session:
+        return dispatch_due(session, get_settings())
+
+
+@app.task(name="send_bundles")
+def send_bundles() -> int:
+    """Fold held lower-severity alerts into one message per recipient (beat, every minute)."""
+    with session_scope() as session:
+        n = queue_bundles(session, get_settings())
+    if n:
+        queue_dispatch()
+    return n
+
+
+@app.task(name="send_due_digests")
+def send_due_digests() -> int:
+    """Queue the daily digests that are due, catching up a missed day (beat, every minute)."""
+    with session_scope() as session:
+        n = len(queue_due_digests(session, get_settings()))
+    if n:
+        queue_dispatch()
+    return n
