@@ -43,14 +43,42 @@ def redis_settings(
     reset_pools()
 
 
+# Five unlike stories (our own words), so items of different stories never cluster together.
+STORIES = [
+    (
+        "học phí",
+        "Phụ huynh một trường tiểu học phản ánh các khoản thu đầu năm vượt mức "
+        "quy định, nhà trường hứa sẽ trả lại tiền thừa trong tuần tới.",
+    ),
+    (
+        "sách giáo khoa",
+        "Nhiều nhà sách ở thành phố thiếu bộ sách lớp một mới, cha mẹ học "
+        "sinh phải đặt mua trên mạng và chờ gần hai tuần.",
+    ),
+    (
+        "bán trú",
+        "Bữa ăn bán trú của một trường mầm non bị chê ít thịt, ban đại diện "
+        "cha mẹ đề nghị công khai thực đơn và giá từng suất.",
+    ),
+    (
+        "thi cử",
+        "Sở công bố lịch thi tuyển sinh vào lớp mười, năm nay thêm môn thứ tư "
+        "do địa phương chọn và tăng chỉ tiêu trường chuyên.",
+    ),
+    (
+        "bạo lực học đường",
+        "Một nam sinh lớp tám bị nhóm bạn đánh trước cổng trường, "
+        "clip lan truyền trên mạng xã hội khiến dư luận bức xúc.",
+    ),
+]
+
+
 def rss_feed(n: int, prefix: str) -> bytes:
-    """An RSS 2.0 feed of `n` distinct Vietnamese education items."""
-    topics = ["học phí", "sách giáo khoa", "bán trú", "thi cử", "bạo lực học đường"]
+    """An RSS 2.0 feed of `n` Vietnamese education items (item i tells story i mod 5)."""
     items = "".join(
-        f"<item><title>Tin {prefix} số {i}: chuyện trường lớp về {topics[i % 5]}</title>"
+        f"<item><title>Tin {prefix} số {i}: chuyện trường lớp về {STORIES[i % 5][0]}</title>"
         f"<link>https://baomau.example.vn/{prefix}/bai-{i}.html</link>"
-        f"<description>Nội dung riêng của bài {prefix} thứ {i}, phụ huynh phản ánh "
-        f"chuyện {topics[i % 5]} ở trường tiểu học số {i}.</description>"
+        f"<description>{STORIES[i % 5][1]} Bài {prefix} số {i}.</description>"
         f"<pubDate>Mon, 09 Sep 2024 0{i % 10}:00:00 +0700</pubDate></item>"
         for i in range(n)
     )
