@@ -24,7 +24,10 @@ def test_default_secret_is_refused_outside_development(monkeypatch: pytest.Monke
 
 
 def test_defaults_run_on_one_machine(settings: Settings) -> None:
-    assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("diemtin.sqlite3")
+    # database_url given explicitly: `make test-postgres` sets it in the environment
+    defaults = Settings(database_url="")
+    assert defaults.db_url.startswith("sqlite:///") and defaults.db_url.endswith("diemtin.sqlite3")
+    assert defaults.search_sqlite_url == defaults.db_url
     assert settings.celery_broker_url.startswith("sqla+sqlite:///")
     assert settings.search_backend == "sqlite"
 
