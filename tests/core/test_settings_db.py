@@ -45,8 +45,10 @@ def test_migrate_is_idempotent(settings: Settings) -> None:
     assert {"units", "subscriptions", "classifications", "alembic_version"} <= tables
 
 
-def test_sqlite_runs_in_wal_mode(session: Session) -> None:
-    mode = session.connection().exec_driver_sql("PRAGMA journal_mode").scalar()
+def test_sqlite_runs_in_wal_mode(session: Session, settings: Settings) -> None:
+    # The FTS5 file is SQLite whichever database holds the rest (`make test-postgres`).
+    with db.get_engine(settings.search_sqlite_url).connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "wal"
 
 
