@@ -4,6 +4,8 @@ stored, clustered, classified, indexed (FTS5 in a SQLite file of its own) and fo
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,9 +13,10 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from alerts.tasks import evaluate_rules, lock_story
 from core import db
 from core.celery_app import configure
-from core.models import Classification, Document, Source, Story
+from core.models import Alert, Classification, Document, Rule, Source, Story
 from core.search import SearchQuery, get_backend
 from core.search.indexer import index_all_pending
 from core.settings import Settings, get_settings
@@ -85,4 +88,44 @@ def test_crawl_index_search_roundtrip_on_postgresql(
         # and the FTS5 tables live in a SQLite file of their own beside PostgreSQL
         assert pg_settings.search_sqlite_url.endswith("search.sqlite3")
     finally:
+        session.close()
+
+
+def test_alert_evaluations_of_one_story_queue_up_on_postgresql(
+    pg_settings: Settings, server: LocalServer
+) -> None:
+    # given: two documents of one story, and a rule both match
+    db.migrate()
+    session = db.new_session()
+    other = db.new_session()
+    try:
+        url = server.route("/st.xml", Reply(body=rss_feed(10, "st"), headers=RSS_HEADERS))
+        source = Source(name="Báo Câu Chuyện", url=url, kind="rss")
+        session.add(source)
+        session.add(Rule(name="Bạo lực", query='"bao luc hoc duong"', severity="high"))
+        session.commit()
+        crawl(session, source.id)
+        first, second = session.scalars(
+            select(Document).where(Document.title.contains("bạo lực")).order_by(Document.id)
+        ).all()
+        assert first.story_id == second.story_id is not None
+        session.commit()
+        # when: one worker is evaluating the first (it holds the story) while another
+        # worker starts on the second
+        lock_story(other, first.story_id)
+        result: list[int] = []
+        worker = threading.Thread(
+            target=lambda: result.append(len(evaluate_rules(db.new_session(), second.id)))
+        )
+        worker.start()
+        time.sleep(1.0)
+        # then: the second waits for the first instead of opening its own case
+        assert worker.is_alive()
+        evaluate_rules(other, first.id)  # commits, which releases the story
+        worker.join(timeout=20)
+        assert result == [1]
+        alert = session.scalars(select(Alert)).one()
+        assert sorted(alert.details["documents"]) == sorted([first.id, second.id])
+    finally:
+        other.close()
         session.close()
