@@ -236,3 +236,37 @@ def test_two_workers_crawling_one_source_at_once_store_each_item_once(
     assert len(fetched_at) == 2 and fetched_at[1] - fetched_at[0] < 2.0
     per_url = _docs_per_url(session)
     assert len(per_url) == 10 and set(per_url.values()) == {1}
+
+
+class _BrokenClassifier:
+    """A model that fails to load: the fault under test, not a stand-in for our service."""
+
+    model_version = "broken"
+
+    def predict(self, texts: list[str]) -> list[Any]:
+        raise RuntimeError("model weights missing")
+
+
+def test_documents_the_classifier_failed_on_are_labelled_by_the_classify_queue(
+    session: Session,
+    redis_settings: Settings,
+    redis_server: RedisServer,
+    server: LocalServer,
+    tmp_path: Path,
+) -> None:
+    # given: a crawl whose inline classification fails
+    url = server.route("/cls.xml", Reply(body=rss_feed(4, "cls"), headers=RSS_HEADERS))
+    source = _source(session, url)
+    crawl(session, source.id, classifier=_BrokenClassifier())  # type: ignore[arg-type]
+    labelled = select(func.count(func.distinct(Classification.document_id)))
+    assert _scalar(session, labelled) == 0
+    assert redis_server.client().llen("classify") == 4
+    # when: a classify worker runs
+    env = app_env(redis_settings, redis_server.url)
+    log = tmp_path / "worker.log"
+    with worker(env, log, "classify", "classify,index,alerts"):
+        wait_for(lambda: _scalar(session, labelled) == 4, 40, "the classify queue", log)
+        pending = select(func.count()).where(Document.indexed_at.is_(None))
+        wait_for(lambda: _scalar(session, pending) == 0, 40, "re-indexing", log)
+    # then: every document has exactly one classification
+    assert _scalar(session, select(func.count(Classification.id))) == 4
