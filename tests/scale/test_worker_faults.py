@@ -226,6 +226,9 @@ def test_two_workers_crawling_one_source_at_once_store_each_item_once(
     env = app_env(redis_settings, redis_server.url)
     log = tmp_path / "worker.log"
     with worker(env, log, "one", "crawl", 1), worker(env, log, "two", "crawl", 1):
+        # both up before anything is queued, or the first would take both in turn
+        ready = lambda: len(app.control.ping(timeout=0.5)) == 2  # noqa: E731
+        wait_for(ready, 60, "both workers", log)
         # when: the same source is queued twice (two scheduler ticks racing, say)
         app.send_task("crawl_source", args=[source.id])
         app.send_task("crawl_source", args=[source.id])
