@@ -76,8 +76,21 @@ def test_search_outage_loses_nothing_and_indexes_when_back(
             noida.start()
             # then: the beat's next index tick indexes every one of them
             wait_for(lambda: _count(session, pending) == 0, 40, "indexing after the outage", log)
-        found = get_backend(current).search(SearchQuery(q="hoc phi", size=50))
-        assert found.total == 2  # items 0 and 5 are about "học phí"
+            backend = get_backend(current)
+            assert backend.search(SearchQuery(q="hoc phi", size=50)).total == 2  # items 0, 5
+            # when: it goes away again after working, and more documents arrive meanwhile
+            noida.stop()
+            url = server.route("/g.xml", Reply(body=rss_feed(4, "t"), headers=RSS_HEADERS))
+            second = Source(name="Báo hai", url=url)
+            session.add(second)
+            session.commit()
+            crawl(session, second.id)
+            wait_for(lambda: _count(session, failed) == 4, 30, "the second outage", log)
+            noida.start()
+            wait_for(lambda: _count(session, pending) == 0, 60, "indexing after it", log)
+        # then: the new documents are searchable, and the earlier ones still are
+        assert backend.search(SearchQuery(q="", sources=[second.id], size=50)).total == 4
+        assert backend.search(SearchQuery(q="hoc phi", size=50)).total == 3
         assert _count(session, failed) == 0
     finally:
         noida.stop()
