@@ -9,6 +9,6 @@ COPY crawlers crawlers
 COPY classifier classifier
 COPY alerts alerts
 COPY api api
-RUN pip install . "psycopg[binary]>=3.1"
+RUN pip install .
 EXPOSE 8000
 CMD ["diemtin", "run"]

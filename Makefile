@@ -5,13 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the test suite needs (later issues add redis-server, chromium, ...).
-APT_PACKAGES ?=
+APT_PACKAGES ?= postgresql redis-server
 BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test lint format bench encoder train train-lora bench-classifier clean
+.PHONY: help install system-deps run demo migrate test test-postgres lint format bench encoder train train-lora bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ migrate: install ## Create or upgrade the database schema
 
 test: install system-deps ## Run the test suite
 	$(BIN)/pytest
+
+test-postgres: install system-deps ## Run the whole suite on a throwaway PostgreSQL cluster
+	DIEMTIN_TEST_DATABASE=postgresql $(BIN)/pytest
 
 lint: install ## ruff (lint + format check) and mypy on core/ and alerts/
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from alerts.rules import DocumentFacts, matches
@@ -30,6 +30,22 @@ def facts_of(doc: Document) -> DocumentFacts:
     )
 
 
+# Namespace of the advisory locks below (pg_advisory_xact_lock's first key).
+STORY_LOCK_CLASS = 7001
+
+
+def lock_story(session: Session, story_id: int | None) -> None:
+    """Serialise alert evaluation per story until the transaction ends (PostgreSQL).
+
+    Two workers evaluating documents of one story at once would each find no alert and
+    open two. SQLite needs nothing: its writers already queue (BEGIN IMMEDIATE)."""
+    if story_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, :story)"),
+            {"cls": STORY_LOCK_CLASS, "story": story_id},
+        )
+
+
 def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
     """Open or grow one alert per (rule, story) that this document matches (idempotent)."""
     doc = session.scalar(
@@ -39,6 +55,7 @@ def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
     )
     if doc is None:
         return []
+    lock_story(session, doc.story_id)
     facts = facts_of(doc)
     touched = []
     for rule in session.scalars(select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.id)):

@@ -77,11 +77,24 @@ def crawl(source: Annotated[str, typer.Argument(help="Mã số hoặc tên ngu�
 def reindex(
     resume: Annotated[bool, typer.Option(help="Tiếp tục lần lập chỉ mục bị gián đoạn")] = False,
     batch: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="sqlite | elasticsearch (mặc định: theo cấu hình DIEMTIN_SEARCH_BACKEND)"
+        ),
+    ] = None,
 ) -> None:
     """Rebuild the search index from the database (resumable with --resume)."""
     from core.search import get_backend
+    from core.search.base import backend_names
     from core.search.indexer import reindex as rebuild
 
+    settings = get_settings()
+    if backend is not None:
+        if backend not in ("sqlite", "elasticsearch", *backend_names()):
+            raise typer.BadParameter(f"Không có kiểu chỉ mục {backend!r}.")
+        # Filling a new backend from the database is how a deployment moves to it.
+        settings = settings.model_copy(update={"search_backend": backend})
     run_migrations()
     started = time.monotonic()
 
@@ -90,7 +103,9 @@ def reindex(
         typer.echo(f"  {done} đã xong, còn {remaining} ({rate:.0f} tài liệu/giây)")
 
     with session_scope() as session:
-        total = rebuild(session, get_backend(), resume=resume, batch=batch, progress=progress)
+        total = rebuild(
+            session, get_backend(settings), resume=resume, batch=batch, progress=progress
+        )
     typer.echo(f"Lập chỉ mục xong: {total} tài liệu trong {time.monotonic() - started:.1f} s.")
 
 

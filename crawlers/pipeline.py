@@ -308,13 +308,14 @@ def store_prediction(doc: Document, pred: Prediction, now: datetime | None = Non
     row.created_at = now or utcnow()
 
 
-def _classify(session: Session, docs: list[Document], classifier: Classifier) -> None:
+def _classify(session: Session, docs: list[Document], classifier: Classifier) -> list[Document]:
+    """Label `docs`; returns those left unlabelled (for the classify queue to retry)."""
     try:
         predictions = classifier.predict([classification_text(d) for d in docs])
     except Exception:
         # The documents are still worth keeping and searching without labels.
         log.exception("classifier %s failed on %d documents", classifier.model_version, len(docs))
-        return
+        return docs
     now = utcnow()
     for doc, pred in zip(docs, predictions, strict=True):
         try:
@@ -322,6 +323,7 @@ def _classify(session: Session, docs: list[Document], classifier: Classifier) ->
                 store_prediction(doc, pred, now)
         except Exception:
             log.exception("storing classification of document %s failed", doc.id)
+    return []
 
 
 _default_classifier: Classifier | None = None
@@ -442,10 +444,14 @@ def ingest(
         setattr(stats, outcome, getattr(stats, outcome) + 1)
         touched.append(doc)
 
+    unlabelled: list[Document] = []
     if touched:
-        _classify(session, touched, classifier or default_classifier())
+        unlabelled = _classify(session, touched, classifier or default_classifier())
         _maybe_prune(session, now)
     session.commit()
+    for doc in unlabelled:
+        # The classify queue tries again (crawlers/tasks.py), then re-indexes and evaluates.
+        send_task_safely("classify_document", args=[doc.id])
     if touched:
         send_task_safely("index_documents")
         if ALERTS_TASK_ENABLED:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core.celery_app import app
 from core.db import session_scope
-from crawlers.pipeline import send_task_safely
+from core.models import Document, utcnow
+from crawlers.pipeline import (
+    classification_text,
+    default_classifier,
+    send_task_safely,
+    store_prediction,
+)
 from crawlers.service import CRAWL_MAX_RETRIES, CrawlRetry, claim_due_sources, crawl
 
 log = logging.getLogger(__name__)
@@ -48,3 +57,41 @@ def crawl_source(self: Task, source_id: int) -> str | None:
         # next scheduler tick tries again.
         log.exception("crawl of source %s could not be recorded", source_id)
     return None
+
+
+def classify_stored(doc_id: str) -> str | None:
+    """Classify a stored document with the current model and mark it for re-indexing;
+    returns the model version, or None when the document is gone. Safe to run twice: the
+    classification of a (document, model version) is replaced, never added again."""
+    classifier = default_classifier()
+    with session_scope() as session:
+        doc = session.scalar(
+            select(Document)
+            .where(Document.id == doc_id)
+            .options(selectinload(Document.classifications))
+        )
+        if doc is None:
+            return None
+        [pred] = classifier.predict([classification_text(doc)])
+        now = utcnow()
+        store_prediction(doc, pred, now)
+        # The labels are part of the index: the indexer picks the document up again.
+        doc.indexed_at = None
+        doc.updated_at = now
+    return pred.model_version
+
+
+@app.task(name="classify_document", bind=True, max_retries=3)
+def classify_document(self: Task, doc_id: str) -> str | None:
+    """(Re)classify one stored document on the classify queue, then queue its indexing and
+    alert evaluation; safe to run twice."""
+    try:
+        version = classify_stored(doc_id)
+    except IntegrityError:
+        # Another worker stored the same (document, model version) first: run again so
+        # this one replaces it rather than adds a second row.
+        raise self.retry(countdown=1) from None
+    if version is not None:
+        send_task_safely("index_documents")
+        send_task_safely("evaluate_document", args=[doc_id])
+    return version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import db
 from core.celery_app import configure, reset_pools
 from core.settings import Settings, get_settings
+from tests.pgcluster import PostgresCluster
 
 TEST_ENV = {
     "DIEMTIN_ENVIRONMENT": "test",
@@ -36,18 +38,41 @@ def reset_caches() -> None:
     reset_pools()
 
 
+# DIEMTIN_TEST_DATABASE=postgresql (`make test-postgres`) runs every test on PostgreSQL.
+TEST_DATABASE = os.environ.get("DIEMTIN_TEST_DATABASE", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server for the whole test session."""
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings pointing at a fresh data directory under tmp_path."""
+def settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """Settings pointing at a fresh data directory under tmp_path (and a fresh database)."""
     for key, value in TEST_ENV.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("DIEMTIN_DATA_DIR", str(tmp_path / "var"))
+    cluster, pg_url = None, ""
+    if TEST_DATABASE == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        pg_url = cluster.new_database()
+        monkeypatch.setenv("DIEMTIN_DATABASE_URL", pg_url)
     reset_caches()
     current = get_settings()
     configure(current)
     yield current
     db.get_engine().dispose()
     reset_caches()
+    if cluster is not None:
+        cluster.drop_database(pg_url)
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
         )
     ).all()
     if not docs:
+        # Not left open: on SQLite the transaction holds the write lock (BEGIN IMMEDIATE).
+        session.commit()
         return 0
     ids = [d.id for d in docs]
     stamps = {d.id: d.updated_at for d in docs}

@@ -24,7 +24,10 @@ def test_default_secret_is_refused_outside_development(monkeypatch: pytest.Monke
 
 
 def test_defaults_run_on_one_machine(settings: Settings) -> None:
-    assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith("diemtin.sqlite3")
+    # database_url given explicitly: `make test-postgres` sets it in the environment
+    defaults = Settings(database_url="")
+    assert defaults.db_url.startswith("sqlite:///") and defaults.db_url.endswith("diemtin.sqlite3")
+    assert defaults.search_sqlite_url == defaults.db_url
     assert settings.celery_broker_url.startswith("sqla+sqlite:///")
     assert settings.search_backend == "sqlite"
 
@@ -42,8 +45,10 @@ def test_migrate_is_idempotent(settings: Settings) -> None:
     assert {"units", "subscriptions", "classifications", "alembic_version"} <= tables
 
 
-def test_sqlite_runs_in_wal_mode(session: Session) -> None:
-    mode = session.connection().exec_driver_sql("PRAGMA journal_mode").scalar()
+def test_sqlite_runs_in_wal_mode(session: Session, settings: Settings) -> None:
+    # The FTS5 file is SQLite whichever database holds the rest (`make test-postgres`).
+    with db.get_engine(settings.search_sqlite_url).connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "wal"
 
 

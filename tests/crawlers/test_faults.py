@@ -78,7 +78,7 @@ def _worker(settings: Settings, name: str, log: Path) -> Iterator[subprocess.Pop
         "DIEMTIN_ENVIRONMENT": "test",
         "DIEMTIN_SECRET_KEY": "test-secret-key",
         "DIEMTIN_ALLOW_PRIVATE_URLS": "true",
-        "DIEMTIN_DATABASE_URL": "",
+        "DIEMTIN_DATABASE_URL": settings.database_url,
         "DIEMTIN_BROKER_URL": "",
         "DIEMTIN_RESULT_BACKEND": "",
         "DIEMTIN_CELERY_EAGER": "false",

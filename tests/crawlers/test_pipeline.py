@@ -378,6 +378,7 @@ def test_a_document_another_worker_inserted_meanwhile_is_updated_not_duplicated(
     doc_id = document_id(canonical_url(item.url or ""))
     engine = session.get_bind()
     raced: list[bool] = []
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"  # the driver's own paramstyle
 
     def other_worker(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
         if not raced and "FROM documents" in statement and "documents.id IN" in statement:
@@ -385,7 +386,8 @@ def test_a_document_another_worker_inserted_meanwhile_is_updated_not_duplicated(
             cursor.connection.execute(
                 "INSERT INTO documents (id, source_id, kind, url, title, lead, body,"
                 " fetched_at, updated_at, content_hash, meta) VALUES"
-                " (?, ?, 'article', ?, 'Bản cũ', '', '', ?, ?, 'older', '{}')",
+                f" ({mark}, {mark}, 'article', {mark}, 'Bản cũ', '', '', {mark}, {mark},"
+                " 'older', '{}')",
                 (doc_id, source.id, item.url, "2026-01-01 00:00:00.000000", "2026-01-01 00:00:00"),
             )
 

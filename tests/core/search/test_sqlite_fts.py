@@ -17,7 +17,7 @@ from tests.core.search.corpus import DOCS
 class TestSqliteFts(SearchContract):
     @pytest.fixture
     def backend(self, settings: Settings) -> SqliteFtsBackend:
-        b = SqliteFtsBackend(settings.db_url, timezone=settings.timezone)
+        b = SqliteFtsBackend(settings.search_sqlite_url, timezone=settings.timezone)
         b.setup()
         return b
 
@@ -42,8 +42,8 @@ def test_user_text_never_reaches_fts_syntax(query: str, fts: str) -> None:
 
 def test_two_processes_see_each_others_writes(settings: Settings) -> None:
     # given two backend instances on one file, as the worker and the web app have
-    writer = SqliteFtsBackend(settings.db_url)
-    reader = SqliteFtsBackend(settings.db_url)
+    writer = SqliteFtsBackend(settings.search_sqlite_url)
+    reader = SqliteFtsBackend(settings.search_sqlite_url)
     writer.setup()
     writer.index(DOCS[:4])
     assert reader.search(SearchQuery(q="phụ huynh", facets=True)).total == 2
@@ -66,7 +66,7 @@ def test_two_processes_see_each_others_writes(settings: Settings) -> None:
 
 def test_relevance_window_ranks_only_the_newest_hits(settings: Settings) -> None:
     # given more matches than the rescore window
-    backend = SqliteFtsBackend(settings.db_url)
+    backend = SqliteFtsBackend(settings.search_sqlite_url)
     backend.setup()
     docs = [
         IndexDoc(id=f"n{i}", title="tin giáo dục", body="giáo dục " * (i % 5)) for i in range(30)

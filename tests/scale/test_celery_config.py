@@ -1,0 +1,40 @@
+"""The Celery configuration of the scaled path: every task on a queue of its own kind, tasks
+acknowledged only after they ran, and Redis's sweep for a dead worker's tasks."""
+
+from __future__ import annotations
+
+from core.celery_app import QUEUES, TASK_MODULES, TASK_ROUTES, app, configure, transport_options
+from core.settings import Settings
+
+
+def test_every_task_is_routed_to_a_known_queue(settings: Settings) -> None:
+    # given: every task module imported, as a worker does
+    app.loader.import_default_modules()
+    for module in TASK_MODULES:
+        __import__(module)
+    ours = {name for name in app.tasks if not name.startswith("celery.")}
+    # then
+    assert ours == set(TASK_ROUTES)
+    assert {route["queue"] for route in TASK_ROUTES.values()} == set(QUEUES)
+
+
+def test_tasks_are_acknowledged_after_they_ran(settings: Settings) -> None:
+    conf = configure(settings).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_connection_max_retries is None  # ride out a broker restart
+
+
+def test_redis_sweeps_for_a_dead_workers_tasks_within_a_quarter_timeout() -> None:
+    base = {"environment": "test", "secret_key": "x"}
+    production = transport_options(Settings(**base, broker_url="redis://r:6379/0"))
+    assert production["visibility_timeout"] == 7200
+    assert (
+        production["unacked_restore_interval"] == 60 and production["unacked_restore_throttle"] == 1
+    )
+    quick = transport_options(
+        Settings(**base, broker_url="redis://r:6379/0", redis_visibility_timeout_s=4)
+    )
+    assert quick["unacked_restore_interval"] == 1.0
+    embedded = transport_options(Settings(**base, broker_visibility_timeout_s=30))
+    assert embedded == {"visibility_timeout": 30}
