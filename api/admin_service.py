@@ -56,7 +56,12 @@ def create_source(
 
 
 def update_source(
-    session: Session, *, principal: Principal, source_id: int, data: SourceUpdate, settings: Settings
+    session: Session,
+    *,
+    principal: Principal,
+    source_id: int,
+    data: SourceUpdate,
+    settings: Settings,
 ) -> Source:
     """Edit, enable or disable a source."""
     source: Source = _get(session, Source, source_id, "nguồn tin")
@@ -265,7 +270,7 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: U
     user: User = _get(session, User, user_id, "người dùng")
     fields = data.model_dump(exclude_unset=True)
     role = fields["role"].value if fields.get("role") is not None else user.role
-    unit_id = fields["unit_id"] if "unit_id" in fields else user.unit_id
+    unit_id = fields.get("unit_id", user.unit_id)
     _check_user_unit(session, role, unit_id)
     if user_id == principal.user_id and (fields.get("active") is False or role != user.role):
         raise ValueError("Không thể tự khóa hoặc tự đổi vai trò của chính mình.")

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     index_tick_s: int = 5
     source_failure_threshold: int = 5
 
+    # Yearly targets of positive articles (sentiment tich_cuc) per unit, for the monthly report.
+    positive_target_phong_gddt: int = Field(default=8, ge=0)
+    positive_target_truong: int = Field(default=2, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     demo_port: int = 8765
