@@ -127,7 +127,8 @@ def count_by_unit(
     for d in docs:
         if sentiment is None or d.sentiment == sentiment:
             counter.update(set(d.units))
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(counter)))))
+    rows = session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(counter))))
+    names: dict[int, str] = {uid: name for uid, name in rows}
     return sorted(
         ((uid, names.get(uid, f"#{uid}"), n) for uid, n in counter.items()),
         key=lambda t: (-t[2], t[1]),

@@ -357,8 +357,8 @@ def render_entity(
     rows = session.scalars(page_by_id(select(page.model), page.model.id, cursor, PAGE_SIZE)).all()
     items, nxt = split_page(rows, PAGE_SIZE, key=lambda r: r.id)
     names = {
-        "unit": dict(session.execute(select(Unit.id, Unit.name))),
-        "user": dict(session.execute(select(User.id, User.username))),
+        "unit": dict(session.execute(select(Unit.id, Unit.name)).tuples().all()),
+        "user": dict(session.execute(select(User.id, User.username)).tuples().all()),
     }
     context = {
         "page": page,
