@@ -174,6 +174,8 @@ def seeded(settings: Settings, session: Session) -> Seed:
     """The seeded database, indexed for search."""
     s = seed(session)
     assert index_all_pending(session, get_backend(settings)) == len(s.docs)
+    # SQLite: an open transaction here would hold the write lock the app needs.
+    session.commit()
     return s
 
 
