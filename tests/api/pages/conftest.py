@@ -140,7 +140,7 @@ def seed(session: Session) -> Seed:
             risk=risk,
         )
         if key == "d1":
-            doc.url = JS_URL
+            doc.url = doc.canonical_url = JS_URL
         for u in units:
             session.add(DocumentUnit(document_id=doc.id, unit_id=s.units[u]))
         s.docs[key] = doc.id
