@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.models import Role
 
 T = TypeVar("T")
+# Row ids fit PostgreSQL's integer and SQLite's INTEGER; larger numbers are refused up front.
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Severity = Literal["low", "medium", "high", "critical"]
 Channel = Literal["email", "zalo", "webhook"]
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
@@ -73,8 +76,8 @@ class RuleFilters(BaseModel):
     topics: list[str] = Field(default_factory=list, max_length=20)
     sentiments: list[str] = Field(default_factory=list, max_length=3)
     risks: list[str] = Field(default_factory=list, max_length=3)
-    sources: list[int] = Field(default_factory=list, max_length=200)
-    units: list[int] = Field(default_factory=list, max_length=500)
+    sources: list[DbId] = Field(default_factory=list, max_length=200)
+    units: list[DbId] = Field(default_factory=list, max_length=500)
     min_reach: int = Field(default=0, ge=0)
 
 
@@ -161,7 +164,7 @@ class UserIn(BaseModel):
     full_name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=300)
     role: Role = Role.press_officer
-    unit_id: int | None = None
+    unit_id: DbId | None = None
     password: str = Field(min_length=8, max_length=200)
 
 
@@ -170,7 +173,7 @@ class UserUpdate(BaseModel):
     full_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=300)
     role: Role | None = None
-    unit_id: int | None = None
+    unit_id: DbId | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
@@ -196,7 +199,7 @@ class SubscriptionIn(BaseModel):
         min_severity="high",
         quiet_hours="22:00-06:00",
     )
-    user_id: int | None = None
+    user_id: DbId | None = None
     kind: Literal["digest", "alert"] = "digest"
     channel: Channel = "email"
     target: str = Field(min_length=1, max_length=500)
@@ -205,7 +208,7 @@ class SubscriptionIn(BaseModel):
     quiet_hours: str = Field(
         default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
     )
-    unit_id: int | None = None
+    unit_id: DbId | None = None
     enabled: bool = True
 
 

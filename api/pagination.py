@@ -36,7 +36,7 @@ def page_by_id(stmt: Select[Any], id_column: Any, cursor: str | None, limit: int
     """`stmt` ordered by id ascending, after the cursor's id, one row more than `limit`."""
     after = decode_cursor(cursor)
     if after is not None:
-        if not isinstance(after, int) or isinstance(after, bool):
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**31:
             raise HTTPException(400, "Con trỏ phân trang (cursor) không hợp lệ.")
         stmt = stmt.where(id_column > after)
     return stmt.order_by(id_column).limit(limit + 1)

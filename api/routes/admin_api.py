@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import admin_service as svc
 from api.admin_schemas import (
+    MAX_ID,
     FactIn,
     FactOut,
     Page,
@@ -39,6 +40,7 @@ RuleWriterDep = Annotated[Principal, Depends(require_roles(Role.admin, Role.pres
 RuleReaderDep = Annotated[
     Principal, Depends(require_roles(Role.admin, Role.press_officer, Role.leadership))
 ]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="Mã số")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor của trang trước")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -90,7 +92,7 @@ def add_source(data: SourceIn, session: SessionDep, settings: SettingsDep, who: 
 
 @router.patch("/admin/sources/{source_id}", response_model=SourceOut)
 def edit_source(
-    source_id: int, data: SourceUpdate, session: SessionDep, settings: SettingsDep, who: AdminDep
+    source_id: RowId, data: SourceUpdate, session: SessionDep, settings: SettingsDep, who: AdminDep
 ) -> Any:
     """Edit, disable (enabled=false) or re-enable a source."""
     with service_errors(session):
@@ -118,21 +120,21 @@ def add_rule(data: RuleIn, session: SessionDep, who: RuleWriterDep) -> Any:
 
 
 @router.get("/rules/{rule_id}", response_model=RuleOut)
-def get_rule(rule_id: int, session: SessionDep, _: RuleReaderDep) -> Any:
+def get_rule(rule_id: RowId, session: SessionDep, _: RuleReaderDep) -> Any:
     """One rule."""
     with service_errors(session):
         return svc._get(session, Rule, rule_id, "quy tắc")
 
 
 @router.put("/rules/{rule_id}", response_model=RuleOut)
-def edit_rule(rule_id: int, data: RuleIn, session: SessionDep, who: RuleWriterDep) -> Any:
+def edit_rule(rule_id: RowId, data: RuleIn, session: SessionDep, who: RuleWriterDep) -> Any:
     """Replace a rule."""
     with service_errors(session):
         return svc.update_rule(session, principal=who, rule_id=rule_id, data=data)
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: int, session: SessionDep, who: AdminDep) -> None:
+def remove_rule(rule_id: RowId, session: SessionDep, who: AdminDep) -> None:
     """Delete a rule (admin)."""
     with service_errors(session):
         svc.delete_rule(session, principal=who, rule_id=rule_id)
@@ -157,7 +159,7 @@ def add_unit(data: UnitIn, session: SessionDep, who: AdminDep) -> Any:
 
 
 @router.put("/admin/units/{unit_id}", response_model=UnitOut)
-def edit_unit(unit_id: int, data: UnitIn, session: SessionDep, who: AdminDep) -> Any:
+def edit_unit(unit_id: RowId, data: UnitIn, session: SessionDep, who: AdminDep) -> Any:
     """Edit a unit."""
     with service_errors(session):
         return svc.update_unit(session, principal=who, unit_id=unit_id, data=data)
@@ -199,14 +201,14 @@ def add_fact(data: FactIn, session: SessionDep, who: AdminDep) -> Any:
 
 
 @router.put("/admin/facts/{fact_id}", response_model=FactOut)
-def edit_fact(fact_id: int, data: FactIn, session: SessionDep, who: AdminDep) -> Any:
+def edit_fact(fact_id: RowId, data: FactIn, session: SessionDep, who: AdminDep) -> Any:
     """Edit a fact-bank entry."""
     with service_errors(session):
         return svc.update_fact(session, principal=who, fact_id=fact_id, data=data)
 
 
 @router.delete("/admin/facts/{fact_id}", status_code=204)
-def remove_fact(fact_id: int, session: SessionDep, who: AdminDep) -> None:
+def remove_fact(fact_id: RowId, session: SessionDep, who: AdminDep) -> None:
     """Delete a fact-bank entry."""
     with service_errors(session):
         svc.delete_fact(session, principal=who, fact_id=fact_id)
@@ -231,7 +233,7 @@ def add_user(data: UserIn, session: SessionDep, who: AdminDep) -> Any:
 
 
 @router.patch("/admin/users/{user_id}", response_model=UserOut)
-def edit_user(user_id: int, data: UserUpdate, session: SessionDep, who: AdminDep) -> Any:
+def edit_user(user_id: RowId, data: UserUpdate, session: SessionDep, who: AdminDep) -> Any:
     """Change role, unit, details, password; active=false deactivates."""
     with service_errors(session):
         return svc.update_user(session, principal=who, user_id=user_id, data=data)
@@ -257,7 +259,7 @@ def add_subscription(data: SubscriptionIn, session: SessionDep, who: AdminDep) -
 
 @router.put("/admin/subscriptions/{subscription_id}", response_model=SubscriptionOut)
 def edit_subscription(
-    subscription_id: int, data: SubscriptionIn, session: SessionDep, who: AdminDep
+    subscription_id: RowId, data: SubscriptionIn, session: SessionDep, who: AdminDep
 ) -> Any:
     """Replace a subscription."""
     with service_errors(session):
@@ -267,7 +269,7 @@ def edit_subscription(
 
 
 @router.delete("/admin/subscriptions/{subscription_id}", status_code=204)
-def remove_subscription(subscription_id: int, session: SessionDep, who: AdminDep) -> None:
+def remove_subscription(subscription_id: RowId, session: SessionDep, who: AdminDep) -> None:
     """Delete a subscription."""
     with service_errors(session):
         svc.delete_subscription(session, principal=who, subscription_id=subscription_id)

@@ -177,7 +177,12 @@ def report_page(
 ) -> HTMLResponse:
     """The report page: pick a period, read the tables, download DOCX or XLSX."""
     tz = ZoneInfo(settings.timezone)
-    r = _report(session, settings, who, ky)
+    try:
+        r = _report(session, settings, who, ky)
+    except HTTPException as exc:
+        return TEMPLATES.TemplateResponse(
+            request, "error.html", {"message": exc.detail, "back": "/bao-cao"}, status_code=400
+        )
     context = {
         "report": r,
         "summary": summary_lines(r),

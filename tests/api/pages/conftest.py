@@ -196,3 +196,12 @@ def client_for(settings: Settings, session: Session) -> Iterator[Callable[..., T
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api_schema(client_for: Callable[..., TestClient], seeded: Seed) -> object:
+    """The app's OpenAPI for schemathesis, called in process (ASGI) as an admin."""
+    import schemathesis
+
+    app = client_for("admin").app
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
