@@ -67,6 +67,8 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
     docs, labels, links, index = [], [], [], []
 
     def flush() -> None:
+        if not docs:
+            return  # an empty executemany would insert one row of defaults
         with engine.begin() as conn:
             conn.execute(insert(Document), docs)
             conn.execute(insert(Classification), labels)
