@@ -7,6 +7,7 @@ import io
 
 import docx
 import lxml.html
+import openpyxl
 import pytest
 
 from core.models import Fact, Rule, Subscription, User
@@ -98,6 +99,10 @@ def test_exports_carry_hostile_text_as_plain_text(client_for, hostile: Seed) -> 
         for c in row.cells
     ]
     assert HOSTILE_TITLE in cells and HOSTILE_SOURCE in cells
+    r = client.get("/api/v1/reports/report.xlsx", params={"period": "2025-10"})
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    values = {c.value for ws in book.worksheets for row in ws.iter_rows() for c in row}
+    assert HOSTILE_TITLE in values and HOSTILE_SOURCE in values
 
 
 def test_search_result_link_to_javascript_url_is_not_clickable(client_for, hostile: Seed) -> None:
