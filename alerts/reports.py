@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.stats import count_by, count_by_unit, load_documents, median, percentile
+from alerts.stats import (
+    count_by,
+    count_by_unit,
+    load_documents,
+    median,
+    percentile,
+    positive_by_unit,
+)
 from core.models import Alert, Unit, utcnow
 
 HOT_SEVERITIES = ("high", "critical")
@@ -133,8 +140,7 @@ def positive_targets(
 ) -> list[UnitTarget]:
     """Positive articles per Phòng GDĐT and school since the school year began, vs target."""
     start = _local(period.school_year, 9, tz)
-    docs = load_documents(session, start, period.end, unit_id=unit_id)
-    counts = {uid: n for uid, _, n in count_by_unit(session, docs, sentiment="tich_cuc")}
+    counts = positive_by_unit(session, start, period.end, unit_id=unit_id)
     stmt = select(Unit).where(Unit.active.is_(True), Unit.type.in_(("phong_gddt", "truong")))
     if unit_id is not None:
         stmt = stmt.where(Unit.id == unit_id)

@@ -45,16 +45,18 @@ def test_report_page_shows_month_figures(client_for, seeded: Seed) -> None:
     assert "Học phí, thu chi" in r.text
 
 
-def test_dashboard_counts_recent_coverage(client_for, seeded: Seed, session) -> None:
+def test_dashboard_counts_recent_coverage(client_for, seeded: Seed, session, settings) -> None:
     from datetime import timedelta
 
-    from core.models import Source, utcnow
+    from core.models import DocumentUnit, Source, utcnow
+    from core.search import get_backend
+    from core.search.indexer import index_all_pending
     from tests.factories import make_document
 
     # given two articles of the last days (the seed is from 2025)
     src = session.get(Source, seeded.sources["a"])
     for sentiment in ("tich_cuc", "tieu_cuc"):
-        make_document(
+        doc = make_document(
             session,
             src,
             "Tin mới về giáo dục",
@@ -62,6 +64,9 @@ def test_dashboard_counts_recent_coverage(client_for, seeded: Seed, session) -> 
             topics=["chinh_sach"],
             sentiment=sentiment,
         )
+    session.add(DocumentUnit(document_id=doc.id, unit_id=seeded.units["p1"]))
+    session.commit()
+    index_all_pending(session, get_backend(settings))
     session.commit()
     client = client_for("press_officer")
     # when the dashboard's JSON is read
@@ -73,6 +78,10 @@ def test_dashboard_counts_recent_coverage(client_for, seeded: Seed, session) -> 
     assert sum(d["total"] for d in volume) == 2
     assert sum(d["tich_cuc"] for d in volume) == 1
     assert topics == [{"key": "chinh_sach", "label": "Chủ trương, chính sách", "count": 2}]
+    sources = client.get("/api/v1/dashboard/sources", params={"days": 7}).json()
+    assert sources == [{"key": str(src.id), "label": "Báo Giáo dục Thử", "count": 2}]
+    units = client.get("/api/v1/dashboard/units", params={"days": 7}).json()
+    assert units == [{"key": str(seeded.units["p1"]), "label": "Phòng GDĐT Hải Châu", "count": 1}]
     assert {c["age"]: c["total"] for c in cases}["> 7 ngày"] == 1
     page = client.get("/tong-quan", params={"days": 7})
     assert "2 tin, bài trong 7 ngày gần nhất." in page.text
