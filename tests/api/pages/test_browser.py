@@ -46,3 +46,31 @@ def test_hostile_content_never_runs_in_the_browser(browser, live_server: str) ->
     page.goto(f"{live_server}/bao-cao?ky=2025-10")
     assert HOSTILE_TITLE in page.locator("main").inner_text()
     assert dialogs == []
+
+
+def test_admin_forms_send_ids_lists_and_nulls(browser, live_server: str, seeded) -> None:
+    page = browser.new_page()
+    # a focal-point user tied to a unit (select cast to an int id)
+    page.goto(f"{live_server}/quan-tri/nguoi-dung")
+    page.click("details.create summary")
+    form = page.locator("details.create form")
+    form.locator("input[name=username]").fill("dau.moi.1")
+    form.locator("input[name=full_name]").fill("Lê Thị Hoa")
+    form.locator("select[name=role]").select_option("unit_focal")
+    form.locator("select[name=unit_id]").select_option(str(seeded.units["s1"]))
+    form.locator("input[name=password]").fill("mat-khau-dai-1")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    row = page.locator("table.admin tbody tr", has_text="dau.moi.1")
+    assert "Trường THCS Nguyễn Huệ" in row.text_content()
+    # editing a unit: aliases typed with ";" arrive as a list, an empty district as null
+    page.goto(f"{live_server}/quan-tri/don-vi")
+    row = page.locator("table.admin tbody tr", has_text="Trường THCS Nguyễn Huệ")
+    row.locator("summary").click()
+    edit = row.locator("form")
+    edit.locator("input[name=aliases]").fill("THCS Nguyễn Huệ; NH Hải Châu")
+    edit.locator("input[name=district]").fill("")
+    with page.expect_navigation():
+        edit.locator("button[type=submit]").click()
+    row = page.locator("table.admin tbody tr", has_text="Trường THCS Nguyễn Huệ")
+    assert "THCS Nguyễn Huệ; NH Hải Châu" in row.text_content()
