@@ -83,6 +83,9 @@ def test_dashboard_counts_recent_coverage(client_for, seeded: Seed, session, set
     units = client.get("/api/v1/dashboard/units", params={"days": 7}).json()
     assert units == [{"key": str(seeded.units["p1"]), "label": "Phòng GDĐT Hải Châu", "count": 1}]
     assert {c["age"]: c["total"] for c in cases}["> 7 ngày"] == 1
+    focal = client_for("unit_focal", unit_id=seeded.units["p1"])
+    mine = focal.get("/api/v1/dashboard/volume", params={"days": 7}).json()
+    assert sum(d["total"] for d in mine) == 1  # only the article naming their unit
     page = client.get("/tong-quan", params={"days": 7})
     assert "2 tin, bài trong 7 ngày gần nhất." in page.text
     assert "<svg" in page.text
