@@ -9,9 +9,8 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -101,34 +100,6 @@ def load_documents(
         if doc_id in rows:
             rows[doc_id].units.append(uid)
     return sorted(rows.values(), key=lambda d: d.published_at)
-
-
-def local_day(moment: datetime, tz: ZoneInfo) -> date:
-    """The local calendar day of a UTC moment."""
-    return moment.astimezone(tz).date()
-
-
-def volume_by_day(
-    docs: list[DocRow], start: datetime, end: datetime, tz: ZoneInfo
-) -> list[dict[str, object]]:
-    """Per local day: total and count per sentiment (days without coverage included)."""
-    per_day: dict[date, Counter[str]] = {}
-    day, last = local_day(start, tz), local_day(end - timedelta(microseconds=1), tz)
-    while day <= last:
-        per_day[day] = Counter()
-        day += timedelta(days=1)
-    for d in docs:
-        per_day.setdefault(local_day(d.published_at, tz), Counter())[d.sentiment or "none"] += 1
-    return [
-        {
-            "day": k.isoformat(),
-            "total": sum(c.values()),
-            "tieu_cuc": c["tieu_cuc"],
-            "trung_tinh": c["trung_tinh"],
-            "tich_cuc": c["tich_cuc"],
-        }
-        for k, c in sorted(per_day.items())
-    ]
 
 
 def count_by(docs: list[DocRow], what: str, limit: int | None = None) -> list[tuple[str, int]]:

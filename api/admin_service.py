@@ -22,7 +22,7 @@ from api.admin_schemas import (
 )
 from api.deps import Principal
 from core import taxonomy
-from core.models import Fact, Role, Rule, Source, Subscription, Unit, User, utcnow
+from core.models import Alert, Fact, Role, Rule, Source, Subscription, Unit, User, utcnow
 from core.search.query import parse
 from core.security import hash_password
 from core.settings import Settings
@@ -147,8 +147,6 @@ def update_rule(session: Session, *, principal: Principal, rule_id: int, data: R
 def delete_rule(session: Session, *, principal: Principal, rule_id: int) -> None:
     """Delete a rule; its past alerts stay (they point at nothing)."""
     rule: Rule = _get(session, Rule, rule_id, "quy tắc")
-    from core.models import Alert
-
     for alert in session.scalars(select(Alert).where(Alert.rule_id == rule_id)):
         alert.rule_id = None
     session.delete(rule)
@@ -232,8 +230,6 @@ def update_fact(session: Session, *, principal: Principal, fact_id: int, data: F
 def delete_fact(session: Session, *, principal: Principal, fact_id: int) -> None:
     """Delete a fact; alerts that cited it keep their text."""
     fact: Fact = _get(session, Fact, fact_id, "thông tin")
-    from core.models import Alert
-
     for alert in session.scalars(select(Alert).where(Alert.fact_id == fact_id)):
         alert.fact_id = None
     session.delete(fact)
