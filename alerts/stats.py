@@ -1,4 +1,4 @@
-"""Coverage figures over the database, shared by the dashboard and the monthly report.
+"""Coverage figures over the database for the monthly report, and the dashboard's open cases.
 
 Documents are read once per period as narrow rows (date, source, newest labels, units) and
 counted in Python: a month of a province's coverage is thousands of rows, and one pass
