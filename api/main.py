@@ -12,7 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import classify, health, search, tipline, web
+from api.routes import (
+    admin_api,
+    admin_pages,
+    classify,
+    dashboard,
+    health,
+    reports,
+    search,
+    search_tools,
+    tipline,
+    web,
+)
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
 
@@ -49,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tipline.router)
     app.include_router(classify.router)
     app.include_router(web.router)
+    app.include_router(search_tools.router)
+    app.include_router(dashboard.router)
+    app.include_router(reports.router)
+    app.include_router(admin_api.router)
+    app.include_router(admin_pages.router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

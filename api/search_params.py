@@ -68,6 +68,23 @@ class SearchParams:
         self.sort, self.page, self.size = sort, page, size
         self.facets, self.histogram = facets, histogram
 
+    def scope_to(self, unit_id: int | None) -> SearchParams:
+        """Restrict to one unit's coverage (unit focal points see only their unit)."""
+        if unit_id is not None:
+            self.unit = [unit_id]
+        return self
+
+    def filters(self) -> dict[str, list[int] | list[str]]:
+        """The filters in the shape of a Rule's `filters` (saved searches)."""
+        values = {
+            "topics": self.topic,
+            "sentiments": self.sentiment,
+            "risks": self.risk,
+            "sources": self.source,
+            "units": self.unit,
+        }
+        return {k: v for k, v in values.items() if v}
+
     def to_query(self, timezone: str) -> SearchQuery:
         """The backend-neutral query."""
         tz = ZoneInfo(timezone)

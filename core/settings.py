@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     notify_dispatch_tick_s: float = Field(default=5.0, gt=0)
     # A missed daily digest is sent late for at most this many past days.
     digest_catchup_days: int = Field(default=1, ge=0)
+    # Yearly targets of positive articles (sentiment tich_cuc) per unit, for the monthly report.
+    positive_target_phong_gddt: int = Field(default=8, ge=0)
+    positive_target_truong: int = Field(default=2, ge=0)
 
     host: str = "127.0.0.1"
     port: int = 8000

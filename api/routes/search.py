@@ -23,12 +23,13 @@ def search(
     params: Annotated[SearchParams, Depends()],
     backend: SearchDep,
     settings: SettingsDep,
-    _: ReaderDep,
+    principal: ReaderDep,
 ) -> SearchOut:
     """Search documents: words, "phrases", AND/OR/NOT (VÀ/HOẶC/KHÔNG), -word, prefix*.
 
     Accent-insensitive (`giao duc` finds "giáo dục"). Filters combine with AND; several
     values of one filter combine with OR. Facets and a date histogram cover all matches."""
+    params.scope_to(principal.unit_id)  # unit focal points see only their unit
     try:
         result = backend.search(params.to_query(settings.timezone))
     except QuerySyntaxError as exc:

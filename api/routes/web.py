@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from api import labels
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.search_params import SearchParams
-from core.models import Document
+from api.svg import stacked_bars
+from core.models import Document, Role, Source, Unit
 from core.search import QuerySyntaxError
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -43,28 +44,57 @@ def search_page(
     params: Annotated[SearchParams, Depends()],
     backend: SearchDep,
     settings: SettingsDep,
-    _: ReaderDep,
+    session: SessionDep,
+    principal: ReaderDep,
+    luu: Annotated[int | None, Query(description="id of the rule just saved")] = None,
 ) -> HTMLResponse:
-    """The search page: form, help, results with highlights, facets, histogram."""
+    """The search page: form, filters, help, highlighted results, facets, time chart."""
+    params.scope_to(principal.unit_id)
     result, error = None, None
     try:
         result = backend.search(params.to_query(settings.timezone))
     except QuerySyntaxError as exc:
         error = str(exc)
-    args = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    args = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "luu")]
+    chart = None
+    if result and result.histogram:
+        chart = stacked_bars(
+            [b.value for b in result.histogram],
+            [("Số tin", "bar", [b.count for b in result.histogram])],
+            title="Số tin theo thời gian",
+        )
     context = {
         "q": params.q,
         "date_from": params.date_from,
         "date_to": params.date_to,
         "sort": params.sort,
+        "params": params,
         "result": result,
         "error": error,
         "labels": labels.ALL,
+        "sources": session.execute(select(Source.id, Source.name).order_by(Source.name)).all(),
+        "units": session.execute(
+            select(Unit.id, Unit.name).where(Unit.active.is_(True)).order_by(Unit.name)
+        ).all(),
+        "chart": chart,
+        "saved_rule": luu,
+        "can_save": principal.role in (Role.admin.value, Role.press_officer.value),
+        "query_args": args,
         "next_qs": urlencode([*args, ("page", params.page + 1)]),
+        "export_qs": urlencode([(k, v) for k, v in args if k not in ("size", "facets")]),
     }
     return TEMPLATES.TemplateResponse(
         request, "search.html", context, status_code=400 if error else 200
     )
+
+
+def facet_link(args: list[tuple[str, str]], field: str, value: str) -> str:
+    """The query string of the current search plus one more filter value."""
+    pair = (field, str(value))
+    return urlencode([*args, pair] if pair not in args else args)
+
+
+TEMPLATES.env.globals["facet_link"] = facet_link
 
 
 @router.get("/tai-lieu/{doc_id}", response_class=HTMLResponse)

@@ -1,0 +1,168 @@
+"""Import the unit registry from CSV or XLSX (columns name, type, district, aliases).
+
+Each row is checked on its own: bad rows are reported with their row number and reason,
+good rows are written. Units are matched by folded name + district, so importing the same
+file twice changes nothing, and a corrected file updates the units in place."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import Unit
+from core.text import clean, fold
+
+MAX_ROWS = 20_000
+# Accepted spellings of each column (folded), so a file typed in Vietnamese works too.
+COLUMNS = {
+    "name": {"name", "ten", "ten don vi"},
+    "type": {"type", "loai", "loai don vi"},
+    "district": {"district", "huyen", "quan huyen", "quan/huyen", "dia ban"},
+    "aliases": {"aliases", "ten khac", "ten goi khac", "bi danh"},
+}
+# Unit types: code -> folded spellings people write in the file.
+TYPES = {
+    "so": {"so", "so gddt", "so giao duc va dao tao"},
+    "phong_gddt": {"phong_gddt", "phong gddt", "phong giao duc va dao tao", "phong giao duc"},
+    "truong": {"truong", "truong hoc"},
+    "khac": {"khac"},
+}
+TYPE_NAMES = {"so": "Sở GDĐT", "phong_gddt": "Phòng GDĐT", "truong": "Trường", "khac": "Khác"}
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: counts and the rows it refused (1-based, header is row 1)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the API."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [{"row": r, "message": m} for r, m in self.errors],
+        }
+
+
+def _unit_type(value: str) -> str | None:
+    folded = fold(value).replace("-", " ").strip()
+    for code, spellings in TYPES.items():
+        if folded in spellings or folded == code:
+            return code
+    return None
+
+
+def read_rows(filename: str, data: bytes) -> list[list[str]]:
+    """The file's rows as text cells; ValueError for a file that is not CSV/XLSX."""
+    if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise ValueError(f"Không đọc được tệp Excel: {exc}") from None
+        sheet = book.worksheets[0]
+        rows = [
+            ["" if c is None else str(c) for c in row]
+            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)
+        ]
+        book.close()
+        return rows
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("Tệp CSV phải được lưu với mã hóa UTF-8.") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel  # type: ignore[assignment]
+    return list(csv.reader(io.StringIO(text), dialect))
+
+
+def _header(row: list[str]) -> dict[str, int]:
+    where: dict[str, int] = {}
+    for i, cell in enumerate(row):
+        key = fold(cell).strip()
+        for col, spellings in COLUMNS.items():
+            if key in spellings:
+                where.setdefault(col, i)
+    if "name" not in where or "type" not in where:
+        raise ValueError(
+            "Dòng đầu của tệp phải có tên cột: name, type, district, aliases "
+            "(hoặc: tên, loại, huyện, tên khác)."
+        )
+    return where
+
+
+def _key(name: str, district: str | None) -> tuple[str, str]:
+    return fold(name).strip(), fold(district or "").strip()
+
+
+def import_units(session: Session, *, filename: str, data: bytes) -> ImportReport:
+    """Create or update units from the file; commits the good rows, reports the bad ones."""
+    rows = read_rows(filename, data)
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise ValueError("Tệp không có dữ liệu.")
+    cols = _header(rows[0])
+    if len(rows) - 1 > MAX_ROWS:
+        raise ValueError(f"Tệp có quá nhiều dòng (tối đa {MAX_ROWS}).")
+    existing = {_key(u.name, u.district): u for u in session.scalars(select(Unit))}
+    seen: dict[tuple[str, str], int] = {}
+    report = ImportReport()
+
+    def cell(row: list[str], col: str) -> str:
+        i = cols.get(col)
+        return clean(row[i]) if i is not None and i < len(row) else ""
+
+    for number, row in enumerate(rows[1:], start=2):
+        name, district = cell(row, "name"), cell(row, "district") or None
+        if not name:
+            report.errors.append((number, "Thiếu tên đơn vị."))
+            continue
+        if len(name) > 300 or len(district or "") > 200:
+            report.errors.append((number, "Tên đơn vị hoặc địa bàn quá dài."))
+            continue
+        unit_type = _unit_type(cell(row, "type"))
+        if unit_type is None:
+            report.errors.append(
+                (
+                    number,
+                    f"Loại đơn vị «{cell(row, 'type')}» không hợp lệ "
+                    "(dùng: so, phong_gddt, truong, khac).",
+                )
+            )
+            continue
+        key = _key(name, district)
+        if key in seen:
+            report.errors.append((number, f"Trùng đơn vị với dòng {seen[key]}."))
+            continue
+        seen[key] = number
+        aliases = [clean(a) for a in cell(row, "aliases").split(";") if clean(a)]
+        aliases = list(dict.fromkeys(aliases))
+        unit = existing.get(key)
+        if unit is None:
+            session.add(Unit(name=name, type=unit_type, district=district, aliases=aliases))
+            report.created += 1
+        elif (unit.type, list(unit.aliases or []), unit.name, unit.district) == (
+            unit_type,
+            aliases,
+            name,
+            district,
+        ):
+            report.unchanged += 1
+        else:
+            unit.type, unit.aliases, unit.name, unit.district = unit_type, aliases, name, district
+            report.updated += 1
+    session.commit()
+    return report
