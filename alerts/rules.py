@@ -10,6 +10,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Rule
+from core.search.base import QuerySyntaxError
 from core.search.query import And, Node, Not, Or, Phrase, Term, parse
 from core.text import tokens
 
@@ -67,11 +72,7 @@ def _any_of(wanted: Any, values: list[Any]) -> bool:
     return not wanted or bool(set(wanted) & set(values))
 
 
-def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
-    """True when the document satisfies the rule's query and every one of its filters.
-
-    Filters: topics, sentiments, risks, sources, units (any of the listed values) and
-    min_reach (likes + shares + comments). Raises QuerySyntaxError for a broken query."""
+def _filters_pass(filters: dict[str, Any], facts: DocumentFacts) -> bool:
     if not _any_of(filters.get("topics"), facts.topics):
         return False
     if not _any_of(filters.get("sentiments"), [facts.sentiment]):
@@ -82,6 +83,76 @@ def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
         return False
     if not _any_of(filters.get("units"), facts.units):
         return False
-    if facts.reach < int(filters.get("min_reach") or 0):
-        return False
-    return _eval(parse(query), _Positions(facts.text))
+    return facts.reach >= int(filters.get("min_reach") or 0)
+
+
+def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
+    """True when the document satisfies the rule's query and every one of its filters.
+
+    Filters: topics, sentiments, risks, sources, units (any of the listed values) and
+    min_reach (likes + shares + comments). Raises QuerySyntaxError for a broken query."""
+    return _filters_pass(filters, facts) and _eval(parse(query), _Positions(facts.text))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """An enabled rule with its query parsed once (None when the query is unusable)."""
+
+    id: int
+    name: str
+    severity: str | None
+    filters: dict[str, Any]
+    node: Node | None
+    error: str | None = None
+
+
+def compile_rule(
+    rule_id: int, name: str, query: str, filters: Any, severity: str | None
+) -> CompiledRule:
+    """Parse a rule's query once; a broken query is kept with its error and never matches."""
+    try:
+        return CompiledRule(rule_id, name, severity, dict(filters or {}), parse(query))
+    except QuerySyntaxError as exc:
+        return CompiledRule(rule_id, name, severity, {}, None, str(exc))
+
+
+def matching_rules(rules: list[CompiledRule], facts: DocumentFacts) -> list[CompiledRule]:
+    """The rules a document satisfies; its text is tokenised once for all of them."""
+    pos: _Positions | None = None
+    out = []
+    for rule in rules:
+        if rule.error is not None or not _filters_pass(rule.filters, facts):
+            continue
+        if pos is None:
+            pos = _Positions(facts.text)
+        if _eval(rule.node, pos):
+            out.append(rule)
+    return out
+
+
+# db url -> (version, compiled rules); the version changes with any insert, edit, toggle
+# or delete, so an edited rule is recompiled before the next document.
+_compiled: dict[str, tuple[tuple[Any, ...], list[CompiledRule]]] = {}
+
+
+def compiled_rules(session: Session) -> list[CompiledRule]:
+    """The enabled rules, compiled, from a per-process cache keyed by the rules' version."""
+    where = str(session.get_bind().engine.url)
+    version = tuple(
+        session.execute(
+            select(func.count(Rule.id), func.max(Rule.id), func.max(Rule.updated_at)).where(
+                Rule.enabled.is_(True)
+            )
+        ).one()
+    )
+    cached = _compiled.get(where)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = session.execute(
+        select(Rule.id, Rule.name, Rule.query, Rule.filters, Rule.severity)
+        .where(Rule.enabled.is_(True))
+        .order_by(Rule.id)
+    )
+    rules = [compile_rule(*row) for row in rows]
+    _compiled[where] = (version, rules)
+    return rules

@@ -38,6 +38,7 @@ def configure(settings: Settings | None = None) -> Celery:
             "schedule_sources": {"queue": "crawl"},
             "classify_document": {"queue": "classify"},
             "evaluate_document": {"queue": "alerts"},
+            "detect_spikes": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
         },
         # The embedded broker (core.broker) redelivers a dead worker's messages once their
@@ -51,6 +52,8 @@ def configure(settings: Settings | None = None) -> Celery:
         beat_schedule={
             "schedule-sources": {"task": "schedule_sources", "schedule": float(s.scheduler_tick_s)},
             "index-documents": {"task": "index_documents", "schedule": float(s.index_tick_s)},
+            # Spikes compare whole days; a quarter-hour is soon enough and cheap.
+            "detect-spikes": {"task": "detect_spikes", "schedule": 900.0},
         },
         include=TASK_MODULES,
     )
