@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # empty means alerts.spikes.DEFAULT_CALENDAR.
     school_calendar: list[dict[str, str]] = Field(default_factory=list)
     # Cosine similarity (e5, "query: " both sides) from which a document repeats a refuted claim.
-    fact_similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    fact_similarity_threshold: float = Field(default=0.92, ge=0.0, le=1.0)
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
 
     http_user_agent: str = "diemtin/0.1 (+https://diemtin.vn/bot; theo doi bao chi giao duc)"

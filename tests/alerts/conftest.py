@@ -52,7 +52,9 @@ def asession(alert_settings: Settings) -> Iterator[Session]:
 @pytest.fixture
 def notified() -> Iterator[list[int]]:
     """Alert ids that notify_alert was asked for, in order (a real registered task)."""
-    import alerts.tasks  # noqa: F401  (registers evaluate_document for eager runs)
+    # Registered so the eager pipeline runs them: the indexer and evaluate_document.
+    import alerts.tasks  # noqa: F401
+    import core.tasks  # noqa: F401
 
     NOTIFIED.clear()
     previous = app.tasks.get("notify_alert")

@@ -93,6 +93,7 @@ def test_velocity_is_measured_at_the_newest_document() -> None:
     docs = [_doc(i, i / 2, "local") for i in range(4)]
     assert score_story(docs).score == score_story(list(reversed(docs))).score
     slow = [_doc(i, i * 10, "local") for i in range(4)]
-    assert score_story(slow).components["spread.velocity"] < score_story(docs).components[
-        "spread.velocity"
-    ]
+    assert (
+        score_story(slow).components["spread.velocity"]
+        < score_story(docs).components["spread.velocity"]
+    )

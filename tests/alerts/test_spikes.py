@@ -125,7 +125,9 @@ def test_detect_opens_one_alert_per_dimension_key_and_day(asession: Session) -> 
     assert by_dim["unit"].unit_id == unit.id and by_dim["rule"].rule_id == rule.id
     topic = by_dim["topic"]
     assert topic.details["day"] == "2026-12-14" and topic.details["ratio"] == 5.0
-    assert topic.title.startswith("Chủ đề «Bạo lực học đường»: 10 bài trong 24 giờ qua, tăng gấp 5,0")
+    assert topic.title.startswith(
+        "Chủ đề «Bạo lực học đường»: 10 bài trong 24 giờ qua, tăng gấp 5,0"
+    )
     assert "thứ Hai" in topic.title
     created = asession.scalars(select(AlertEvent).where(AlertEvent.kind == "created")).all()
     assert len([e for e in created if e.alert_id in {a.id for a in spikes}]) == 3
