@@ -6,6 +6,7 @@ placement do not matter, "phrases" need adjacent words, prefix* matches word sta
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from core.models import Rule
 from core.search.base import QuerySyntaxError
 from core.search.query import And, Node, Not, Or, Phrase, Term, parse
 from core.text import tokens
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -116,26 +119,70 @@ def compile_rule(
         return CompiledRule(rule_id, name, severity, {}, None, str(exc))
 
 
-def matching_rules(rules: list[CompiledRule], facts: DocumentFacts) -> list[CompiledRule]:
+def triggers(node: Node | None) -> frozenset[str] | None:
+    """Tokens of which a matching document must hold at least one; None = cannot tell."""
+    if node is None:
+        return None
+    if isinstance(node, Term):
+        return None if node.prefix else frozenset([node.token])
+    if isinstance(node, Phrase):
+        # Any one word of a phrase is required; the longest is usually the rarest.
+        return frozenset([max(node.tokens, key=len)])
+    if isinstance(node, And):
+        known = [t for t in map(triggers, node.children) if t is not None]
+        return min(known, key=lambda t: (len(t), -max(map(len, t)))) if known else None
+    if isinstance(node, Or):
+        found = [triggers(c) for c in node.children]
+        if any(t is None for t in found):
+            return None
+        return frozenset().union(*(t for t in found if t is not None))
+    assert isinstance(node, Not)
+    return triggers(node.positive)
+
+
+class RuleSet:
+    """Compiled rules with an index from trigger token to rules, so a document is checked
+    only against the rules it could match (plus those the index cannot narrow)."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = [r for r in rules if r.error is None]
+        self.by_token: dict[str, list[int]] = defaultdict(list)
+        self.always: list[int] = []
+        for i, rule in enumerate(self.rules):
+            found = triggers(rule.node)
+            if found is None:
+                self.always.append(i)
+            for tok in found or ():
+                self.by_token[tok].append(i)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def matching(self, facts: DocumentFacts) -> list[CompiledRule]:
+        """The rules this document satisfies, in rule order."""
+        pos = _Positions(facts.text)
+        candidates = set(self.always)
+        for tok in pos.where:
+            candidates.update(self.by_token.get(tok, ()))
+        out = []
+        for i in sorted(candidates):
+            rule = self.rules[i]
+            if _filters_pass(rule.filters, facts) and _eval(rule.node, pos):
+                out.append(rule)
+        return out
+
+
+def matching_rules(rules: RuleSet, facts: DocumentFacts) -> list[CompiledRule]:
     """The rules a document satisfies; its text is tokenised once for all of them."""
-    pos: _Positions | None = None
-    out = []
-    for rule in rules:
-        if rule.error is not None or not _filters_pass(rule.filters, facts):
-            continue
-        if pos is None:
-            pos = _Positions(facts.text)
-        if _eval(rule.node, pos):
-            out.append(rule)
-    return out
+    return rules.matching(facts)
 
 
 # db url -> (version, compiled rules); the version changes with any insert, edit, toggle
 # or delete, so an edited rule is recompiled before the next document.
-_compiled: dict[str, tuple[tuple[Any, ...], list[CompiledRule]]] = {}
+_compiled: dict[str, tuple[tuple[Any, ...], RuleSet]] = {}
 
 
-def compiled_rules(session: Session) -> list[CompiledRule]:
+def compiled_rules(session: Session) -> RuleSet:
     """The enabled rules, compiled, from a per-process cache keyed by the rules' version."""
     where = str(session.get_bind().engine.url)
     version = tuple(
@@ -154,5 +201,9 @@ def compiled_rules(session: Session) -> list[CompiledRule]:
         .order_by(Rule.id)
     )
     rules = [compile_rule(*row) for row in rows]
-    _compiled[where] = (version, rules)
-    return rules
+    broken = [r for r in rules if r.error is not None]
+    for rule in broken:
+        log.warning("rule %s has an unusable query: %s", rule.id, rule.error)
+    ruleset = RuleSet(rules)
+    _compiled[where] = (version, ruleset)
+    return ruleset

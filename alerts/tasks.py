@@ -4,19 +4,21 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from alerts import factbank
-from alerts.rules import DocumentFacts, compiled_rules, matching_rules
+from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
 from alerts.spikes import DEFAULT_CALENDAR, detect
 from alerts.story_alerts import Outcome, upsert_hot, upsert_misinfo
-from alerts.units import get_matcher, link_units
+from alerts.units import get_matcher
 from core.celery_app import app
 from core.db import session_scope
-from core.models import Alert, AlertEvent, Document, utcnow
+from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -41,47 +43,131 @@ def facts_of(doc: Document, unit_ids: list[int] | None = None) -> DocumentFacts:
     )
 
 
-def _load(session: Session, doc_id: str) -> Document | None:
-    return session.scalar(
-        select(Document)
-        .where(Document.id == doc_id)
-        .options(
-            selectinload(Document.classifications),
-            selectinload(Document.units),
-            joinedload(Document.story),
+def _load(session: Session, doc_ids: Sequence[str]) -> list[Document]:
+    found = {
+        d.id: d
+        for d in session.scalars(
+            select(Document)
+            .where(Document.id.in_(doc_ids))
+            .options(selectinload(Document.classifications), joinedload(Document.story))
         )
+    }
+    return [found[i] for i in dict.fromkeys(doc_ids) if i in found]
+
+
+def _link_all(session: Session, docs: list[Document], mentions: dict[str, list[int]]) -> None:
+    """Make document_units hold exactly the units each document names (one read for all)."""
+    have: dict[str, set[int]] = defaultdict(set)
+    for doc_id, unit_id in session.execute(
+        select(DocumentUnit.document_id, DocumentUnit.unit_id).where(
+            DocumentUnit.document_id.in_([d.id for d in docs])
+        )
+    ):
+        have[doc_id].add(unit_id)
+    stale = [(d.id, u) for d in docs for u in have[d.id] - set(mentions[d.id])]
+    for doc_id, unit_id in stale:
+        session.execute(
+            delete(DocumentUnit).where(
+                DocumentUnit.document_id == doc_id, DocumentUnit.unit_id == unit_id
+            )
+        )
+    session.add_all(
+        DocumentUnit(document_id=d.id, unit_id=u)
+        for d in docs
+        for u in sorted(set(mentions[d.id]) - have[d.id])
     )
 
 
-def _rule_alerts(session: Session, doc: Document, facts: DocumentFacts, out: Outcome) -> None:
-    """Open or grow one alert per (rule, story) that this document matches."""
-    for rule in matching_rules(compiled_rules(session), facts):
-        alert = session.scalar(
-            select(Alert).where(
-                Alert.kind == "rule", Alert.rule_id == rule.id, Alert.story_id == doc.story_id
-            )
-        )
-        if alert is None:
-            alert = Alert(
-                kind="rule",
-                rule_id=rule.id,
-                story_id=doc.story_id,
-                unit_id=facts.units[0] if facts.units else None,
-                title=doc.story.title if doc.story else doc.title,
-                severity=rule.severity or "medium",
-                details={"documents": []},
-            )
-            session.add(alert)
-            session.flush()
-            session.add(AlertEvent(alert_id=alert.id, kind="created", data={"rule": rule.name}))
-            out.notify.append(alert.id)
-        documents = list(alert.details.get("documents", []))
-        if doc.id in documents:
-            continue  # the same document evaluated twice changes nothing
-        alert.details = {**alert.details, "documents": [*documents, doc.id]}
-        alert.updated_at = utcnow()
-        session.add(AlertEvent(alert_id=alert.id, kind="document_added", data={"document": doc.id}))
-        out.touched.append(alert)
+def _rule_alerts(
+    session: Session, matched: list[tuple[Document, DocumentFacts, list[CompiledRule]]],
+    out: Outcome,
+) -> None:  # fmt: skip
+    """Open or grow one alert per (rule, story) that each document matches."""
+    rule_ids = {r.id for _, _, rules in matched for r in rules}
+    story_ids = {d.story_id for d, _, rules in matched if rules}
+    if not rule_ids:
+        return
+    # One query for the stories' existing rule alerts, not one per matching rule.
+    stmt = select(Alert).where(Alert.kind == "rule", Alert.rule_id.in_(rule_ids))
+    if None in story_ids:
+        stmt = stmt.where(or_(Alert.story_id.in_(story_ids - {None}), Alert.story_id.is_(None)))
+    else:
+        stmt = stmt.where(Alert.story_id.in_(story_ids))
+    existing = {(a.rule_id, a.story_id): a for a in session.scalars(stmt)}
+    for doc, facts, rules in matched:
+        for rule in rules:
+            alert = existing.get((rule.id, doc.story_id))
+            if alert is None:
+                alert = Alert(
+                    kind="rule", rule_id=rule.id, story_id=doc.story_id,
+                    unit_id=facts.units[0] if facts.units else None,
+                    title=doc.story.title if doc.story else doc.title,
+                    severity=rule.severity or "medium", details={"documents": []},
+                )  # fmt: skip
+                session.add(alert)
+                session.flush()
+                existing[(rule.id, doc.story_id)] = alert
+                session.add(AlertEvent(alert_id=alert.id, kind="created", data={"rule": rule.name}))
+                out.notify.append(alert.id)
+            documents = list(alert.details.get("documents", []))
+            if doc.id in documents:
+                continue  # the same document evaluated twice changes nothing
+            alert.details = {**alert.details, "documents": [*documents, doc.id]}
+            alert.updated_at = utcnow()
+            event = AlertEvent(alert_id=alert.id, kind="document_added", data={"document": doc.id})
+            session.add(event)
+            out.touched.append(alert)
+
+
+def _fact_match(
+    session: Session, doc: Document, settings: Settings, embedder: factbank.Embedder | None,
+    out: Outcome,
+) -> None:  # fmt: skip
+    threshold = settings.fact_similarity_threshold
+    try:
+        match = factbank.match_document(session, doc, embedder=embedder, threshold=threshold)
+    except Exception:
+        # The encoder failing must not cost the rule and hot alerts of this document.
+        log.exception("fact bank matching failed for document %s", doc.id)
+        return
+    if match is not None and doc.story is not None:
+        upsert_misinfo(session, doc.story, doc, match, threshold, out)
+
+
+def evaluate_many(
+    session: Session,
+    doc_ids: Sequence[str],
+    *,
+    settings: Settings | None = None,
+    embedder: factbank.Embedder | None = None,
+) -> Outcome:
+    """Link units, apply rules, match the fact bank and score the stories of these
+    documents in one transaction; commits, and returns the alerts to notify."""
+    settings = settings or get_settings()
+    out = Outcome()
+    docs = _load(session, doc_ids)
+    if not docs:
+        return out
+    matcher = get_matcher(session, settings.province)
+    rules = compiled_rules(session)
+    mentions = {d.id: matcher.find(document_text(d)).unit_ids for d in docs}
+    _link_all(session, docs, mentions)
+    session.flush()
+    matched = []
+    for doc in docs:
+        facts = facts_of(doc, mentions[doc.id])
+        matched.append((doc, facts, matching_rules(rules, facts)))
+    _rule_alerts(session, matched, out)
+    if factbank.has_refuted_facts(session):
+        for doc in docs:
+            _fact_match(session, doc, settings, embedder, out)
+    # A story is scored once per batch, after all its new documents are in.
+    stories = {d.story_id: d for d in docs if d.story is not None}
+    for doc in stories.values():
+        assert doc.story is not None
+        upsert_hot(session, doc.story, doc, matcher, out)
+    session.commit()
+    return out
 
 
 def evaluate(
@@ -91,34 +177,8 @@ def evaluate(
     settings: Settings | None = None,
     embedder: factbank.Embedder | None = None,
 ) -> Outcome:
-    """Link units, apply rules, match the fact bank and score the story of one document;
-    commits, and returns the alerts to notify (created or escalated)."""
-    settings = settings or get_settings()
-    out = Outcome()
-    doc = _load(session, doc_id)
-    if doc is None:
-        return out
-    matcher = get_matcher(session, settings.province)
-    mentions = matcher.find(document_text(doc))
-    if link_units(session, doc.id, mentions.unit_ids):
-        session.flush()
-    _rule_alerts(session, doc, facts_of(doc, mentions.unit_ids), out)
-    if doc.story is not None:
-        if factbank.has_refuted_facts(session):
-            threshold = settings.fact_similarity_threshold
-            try:
-                match = factbank.match_document(
-                    session, doc, embedder=embedder, threshold=threshold
-                )
-            except Exception:
-                # The encoder failing must not cost the rule and hot alerts of this document.
-                log.exception("fact bank matching failed for document %s", doc.id)
-                match = None
-            if match is not None:
-                upsert_misinfo(session, doc.story, doc, match, threshold, out)
-        upsert_hot(session, doc.story, doc, matcher, out)
-    session.commit()
-    return out
+    """evaluate_many for one document."""
+    return evaluate_many(session, [doc_id], settings=settings, embedder=embedder)
 
 
 def request_notifications(alert_ids: list[int]) -> None:
@@ -140,6 +200,15 @@ def evaluate_document(doc_id: str) -> int:
     """Evaluate alerts for one new or changed document; safe to run twice."""
     with session_scope() as session:
         out = evaluate(session, doc_id)
+    request_notifications(out.notify)
+    return len(out.touched)
+
+
+@app.task(name="evaluate_documents")
+def evaluate_documents(doc_ids: list[str]) -> int:
+    """evaluate_document for a batch (one transaction, each story scored once)."""
+    with session_scope() as session:
+        out = evaluate_many(session, doc_ids)
     request_notifications(out.notify)
     return len(out.touched)
 

@@ -38,6 +38,7 @@ def configure(settings: Settings | None = None) -> Celery:
             "schedule_sources": {"queue": "crawl"},
             "classify_document": {"queue": "classify"},
             "evaluate_document": {"queue": "alerts"},
+            "evaluate_documents": {"queue": "alerts"},
             "detect_spikes": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
         },
