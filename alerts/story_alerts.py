@@ -6,14 +6,14 @@ event; the caller queues notify_alert for every alert returned as `notify`."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 from alerts.factbank import FactMatch
 from alerts.scoring import (
@@ -26,7 +26,16 @@ from alerts.scoring import (
     score_story,
 )
 from alerts.units import UnitMatcher
-from core.models import Alert, AlertEvent, Document, DocumentUnit, Story, utcnow
+from core.models import (
+    Alert,
+    AlertEvent,
+    Classification,
+    Document,
+    DocumentUnit,
+    Source,
+    Story,
+    utcnow,
+)
 
 # A viral story can gather thousands of copies; its newest ones carry the signal.
 MAX_STORY_DOCS = 300
@@ -42,58 +51,75 @@ class Outcome:
     touched: list[Alert] = field(default_factory=list)
 
 
-def _doc_time(doc: Document) -> Any:
-    return doc.published_at or doc.fetched_at
-
-
-# (doc id, content hash) -> names the province; the text only changes with the hash.
+# (doc id, content hash, matcher) -> names the province; the text only changes with the hash.
 _province_memo: dict[tuple[str, str, int], bool] = {}
 
 
+def remember_province(doc_id: str, content_hash: str, matcher: UnitMatcher, named: bool) -> None:
+    """Record what the evaluation of a document found, so story scoring need not re-read it."""
+    if len(_province_memo) > 200_000:
+        _province_memo.clear()
+    _province_memo[(doc_id, content_hash, id(matcher))] = named
+
+
 def story_signals(session: Session, story_id: int, matcher: UnitMatcher) -> list[DocSignal]:
-    """The scoring inputs of a story's (newest MAX_STORY_DOCS) documents."""
-    docs = list(
-        session.scalars(
-            select(Document)
-            .where(Document.story_id == story_id)
-            .options(selectinload(Document.classifications), joinedload(Document.source))
-            .order_by(Document.published_at.desc())
-            .limit(MAX_STORY_DOCS)
+    """The scoring inputs of a story's (newest MAX_STORY_DOCS) documents, read as columns."""
+    rows = session.execute(
+        select(
+            Document.id, Document.published_at, Document.fetched_at, Document.source_id,
+            Document.likes, Document.shares, Document.comments, Document.content_hash,
+            Source.scope,
         )
-    )
-    units: dict[str, list[int]] = {}
+        .join(Source, Source.id == Document.source_id)
+        .where(Document.story_id == story_id)
+        .order_by(Document.published_at.desc())
+        .limit(MAX_STORY_DOCS)
+    ).all()  # fmt: skip
+    ids = [r.id for r in rows]
+    labels: dict[str, Any] = {}
+    for c in session.execute(
+        select(
+            Classification.document_id, Classification.id, Classification.risk,
+            Classification.risk_score, Classification.sentiment, Classification.toxicity,
+            Classification.misinformation, Classification.topics,
+        ).where(Classification.document_id.in_(ids))
+    ):  # fmt: skip
+        if c.document_id not in labels or labels[c.document_id].id < c.id:
+            labels[c.document_id] = c  # the newest classification
+    units: dict[str, list[int]] = defaultdict(list)
     for doc_id, unit_id in session.execute(
         select(DocumentUnit.document_id, DocumentUnit.unit_id).where(
-            DocumentUnit.document_id.in_([d.id for d in docs])
+            DocumentUnit.document_id.in_(ids)
         )
     ):
-        units.setdefault(doc_id, []).append(unit_id)
+        units[doc_id].append(unit_id)
+    missing = [r.id for r in rows if (r.id, r.content_hash, id(matcher)) not in _province_memo]
+    if missing:
+        hashes = {r.id: r.content_hash for r in rows}
+        for doc_id, title, lead, body in session.execute(
+            select(Document.id, Document.title, Document.lead, Document.body).where(
+                Document.id.in_(missing)
+            )
+        ):
+            named = matcher.find(f"{title}\n{lead}\n{body}").names_province
+            remember_province(doc_id, hashes[doc_id], matcher, named)
     out = []
-    for doc in docs:
-        memo = (doc.id, doc.content_hash, id(matcher))
-        if memo not in _province_memo:
-            if len(_province_memo) > 50_000:
-                _province_memo.clear()
-            text = f"{doc.title}\n{doc.lead}\n{doc.body}"
-            _province_memo[memo] = matcher.find(text).names_province
-        cls = doc.classification
+    for r in rows:
+        lab = labels.get(r.id)
         out.append(
             DocSignal(
-                doc_id=doc.id,
-                at=_doc_time(doc),
-                source_id=doc.source_id,
-                scope=doc.source.scope or "national",
-                risk=cls.risk if cls else "binh_thuong",
-                risk_score=cls.risk_score if cls else 0.0,
-                sentiment=cls.sentiment if cls else "trung_tinh",
-                toxicity=cls.toxicity if cls else 0.0,
-                misinformation=cls.misinformation if cls else 0.0,
-                topics=list(cls.topics) if cls else [],
-                reach=(doc.likes or 0) + (doc.shares or 0) + (doc.comments or 0),
-                unit_ids=sorted(units.get(doc.id, [])),
-                names_province=_province_memo[memo],
+                doc_id=r.id, at=r.published_at or r.fetched_at, source_id=r.source_id,
+                scope=r.scope or "national",
+                risk=lab.risk if lab else "binh_thuong", risk_score=lab.risk_score if lab else 0.0,
+                sentiment=lab.sentiment if lab else "trung_tinh",
+                toxicity=lab.toxicity if lab else 0.0,
+                misinformation=lab.misinformation if lab else 0.0,
+                topics=list(lab.topics or []) if lab else [],
+                reach=(r.likes or 0) + (r.shares or 0) + (r.comments or 0),
+                unit_ids=sorted(units.get(r.id, [])),
+                names_province=_province_memo.get((r.id, r.content_hash, id(matcher)), False),
             )
-        )
+        )  # fmt: skip
     return out
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from alerts import factbank
 from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
 from alerts.spikes import DEFAULT_CALENDAR, detect
-from alerts.story_alerts import Outcome, upsert_hot, upsert_misinfo
+from alerts.story_alerts import Outcome, remember_province, upsert_hot, upsert_misinfo
 from alerts.units import get_matcher
 from core.celery_app import app
 from core.db import session_scope
@@ -150,7 +150,11 @@ def evaluate_many(
         return out
     matcher = get_matcher(session, settings.province)
     rules = compiled_rules(session)
-    mentions = {d.id: matcher.find(document_text(d)).unit_ids for d in docs}
+    mentions: dict[str, list[int]] = {}
+    for doc in docs:
+        found = matcher.find(document_text(doc))
+        mentions[doc.id] = found.unit_ids
+        remember_province(doc.id, doc.content_hash, matcher, found.names_province)
     _link_all(session, docs, mentions)
     session.flush()
     matched = []
