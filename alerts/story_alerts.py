@@ -63,18 +63,32 @@ def remember_province(doc_id: str, content_hash: str, matcher: UnitMatcher, name
 
 
 def story_signals(session: Session, story_id: int, matcher: UnitMatcher) -> list[DocSignal]:
-    """The scoring inputs of a story's (newest MAX_STORY_DOCS) documents, read as columns."""
-    rows = session.execute(
+    """The scoring inputs of one story's documents."""
+    return stories_signals(session, [story_id], matcher)[story_id]
+
+
+def stories_signals(
+    session: Session, story_ids: list[int], matcher: UnitMatcher
+) -> dict[int, list[DocSignal]]:
+    """The scoring inputs of each story's (newest MAX_STORY_DOCS) documents, read as columns
+    in three queries for all the stories together."""
+    everything = session.execute(
         select(
             Document.id, Document.published_at, Document.fetched_at, Document.source_id,
             Document.likes, Document.shares, Document.comments, Document.content_hash,
-            Source.scope,
+            Document.story_id, Source.scope,
         )
         .join(Source, Source.id == Document.source_id)
-        .where(Document.story_id == story_id)
-        .order_by(Document.published_at.desc())
-        .limit(MAX_STORY_DOCS)
+        .where(Document.story_id.in_(story_ids))
     ).all()  # fmt: skip
+    by_story: dict[int, list[Any]] = defaultdict(list)
+    for r in everything:
+        by_story[r.story_id].append(r)
+    rows = []
+    for sid in story_ids:
+        newest = sorted(by_story[sid], key=lambda r: r.published_at or r.fetched_at, reverse=True)
+        by_story[sid] = newest[:MAX_STORY_DOCS]
+        rows.extend(by_story[sid])
     ids = [r.id for r in rows]
     labels: dict[str, Any] = {}
     for c in session.execute(
@@ -103,10 +117,10 @@ def story_signals(session: Session, story_id: int, matcher: UnitMatcher) -> list
         ):
             named = matcher.find(f"{title}\n{lead}\n{body}").names_province
             remember_province(doc_id, hashes[doc_id], matcher, named)
-    out = []
+    out: dict[int, list[DocSignal]] = {sid: [] for sid in story_ids}
     for r in rows:
         lab = labels.get(r.id)
-        out.append(
+        out[r.story_id].append(
             DocSignal(
                 doc_id=r.id, at=r.published_at or r.fetched_at, source_id=r.source_id,
                 scope=r.scope or "national",
@@ -171,14 +185,36 @@ def _update(alert: Alert, **values: Any) -> bool:
     return bool(changed)
 
 
+def upsert_hot_many(
+    session: Session, docs: list[Document], matcher: UnitMatcher, out: Outcome
+) -> None:
+    """upsert_hot for the story of each document (one per story), reading them together."""
+    firsts = {d.story_id: d for d in reversed(docs) if d.story is not None}
+    ids = [sid for sid in firsts if sid is not None]
+    if not ids:
+        return
+    signals = stories_signals(session, ids, matcher)
+    alerts = {
+        a.story_id: a
+        for a in session.scalars(select(Alert).where(Alert.kind == "hot", Alert.story_id.in_(ids)))
+    }
+    for sid in ids:
+        doc = firsts[sid]
+        assert doc.story is not None
+        upsert_hot(session, doc.story, doc, matcher, out, signals[sid], alerts.get(sid, False))
+
+
 def upsert_hot(
-    session: Session, story: Story, doc: Document, matcher: UnitMatcher, out: Outcome
-) -> StoryScore:
-    """Score the story; open, grow or escalate its one "hot" alert."""
-    signals = story_signals(session, story.id, matcher)
+    session: Session, story: Story, doc: Document, matcher: UnitMatcher, out: Outcome,
+    signals: list[DocSignal] | None = None, known: Alert | None | bool = True,
+) -> StoryScore:  # fmt: skip
+    """Score the story; open, grow or escalate its one "hot" alert (`signals` and `known`,
+    the alert or False for none, when the caller read them already)."""
+    if signals is None:
+        signals = story_signals(session, story.id, matcher)
     result = score_story(signals)
     details = result.details() | {"reasons": reasons(result)}
-    alert = _find(session, "hot", story.id)
+    alert = _find(session, "hot", story.id) if known is True else (known or None)
     if alert is None:
         if result.score < ALERT_THRESHOLD:
             return result

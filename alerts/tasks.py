@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from alerts import factbank
 from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
 from alerts.spikes import DEFAULT_CALENDAR, detect
-from alerts.story_alerts import Outcome, remember_province, upsert_hot, upsert_misinfo
+from alerts.story_alerts import Outcome, remember_province, upsert_hot_many, upsert_misinfo
 from alerts.units import get_matcher
 from core.celery_app import app
 from core.db import session_scope
@@ -166,10 +166,7 @@ def evaluate_many(
         for doc in docs:
             _fact_match(session, doc, settings, embedder, out)
     # A story is scored once per batch, after all its new documents are in.
-    stories = {d.story_id: d for d in docs if d.story is not None}
-    for doc in stories.values():
-        assert doc.story is not None
-        upsert_hot(session, doc.story, doc, matcher, out)
+    upsert_hot_many(session, docs, matcher, out)
     session.commit()
     return out
 
