@@ -40,8 +40,15 @@ class _Positions:
 
     def __init__(self, text: str):
         self.where: dict[str, list[int]] = defaultdict(list)
-        for i, tok in enumerate(tokens(text)):
+        self.toks = tokens(text)
+        for i, tok in enumerate(self.toks):
             self.where[tok].append(i)
+
+    def index_keys(self) -> set[str]:
+        """Every token and every pair of adjacent tokens (the rule index's keys)."""
+        return set(self.where) | {
+            f"{a} {b}" for a, b in zip(self.toks, self.toks[1:], strict=False)
+        }
 
     def term(self, t: Term) -> bool:
         if t.prefix:
@@ -120,17 +127,23 @@ def compile_rule(
 
 
 def triggers(node: Node | None) -> frozenset[str] | None:
-    """Tokens of which a matching document must hold at least one; None = cannot tell."""
+    """Keys (tokens, or adjacent pairs "a b") of which a matching document must hold at
+    least one; None when the query cannot be narrowed (prefix terms, filters only)."""
     if node is None:
         return None
     if isinstance(node, Term):
         return None if node.prefix else frozenset([node.token])
     if isinstance(node, Phrase):
-        # Any one word of a phrase is required; the longest is usually the rarest.
-        return frozenset([max(node.tokens, key=len)])
+        # A phrase requires each of its adjacent pairs; the longest pair is usually rarest.
+        if len(node.tokens) == 1:
+            return frozenset(node.tokens)
+        pairs = [f"{a} {b}" for a, b in zip(node.tokens, node.tokens[1:], strict=False)]
+        return frozenset([max(pairs, key=len)])
     if isinstance(node, And):
         known = [t for t in map(triggers, node.children) if t is not None]
-        return min(known, key=lambda t: (len(t), -max(map(len, t)))) if known else None
+        # Prefer a pair over a single word, then the longest: fewer documents hold it.
+        rarity = [(len(t), -min(k.count(" ") for k in t), -max(map(len, t))) for t in known]
+        return known[rarity.index(min(rarity))] if known else None
     if isinstance(node, Or):
         found = [triggers(c) for c in node.children]
         if any(t is None for t in found):
@@ -162,8 +175,8 @@ class RuleSet:
         """The rules this document satisfies, in rule order."""
         pos = _Positions(facts.text)
         candidates = set(self.always)
-        for tok in pos.where:
-            candidates.update(self.by_token.get(tok, ()))
+        for key in pos.index_keys():
+            candidates.update(self.by_token.get(key, ()))
         out = []
         for i in sorted(candidates):
             rule = self.rules[i]

@@ -161,8 +161,11 @@ def populate(session: object, args: argparse.Namespace, rng: random.Random) -> l
         })  # fmt: skip
         batch_cls.append({
             "document_id": doc_id, "model_version": "bench", "topics": [rng.choice(TOPICS)],
-            "risk": rng.choice(["nong", "theo_doi", "binh_thuong"]), "risk_score": rng.random(),
-            "sentiment": rng.choice(["tieu_cuc", "trung_tinh"]), "created_at": at,
+            # Roughly the mix of a press day: few nóng, some theo dõi, mostly neutral.
+            "risk": rng.choices(["nong", "theo_doi", "binh_thuong"], [5, 20, 75])[0],
+            "risk_score": rng.random() / 2,
+            "sentiment": rng.choices(["tieu_cuc", "trung_tinh", "tich_cuc"], [25, 55, 20])[0],
+            "created_at": at,
         })  # fmt: skip
         if len(batch_docs) == 5000 or k == args.docs - 1:
             s.execute(insert(Document), batch_docs)
