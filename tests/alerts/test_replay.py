@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.tasks import evaluate_document
+from alerts.tasks import evaluate_document, evaluate_documents
 from core.models import Alert, AlertEvent, Document, Source, Unit
+from crawlers import pipeline
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import ingest
 
@@ -112,3 +113,29 @@ def test_story_spreading_is_one_alert_escalating(asession: Session, notified: li
     assert (
         len(asession.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()) == 3
     )
+
+
+def test_a_batch_scores_each_story_once(asession: Session, notified: list[int]) -> None:
+    # given the whole timeline stored at once, without per-document evaluation
+    fixture = json.loads(FIXTURE.read_text("utf-8"))
+    asession.add(Unit(name="Trường THCS Nguyễn Huệ", type="truong", district="Hòa Vang"))
+    ids = []
+    for step in [*fixture["story"], fixture["unrelated"]]:
+        source = Source(name=step["source"] + step["url"], url="http://127.0.0.1:9/",
+                        scope=step["scope"])  # fmt: skip
+        asession.add(source)
+        asession.flush()
+        pipeline.ALERTS_TASK_ENABLED = False
+        try:
+            ingest(asession, source, [_item(step)])
+        finally:
+            pipeline.ALERTS_TASK_ENABLED = True
+        ids.append(asession.scalar(select(Document.id).where(Document.url == step["url"])))
+    asession.commit()
+    # when they are evaluated as one batch (the evaluate_documents task), twice
+    evaluate_documents(ids)
+    evaluate_documents(ids)
+    # then the story opens straight at its current severity: one alert, one notification
+    (alert,) = _hot(asession)
+    assert alert.severity == "critical" and alert.escalation_level == 0
+    assert notified == [alert.id]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.spikes import DEFAULT_CALENDAR, TOPIC_NAMES, detect, find_spikes, period_of
-from alerts.tasks import evaluate
+from alerts.tasks import detect_spikes, evaluate
 from api.labels import TOPICS
 from core.models import Alert, AlertEvent, Rule, Unit
 from tests.factories import make_document, make_source
@@ -131,3 +131,25 @@ def test_detect_opens_one_alert_per_dimension_key_and_day(asession: Session) -> 
     assert "thứ Hai" in topic.title
     created = asession.scalars(select(AlertEvent).where(AlertEvent.kind == "created")).all()
     assert len([e for e in created if e.alert_id in {a.id for a in spikes}]) == 3
+
+
+def test_beat_task_flags_todays_spike_and_asks_for_notification(
+    asession: Session, notified: list[int]
+) -> None:
+    # given quiet weeks and a burst in the last hours (relative to the real clock)
+    source = make_source(asession)
+    now = datetime.now(UTC)
+    for w in range(1, 9):
+        make_document(asession, source, "Tin thường", "Nội dung.", topics=["day_them"],
+                      published_at=now - timedelta(days=7 * w, hours=2))  # fmt: skip
+    for k in range(12):
+        at = now - timedelta(minutes=30 + k)
+        make_document(asession, source, f"Dạy thêm ({k})", "Nội dung.", topics=["day_them"],
+                      published_at=at)  # fmt: skip
+    asession.commit()
+    # when the beat runs the task twice
+    assert detect_spikes() == 1
+    assert detect_spikes() == 0
+    # then one spike alert, one notify_alert request
+    (alert,) = asession.scalars(select(Alert).where(Alert.kind == "spike")).all()
+    assert alert.details["key"] == "day_them" and notified == [alert.id]
