@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Alert, AlertEvent, Classification, Document, DocumentUnit, Rule, Unit
@@ -184,25 +184,37 @@ def find_spikes(
     return out
 
 
-def _horizons(
+def windows(
     now: datetime, tz: ZoneInfo, calendar: Sequence[dict[str, str]], cfg: SpikeConfig
-) -> tuple[datetime, datetime]:
+) -> list[tuple[datetime, datetime]]:
+    """The (start, end] ranges worth reading: the current window and its baselines, merged."""
     shifts, _ = baseline_windows(now, tz, calendar, cfg)
-    oldest = max(shifts, default=timedelta(0)) + cfg.window
-    return now - oldest, now
+    ranges = sorted((now - s - cfg.window, now - s) for s in [timedelta(0), *shifts])
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _within(column: Any, ranges: list[tuple[datetime, datetime]]) -> Any:
+    return or_(*(and_(column > start, column <= end) for start, end in ranges))
 
 
 def collect_events(
-    session: Session, start: datetime, end: datetime
+    session: Session, ranges: list[tuple[datetime, datetime]]
 ) -> tuple[dict[tuple[str, str], list[datetime]], dict[tuple[str, str], str]]:
-    """Document times per (topic|unit|rule, key) published in [start, end]."""
+    """Document times per (topic|unit|rule, key) published within the ranges."""
+    start, end = ranges[0][0], ranges[-1][1]
     events: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     labels: dict[tuple[str, str], str] = {}
     latest: dict[str, tuple[int, datetime, list[Any]]] = {}
     rows = session.execute(
         select(Document.id, Document.published_at, Classification.id, Classification.topics)
         .join(Classification, Classification.document_id == Document.id)
-        .where(Document.published_at >= start, Document.published_at <= end)
+        .where(_within(Document.published_at, ranges))
     )
     for doc_id, at, cls_id, topics in rows:
         if doc_id not in latest or latest[doc_id][0] < cls_id:
@@ -215,7 +227,7 @@ def collect_events(
         select(DocumentUnit.unit_id, Unit.name, Document.published_at)
         .join(Document, Document.id == DocumentUnit.document_id)
         .join(Unit, Unit.id == DocumentUnit.unit_id)
-        .where(Document.published_at >= start, Document.published_at <= end)
+        .where(_within(Document.published_at, ranges))
     )
     for unit_id, name, at in unit_rows:
         if at is None:
@@ -261,8 +273,7 @@ def detect(
 
     A spike already flagged today only has its numbers refreshed (no second alert)."""
     cfg = cfg or SpikeConfig()
-    start, end = _horizons(now, tz, calendar, cfg)
-    events, labels = collect_events(session, start - cfg.window, end)
+    events, labels = collect_events(session, windows(now, tz, calendar, cfg))
     day = now.astimezone(tz).date().isoformat()
     existing = {
         (a.details.get("dimension"), a.details.get("key")): a

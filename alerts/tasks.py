@@ -123,6 +123,8 @@ def _fact_match(
     session: Session, doc: Document, settings: Settings, embedder: factbank.Embedder | None,
     out: Outcome,
 ) -> None:  # fmt: skip
+    if doc.story is None:
+        return  # misinfo cases are per story
     threshold = settings.fact_similarity_threshold
     try:
         match = factbank.match_document(session, doc, embedder=embedder, threshold=threshold)
@@ -130,7 +132,7 @@ def _fact_match(
         # The encoder failing must not cost the rule and hot alerts of this document.
         log.exception("fact bank matching failed for document %s", doc.id)
         return
-    if match is not None and doc.story is not None:
+    if match is not None:
         upsert_misinfo(session, doc.story, doc, match, threshold, out)
 
 

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from core.models import DocumentUnit, Unit
+from core.models import Unit
 from core.text import tokens
 
 # School levels: every spelling of one level is interchangeable.
@@ -254,21 +254,3 @@ def _units_flushed(session: Session, _ctx: Any) -> None:
     # Edits made in this process are seen at once; other processes within RECHECK_S.
     if any(isinstance(o, Unit) for o in (*session.new, *session.dirty, *session.deleted)):
         invalidate_units()
-
-
-def link_units(session: Session, doc_id: str, unit_ids: Sequence[int]) -> bool:
-    """Make document_units hold exactly these units for the document; True if it changed."""
-    have = set(
-        session.scalars(select(DocumentUnit.unit_id).where(DocumentUnit.document_id == doc_id))
-    )
-    want = set(unit_ids)
-    if have == want:
-        return False
-    if have - want:
-        session.execute(
-            delete(DocumentUnit).where(
-                DocumentUnit.document_id == doc_id, DocumentUnit.unit_id.in_(have - want)
-            )
-        )
-    session.add_all(DocumentUnit(document_id=doc_id, unit_id=u) for u in sorted(want - have))
-    return True
