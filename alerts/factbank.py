@@ -7,6 +7,7 @@ the row and kept in an in-process cache keyed by the fact's updated_at."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -117,6 +118,12 @@ class FactMatch:
 _fact_cache: dict[tuple[str, int], tuple[datetime, str, np.ndarray]] = {}
 
 
+def embedding_version(model: str, statement: str) -> str:
+    """What a stored embedding was made from: the model and the statement's text, so an
+    edited statement (by any process, however it was saved) is re-embedded."""
+    return f"{model}#{hashlib.sha256(statement.encode()).hexdigest()[:12]}"
+
+
 def fact_vectors(session: Session, embedder: Embedder) -> list[tuple[Fact, np.ndarray]]:
     """Active refuted facts with their embeddings (computed and stored where missing)."""
     facts = list(session.scalars(select(Fact).where(Fact.active.is_(True), Fact.kind == "refuted")))
@@ -128,11 +135,12 @@ def fact_vectors(session: Session, embedder: Embedder) -> list[tuple[Fact, np.nd
     stale: list[Fact] = []
     for fact in facts:
         cached = _fact_cache.get((where, fact.id))
-        if cached and cached[0] == fact.updated_at and cached[1] == model:
+        version = embedding_version(model, fact.statement)
+        if cached and cached[0] == fact.updated_at and cached[1] == version:
             out.append((fact, cached[2]))
-        elif fact.embedding and fact.embedding_model == model:
+        elif fact.embedding and fact.embedding_model == version:
             vec = np.frombuffer(fact.embedding, dtype=np.float32)
-            _fact_cache[(where, fact.id)] = (fact.updated_at, model, vec)
+            _fact_cache[(where, fact.id)] = (fact.updated_at, version, vec)
             out.append((fact, vec))
         else:
             stale.append(fact)
@@ -141,8 +149,8 @@ def fact_vectors(session: Session, embedder: Embedder) -> list[tuple[Fact, np.nd
         for fact, vec in zip(stale, vectors, strict=True):
             # Stored so other workers need not recompute it; updated_at stays (no edit).
             fact.embedding = vec.astype(np.float32).tobytes()
-            fact.embedding_model = model
-            _fact_cache[(where, fact.id)] = (fact.updated_at, model, vec)
+            fact.embedding_model = embedding_version(model, fact.statement)
+            _fact_cache[(where, fact.id)] = (fact.updated_at, fact.embedding_model, vec)
             out.append((fact, vec))
     return out
 

@@ -85,10 +85,18 @@ def test_embeddings_are_computed_lazily_and_stored(
     assert [f.id for f, _ in vectors] == [facts[0].id, facts[1].id]
     for fact in facts[:2]:
         asession.refresh(fact)
-        assert fact.embedding_model == e5.name()
+        assert fact.embedding_model == factbank.embedding_version(e5.name(), fact.statement)
         stored = np.frombuffer(fact.embedding, dtype=np.float32)
         assert stored.shape == (384,) and abs(float(np.linalg.norm(stored)) - 1.0) < 1e-4
     assert facts[2].embedding is None
+    # when a statement is edited without clearing its embedding, it is embedded again
+    before = facts[0].embedding
+    facts[0].statement = "Học sinh toàn tỉnh phải đóng thêm học phí học kỳ hai"
+    asession.commit()
+    factbank.fact_vectors(asession, e5)
+    asession.commit()
+    asession.refresh(facts[0])
+    assert facts[0].embedding != before
 
 
 def test_misinfo_alert_once_per_story(asession: Session, facts: list[Fact]) -> None:
