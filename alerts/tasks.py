@@ -1,33 +1,27 @@
-"""Alert tasks, called by name from the ingest pipeline ("evaluate_document")."""
+"""Alert tasks, called by name: "evaluate_document" (from the ingest pipeline) and
+"detect_spikes" (from the beat). Both are idempotent: running one twice changes nothing."""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, or_, select, text
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from alerts.rules import DocumentFacts, matches
+from alerts import factbank
+from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
+from alerts.spikes import DEFAULT_CALENDAR, detect
+from alerts.story_alerts import Outcome, remember_province, upsert_hot_many, upsert_misinfo
+from alerts.units import get_matcher
 from core.celery_app import app
 from core.db import session_scope
-from core.models import Alert, AlertEvent, Document, Rule, utcnow
-from core.search.base import QuerySyntaxError
+from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-
-def facts_of(doc: Document) -> DocumentFacts:
-    """The facts a rule looks at, from a stored, classified document."""
-    cls = doc.classification
-    return DocumentFacts(
-        text=f"{doc.title}\n{doc.lead}\n{doc.body}",
-        topics=list(cls.topics) if cls else [],
-        sentiment=cls.sentiment if cls else None,
-        risk=cls.risk if cls else None,
-        source_id=doc.source_id,
-        units=[u.id for u in doc.units],
-        reach=(doc.likes or 0) + (doc.shares or 0) + (doc.comments or 0),
-    )
 
 
 # Namespace of the advisory locks below (pg_advisory_xact_lock's first key).
@@ -46,55 +40,213 @@ def lock_story(session: Session, story_id: int | None) -> None:
         )
 
 
-def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
-    """Open or grow one alert per (rule, story) that this document matches (idempotent)."""
-    doc = session.scalar(
-        select(Document)
-        .where(Document.id == doc_id)
-        .options(selectinload(Document.classifications), selectinload(Document.units))
+def document_text(doc: Document) -> str:
+    """The text rules, unit matching and scoring look at."""
+    return f"{doc.title}\n{doc.lead}\n{doc.body}"
+
+
+def facts_of(doc: Document, unit_ids: list[int] | None = None) -> DocumentFacts:
+    """The facts a rule looks at, from a stored, classified document."""
+    cls = doc.classification
+    return DocumentFacts(
+        text=document_text(doc),
+        topics=list(cls.topics) if cls else [],
+        sentiment=cls.sentiment if cls else None,
+        risk=cls.risk if cls else None,
+        source_id=doc.source_id,
+        units=unit_ids if unit_ids is not None else [u.id for u in doc.units],
+        reach=(doc.likes or 0) + (doc.shares or 0) + (doc.comments or 0),
     )
-    if doc is None:
-        return []
-    lock_story(session, doc.story_id)
-    facts = facts_of(doc)
-    touched = []
-    for rule in session.scalars(select(Rule).where(Rule.enabled.is_(True)).order_by(Rule.id)):
-        try:
-            if not matches(rule.query, rule.filters or {}, facts):
-                continue
-        except QuerySyntaxError as exc:
-            log.warning("rule %s has an unusable query: %s", rule.id, exc)
-            continue
-        alert = session.scalar(
-            select(Alert).where(
-                Alert.kind == "rule", Alert.rule_id == rule.id, Alert.story_id == doc.story_id
+
+
+def _load(session: Session, doc_ids: Sequence[str]) -> list[Document]:
+    found = {
+        d.id: d
+        for d in session.scalars(
+            select(Document)
+            .where(Document.id.in_(doc_ids))
+            .options(selectinload(Document.classifications), joinedload(Document.story))
+        )
+    }
+    return [found[i] for i in dict.fromkeys(doc_ids) if i in found]
+
+
+def _link_all(session: Session, docs: list[Document], mentions: dict[str, list[int]]) -> None:
+    """Make document_units hold exactly the units each document names (one read for all)."""
+    have: dict[str, set[int]] = defaultdict(set)
+    for doc_id, unit_id in session.execute(
+        select(DocumentUnit.document_id, DocumentUnit.unit_id).where(
+            DocumentUnit.document_id.in_([d.id for d in docs])
+        )
+    ):
+        have[doc_id].add(unit_id)
+    stale = [(d.id, u) for d in docs for u in have[d.id] - set(mentions[d.id])]
+    for doc_id, unit_id in stale:
+        session.execute(
+            delete(DocumentUnit).where(
+                DocumentUnit.document_id == doc_id, DocumentUnit.unit_id == unit_id
             )
         )
-        if alert is None:
-            alert = Alert(
-                kind="rule",
-                rule_id=rule.id,
-                story_id=doc.story_id,
-                title=doc.story.title if doc.story else doc.title,
-                severity=rule.severity or "medium",
-                details={"documents": []},
-            )
-            session.add(alert)
-            session.flush()
-            session.add(AlertEvent(alert_id=alert.id, kind="created", data={"rule": rule.name}))
-        documents = list(alert.details.get("documents", []))
-        if doc.id in documents:
-            continue  # the same document evaluated twice changes nothing
-        alert.details = {**alert.details, "documents": [*documents, doc.id]}
-        alert.updated_at = utcnow()
-        session.add(AlertEvent(alert_id=alert.id, kind="document_added", data={"document": doc.id}))
-        touched.append(alert)
+    session.add_all(
+        DocumentUnit(document_id=d.id, unit_id=u)
+        for d in docs
+        for u in sorted(set(mentions[d.id]) - have[d.id])
+    )
+
+
+def _rule_alerts(
+    session: Session, matched: list[tuple[Document, DocumentFacts, list[CompiledRule]]],
+    out: Outcome,
+) -> None:  # fmt: skip
+    """Open or grow one alert per (rule, story) that each document matches."""
+    rule_ids = {r.id for _, _, rules in matched for r in rules}
+    story_ids = {d.story_id for d, _, rules in matched if rules}
+    if not rule_ids:
+        return
+    # One query for the stories' existing rule alerts, not one per matching rule.
+    stmt = select(Alert).where(Alert.kind == "rule", Alert.rule_id.in_(rule_ids))
+    if None in story_ids:
+        stmt = stmt.where(or_(Alert.story_id.in_(story_ids - {None}), Alert.story_id.is_(None)))
+    else:
+        stmt = stmt.where(Alert.story_id.in_(story_ids))
+    existing = {(a.rule_id, a.story_id): a for a in session.scalars(stmt)}
+    for doc, facts, rules in matched:
+        for rule in rules:
+            alert = existing.get((rule.id, doc.story_id))
+            if alert is None:
+                alert = Alert(
+                    kind="rule", rule_id=rule.id, story_id=doc.story_id,
+                    unit_id=facts.units[0] if facts.units else None,
+                    title=doc.story.title if doc.story else doc.title,
+                    severity=rule.severity or "medium", details={"documents": []},
+                )  # fmt: skip
+                session.add(alert)
+                session.flush()
+                existing[(rule.id, doc.story_id)] = alert
+                session.add(AlertEvent(alert_id=alert.id, kind="created", data={"rule": rule.name}))
+                out.notify.append(alert.id)
+            documents = list(alert.details.get("documents", []))
+            if doc.id in documents:
+                continue  # the same document evaluated twice changes nothing
+            alert.details = {**alert.details, "documents": [*documents, doc.id]}
+            alert.updated_at = utcnow()
+            event = AlertEvent(alert_id=alert.id, kind="document_added", data={"document": doc.id})
+            session.add(event)
+            out.touched.append(alert)
+
+
+def _fact_match(
+    session: Session, doc: Document, settings: Settings, embedder: factbank.Embedder | None,
+    out: Outcome,
+) -> None:  # fmt: skip
+    if doc.story is None:
+        return  # misinfo cases are per story
+    threshold = settings.fact_similarity_threshold
+    try:
+        match = factbank.match_document(session, doc, embedder=embedder, threshold=threshold)
+    except Exception:
+        # The encoder failing must not cost the rule and hot alerts of this document.
+        log.exception("fact bank matching failed for document %s", doc.id)
+        return
+    if match is not None:
+        upsert_misinfo(session, doc.story, doc, match, threshold, out)
+
+
+def evaluate_many(
+    session: Session,
+    doc_ids: Sequence[str],
+    *,
+    settings: Settings | None = None,
+    embedder: factbank.Embedder | None = None,
+) -> Outcome:
+    """Link units, apply rules, match the fact bank and score the stories of these
+    documents in one transaction; commits, and returns the alerts to notify."""
+    settings = settings or get_settings()
+    out = Outcome()
+    docs = _load(session, doc_ids)
+    if not docs:
+        return out
+    # In id order, so two batches sharing stories cannot deadlock.
+    for story_id in sorted({d.story_id for d in docs if d.story_id is not None}):
+        lock_story(session, story_id)
+    matcher = get_matcher(session, settings.province)
+    rules = compiled_rules(session)
+    mentions: dict[str, list[int]] = {}
+    for doc in docs:
+        found = matcher.find(document_text(doc))
+        mentions[doc.id] = found.unit_ids
+        remember_province(doc.id, doc.content_hash, matcher, found.names_province)
+    _link_all(session, docs, mentions)
+    session.flush()
+    matched = []
+    for doc in docs:
+        facts = facts_of(doc, mentions[doc.id])
+        matched.append((doc, facts, matching_rules(rules, facts)))
+    _rule_alerts(session, matched, out)
+    if factbank.has_refuted_facts(session):
+        for doc in docs:
+            _fact_match(session, doc, settings, embedder, out)
+    # A story is scored once per batch, after all its new documents are in.
+    upsert_hot_many(session, docs, matcher, out)
     session.commit()
-    return touched
+    return out
+
+
+def evaluate(
+    session: Session,
+    doc_id: str,
+    *,
+    settings: Settings | None = None,
+    embedder: factbank.Embedder | None = None,
+) -> Outcome:
+    """evaluate_many for one document."""
+    return evaluate_many(session, [doc_id], settings=settings, embedder=embedder)
+
+
+def request_notifications(alert_ids: list[int]) -> None:
+    """Queue notify_alert once per created or escalated alert (after the commit)."""
+    # By name, as the pipeline does: the notifiers are another package's business.
+    from crawlers.pipeline import send_task_safely
+
+    for alert_id in dict.fromkeys(alert_ids):
+        send_task_safely("notify_alert", args=[alert_id])
+
+
+def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
+    """Evaluate one document and return the alerts it touched (kept for callers and tests)."""
+    return evaluate(session, doc_id).touched
 
 
 @app.task(name="evaluate_document")
 def evaluate_document(doc_id: str) -> int:
-    """Evaluate the alert rules on one new or changed document; safe to run twice."""
+    """Evaluate alerts for one new or changed document; safe to run twice."""
     with session_scope() as session:
-        return len(evaluate_rules(session, doc_id))
+        out = evaluate(session, doc_id)
+    request_notifications(out.notify)
+    return len(out.touched)
+
+
+@app.task(name="evaluate_documents")
+def evaluate_documents(doc_ids: list[str]) -> int:
+    """evaluate_document for a batch (one transaction, each story scored once)."""
+    with session_scope() as session:
+        out = evaluate_many(session, doc_ids)
+    request_notifications(out.notify)
+    return len(out.touched)
+
+
+@app.task(name="detect_spikes")
+def detect_spikes() -> int:
+    """Flag topic, unit and rule volume spikes (the beat runs this; idempotent per day)."""
+    settings = get_settings()
+    with session_scope() as session:
+        alerts = detect(
+            session,
+            utcnow(),
+            tz=ZoneInfo(settings.timezone),
+            calendar=settings.school_calendar or DEFAULT_CALENDAR,
+        )
+        session.commit()
+        ids = [a.id for a in alerts]
+    request_notifications(ids)
+    return len(ids)

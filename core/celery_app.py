@@ -20,6 +20,8 @@ TASK_ROUTES = {
     "schedule_sources": {"queue": "crawl"},
     "classify_document": {"queue": "classify"},
     "evaluate_document": {"queue": "alerts"},
+    "evaluate_documents": {"queue": "alerts"},
+    "detect_spikes": {"queue": "alerts"},
     "index_documents": {"queue": "index"},
     "notify_alert": {"queue": "alerts"},
     "dispatch_notifications": {"queue": "alerts"},
@@ -62,6 +64,8 @@ def configure(settings: Settings | None = None) -> Celery:
             },
             "send-bundles": {"task": "send_bundles", "schedule": 60.0},
             "send-due-digests": {"task": "send_due_digests", "schedule": 60.0},
+            # Spikes compare whole days; a quarter-hour is soon enough and cheap.
+            "detect-spikes": {"task": "detect_spikes", "schedule": 900.0},
         },
         include=TASK_MODULES,
     )

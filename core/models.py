@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -335,12 +336,25 @@ class Rule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped on every ORM update, so workers know when their compiled copy is stale.
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Alert(Base):
     """One case in the inbox; one per story (updated as it grows) or per rule/spike hit."""
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        # One hot and one misinfo case per story (migration 0004a); rule alerts are per rule.
+        Index(
+            "ux_alerts_story_kind",
+            "kind",
+            "story_id",
+            unique=True,
+            sqlite_where=text("kind IN ('hot', 'misinfo') AND story_id IS NOT NULL"),
+            postgresql_where=text("kind IN ('hot', 'misinfo') AND story_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="hot")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.rules import DocumentFacts, matches
+from alerts.rules import DocumentFacts, RuleSet, compile_rule, compiled_rules, matches
 from alerts.tasks import evaluate_rules
 from core.models import Alert, AlertEvent, Rule
 from tests.factories import make_document, make_source
@@ -70,3 +70,39 @@ def test_one_alert_per_rule_and_story(session: Session) -> None:
     assert alert.details["documents"] == [first.id, copy.id]
     kinds = [e.kind for e in session.scalars(select(AlertEvent).order_by(AlertEvent.id))]
     assert kinds == ["created", "document_added", "document_added"]
+
+
+RULE_QUERIES = [
+    '"lạm thu"', "lam thu", "hòa bình VÀ phụ huynh", "bạo lực HOẶC lạm*", 'NOT "bạo lực"',
+    "", "tuyển sinh", "(sở HOẶC phòng) VÀ đà nẵng", '"thu lạm"', "trả* KHÔNG khai giảng",
+    '"trường thcs" VÀ (hoa HOẶC hòa)', "-phụ huynh lạm",
+]  # fmt: skip
+TEXTS = [TEXT, "Khai giảng năm học mới ở Đà Nẵng", "Phòng GD&ĐT xử lý bạo lực học đường", ""]
+
+
+def test_indexed_rule_set_agrees_with_matching_each_rule() -> None:
+    rules = [compile_rule(i, f"r{i}", q, {}, None) for i, q in enumerate(RULE_QUERIES)]
+    ruleset = RuleSet(rules)
+    for text in TEXTS:
+        facts = DocumentFacts(text=text)
+        expected = [r.id for r in rules if matches(RULE_QUERIES[r.id], {}, facts)]
+        assert [r.id for r in ruleset.matching(facts)] == expected, text
+
+
+def test_compiled_rules_follow_edits(session: Session) -> None:
+    # given a compiled rule set
+    rule = Rule(name="Lạm thu", query='"lạm thu"')
+    session.add(rule)
+    session.commit()
+    assert [r.id for r in compiled_rules(session).matching(DocumentFacts(text=TEXT))] == [rule.id]
+    cached = compiled_rules(session)
+    assert compiled_rules(session) is cached  # no edit: the same compiled set
+    # when the rule is edited, disabled, or a broken one is added
+    rule.query = '"khai giảng"'
+    session.commit()
+    assert compiled_rules(session).matching(DocumentFacts(text=TEXT)) == []
+    session.add(Rule(name="Hỏng", query='"*'))
+    rule.enabled = False
+    session.commit()
+    # then the next document sees the new set; the broken query never matches
+    assert len(compiled_rules(session)) == 0
