@@ -27,6 +27,7 @@ TASK_ROUTES = {
     "dispatch_notifications": {"queue": "alerts"},
     "send_bundles": {"queue": "alerts"},
     "send_due_digests": {"queue": "alerts"},
+    "sweep_alert_notifications": {"queue": "alerts"},
 }
 TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks", "alerts.notify_tasks"]
 
@@ -64,6 +65,8 @@ def configure(settings: Settings | None = None) -> Celery:
             },
             "send-bundles": {"task": "send_bundles", "schedule": 60.0},
             "send-due-digests": {"task": "send_due_digests", "schedule": 60.0},
+            # notify_alert requests lost in a crash after the detection commit are redone.
+            "sweep-alert-notifications": {"task": "sweep_alert_notifications", "schedule": 300.0},
             # Spikes compare whole days; a quarter-hour is soon enough and cheap.
             "detect-spikes": {"task": "detect_spikes", "schedule": 900.0},
         },

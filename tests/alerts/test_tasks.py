@@ -65,3 +65,19 @@ def test_routes_and_beat(settings: Settings) -> None:
         assert routes[name] == {"queue": "alerts"}
     beat = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {"dispatch_notifications", "send_bundles", "send_due_digests"} <= beat
+
+
+def test_sweep_makes_up_a_lost_notify_request_once(
+    session: Session, eager: Settings, smtp_server: SmtpServer
+) -> None:
+    # given an alert committed whose notify_alert request never reached the broker
+    make_alert(session, "Phụ huynh phản ánh thu tiền sai quy định", severity="high")
+    subscribe(session, "van.phong@so-gddt.vn")
+    session.close()
+    # when the beat's sweep runs, twice
+    assert app.tasks["sweep_alert_notifications"].apply().get() == 1
+    assert app.tasks["sweep_alert_notifications"].apply().get() == 0
+    # then the office got the alert once
+    assert [m["Subject"] for m in smtp_server.messages] == [
+        "[Quan trọng] Tình huống nóng: Phụ huynh phản ánh thu tiền sai quy định"
+    ]
