@@ -145,7 +145,9 @@ def alert_view(session: Session, settings: Settings, alert: Alert) -> AlertView:
     story = session.get(Story, alert.story_id) if alert.story_id else None
     unit = session.get(Unit, alert.unit_id) if alert.unit_id else None
     fact = session.get(Fact, alert.fact_id) if alert.fact_id else None
-    doc_ids = [str(d) for d in (alert.details or {}).get("documents", [])]
+    listed = (alert.details or {}).get("documents")
+    # Rule and fact-bank cases list their documents; a story's score only counts them.
+    doc_ids = [str(d) for d in listed] if isinstance(listed, list) else []
     if not doc_ids and story is not None:
         doc_ids = list(
             session.scalars(select(Document.id).where(Document.story_id == story.id).limit(50))

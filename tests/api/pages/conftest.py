@@ -65,7 +65,8 @@ def seed(session: Session) -> Seed:
             "d1",
             a,
             HOSTILE_TITLE,
-            HOSTILE_BODY,
+            # Names its unit, as alert evaluation links units from the text it reads.
+            HOSTILE_BODY + " Phòng GDĐT Hải Châu đã vào cuộc.",
             "2025-10-03",
             ["hoc_phi_thu_chi"],
             "tieu_cuc",
