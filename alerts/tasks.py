@@ -7,11 +7,13 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from alerts.lifecycle import set_deadline
 from alerts.rules import DocumentFacts, matches
 from core.celery_app import app
 from core.db import session_scope
 from core.models import Alert, AlertEvent, Document, Rule, utcnow
 from core.search.base import QuerySyntaxError
+from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,9 @@ def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
                 title=doc.story.title if doc.story else doc.title,
                 severity=rule.severity or "medium",
                 details={"documents": []},
+                created_at=utcnow(),
             )
+            set_deadline(alert, get_settings().response_deadlines_h)
             session.add(alert)
             session.flush()
             session.add(AlertEvent(alert_id=alert.id, kind="created", data={"rule": rule.name}))

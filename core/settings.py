@@ -59,6 +59,25 @@ class Settings(BaseSettings):
     index_tick_s: int = 5
     source_failure_threshold: int = 5
 
+    # Sign-in: sessions slide (each use extends them) and are refused after this long idle.
+    session_ttl_minutes: int = Field(default=12 * 60, ge=5)
+    # None = Secure cookies exactly in production (served over https behind the proxy).
+    cookie_secure: bool | None = None
+    # Lockout after this many consecutive failures, for lockout_minutes.
+    login_max_failures: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins allowed per address and per user name within login_window_minutes.
+    login_rate_per_ip: int = Field(default=20, ge=1)
+    login_rate_per_user: int = Field(default=10, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    # `diemtin run` creates this admin when the database has no user yet (empty = do not).
+    admin_username: str = "admin"
+    admin_password: str = ""
+    # Hours from a case's creation to its response deadline, by severity.
+    response_deadlines_h: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 2, "high": 8, "medium": 24, "low": 72}
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
     demo_port: int = 8765
@@ -70,6 +89,13 @@ class Settings(BaseSettings):
                 "DIEMTIN_SECRET_KEY must be set to a private random value outside development"
             )
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether session cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment == "production"
 
     @property
     def db_url(self) -> str:

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api import labels
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.search_params import SearchParams
+from api.templating import TEMPLATES
 from core.models import Document
 from core.search import QuerySyntaxError
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(include_in_schema=False)
-
-
-def _localtime(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
-    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
-
-
-def _safe_url(value: str | None) -> str:
-    # Scraped links may be javascript: or data: URLs; only web links are clickable.
-    return value if value and urlsplit(value).scheme in ("http", "https") else "#"
-
-
-TEMPLATES.env.filters["localtime"] = _localtime
-TEMPLATES.env.filters["safe_url"] = _safe_url
 
 
 @router.get("/", response_class=HTMLResponse)
