@@ -98,7 +98,9 @@ def _text(value: str | None, what: str, *, required: bool = True) -> str:
 
 
 def _load(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id, with_for_update=session.get_bind().dialect.name != "sqlite")
+    alert = session.get(
+        Alert, alert_id, with_for_update=session.get_bind().dialect.name != "sqlite"
+    )
     if alert is None:
         raise CaseNotFound(f"Không tìm thấy cảnh báo #{alert_id}.")
     return alert

@@ -174,3 +174,28 @@ def load_token(session: Session, secret: str) -> ApiToken | None:
     if row is None or row.revoked_at is not None:
         return None
     return row
+
+
+def ensure_first_admin(session: Session, settings: Settings) -> str | None:
+    """Create the first admin from DIEMTIN_ADMIN_PASSWORD when there is no user yet.
+
+    Returns a line for the operator: what was done, or how to create the first admin;
+    None when users already exist."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    if not settings.admin_password:
+        return (
+            "Chưa có tài khoản nào. Tạo quản trị viên đầu tiên bằng "
+            "`diemtin user add admin --role admin`, hoặc đặt DIEMTIN_ADMIN_PASSWORD "
+            "rồi chạy lại."
+        )
+    user = User(
+        username=settings.admin_username,
+        full_name="Quản trị viên",
+        role="admin",
+        password_hash=hash_password(settings.admin_password),
+    )
+    session.add(user)
+    session.flush()
+    audit(session, None, "user.create", "user", user.id, {"by": "DIEMTIN_ADMIN_PASSWORD"})
+    return f"Đã tạo quản trị viên {user.username!r} từ DIEMTIN_ADMIN_PASSWORD."

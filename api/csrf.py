@@ -25,9 +25,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Forms here are small; a larger body is refused rather than buffered.
 MAX_FORM_BYTES = 5 * 1024 * 1024
-REFUSED = (
-    "Yêu cầu bị từ chối: thiếu hoặc sai mã bảo vệ CSRF. Hãy tải lại trang rồi thử lại."
-)
+REFUSED = "Yêu cầu bị từ chối: thiếu hoặc sai mã bảo vệ CSRF. Hãy tải lại trang rồi thử lại."
 
 
 def _cookie(headers: Headers) -> str | None:

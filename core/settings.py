@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     admin_password: str = ""
     # Hours from a case's creation to its response deadline, by severity.
     response_deadlines_h: dict[str, float] = Field(
-        default_factory=lambda: {"critical": 2, "high": 8, "medium": 24, "low": 72}
+        default_factory=lambda: {"critical": 2.0, "high": 8.0, "medium": 24.0, "low": 72.0}
     )
 
     host: str = "127.0.0.1"
