@@ -7,7 +7,7 @@ token's sha256 is stored (ApiToken.token_hash)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -139,14 +139,10 @@ def load_session(session: Session, cookie: str | None) -> WebSession | None:
     return row
 
 
-def slide_session(session: Session, row: WebSession, settings: Settings) -> bool:
-    """Push the expiry forward when the last push is older than SLIDE_EVERY."""
-    ttl = timedelta(minutes=settings.session_ttl_minutes)
-    new_expiry = utcnow() + ttl
-    if new_expiry - row.expires_at < SLIDE_EVERY:
-        return False
-    row.expires_at = new_expiry
-    return True
+def slide_session(row: WebSession, settings: Settings) -> datetime | None:
+    """The new expiry when the last push is older than SLIDE_EVERY, else None."""
+    new_expiry = utcnow() + timedelta(minutes=settings.session_ttl_minutes)
+    return new_expiry if new_expiry - row.expires_at >= SLIDE_EVERY else None
 
 
 def end_session(session: Session, cookie: str | None) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.auth import SESSION_COOKIE, load_session, load_token, slide_session
-from core.db import new_session
-from core.models import Role, User, utcnow
+from core.db import new_session, session_scope
+from core.models import ApiToken, Role, User, WebSession, utcnow
 from core.search import SearchBackend, get_backend
 from core.settings import Settings
 
@@ -75,6 +76,27 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+def _write(request: Request, session: Session, model: Any, key: object, **values: Any) -> None:
+    """A small bookkeeping write (expiry, last use) that must not disturb the request.
+
+    GET requests read through a deferred SQLite transaction, which cannot upgrade to a
+    write if another writer committed meanwhile; they write on a separate connection that
+    waits for the lock instead. Other requests already hold the write lock: they commit
+    the change on their own session."""
+    stmt = update(model).where(model.__table__.c[_pk(model)] == key).values(**values)
+    if request.method in ("GET", "HEAD"):
+        session.rollback()  # end the read snapshot before the write; nothing is lost
+        with session_scope(request.app.state.settings.db_url) as writer:
+            writer.execute(stmt)
+    else:
+        session.execute(stmt)
+        session.commit()
+
+
+def _pk(model: Any) -> str:
+    return str(model.__table__.primary_key.columns.keys()[0])
+
+
 def _from_token(request: Request, session: Session, header: str) -> User:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -83,8 +105,7 @@ def _from_token(request: Request, session: Session, header: str) -> User:
     if token is None:
         raise NotAuthenticated("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
     if token.last_used_at is None or utcnow() - token.last_used_at > TOKEN_TOUCH_EVERY:
-        token.last_used_at = utcnow()
-        session.commit()
+        _write(request, session, ApiToken, token.id, last_used_at=utcnow())
     user = session.get(User, token.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("Tài khoản của mã truy cập này đã bị khóa.")
@@ -98,8 +119,9 @@ def _from_cookie(request: Request, session: Session, settings: Settings) -> User
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("Tài khoản đã bị khóa. Vui lòng liên hệ quản trị viên.")
-    if slide_session(session, row, settings):
-        session.commit()
+    new_expiry = slide_session(row, settings)
+    if new_expiry is not None:
+        _write(request, session, WebSession, row.id, expires_at=new_expiry)
     request.state.csrf_token = row.csrf_token
     return user
 
