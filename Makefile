@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the test suite needs (later issues add redis-server, chromium, ...).
-APT_PACKAGES ?=
+APT_PACKAGES ?= chromium
 BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=

@@ -184,6 +184,16 @@ def get_visible(session: Session, principal: Principal, alert_id: int) -> Alert:
     return alert
 
 
+def document_visible(session: Session, principal: Principal, doc_id: str) -> bool:
+    """Whether the caller may read a document: a unit focal point only its unit's."""
+    if principal.role != Role.unit_focal.value:
+        return True
+    stmt = select(DocumentUnit.document_id).where(
+        DocumentUnit.document_id == doc_id, DocumentUnit.unit_id == principal.unit_id
+    )
+    return session.scalar(stmt) is not None
+
+
 def _names(session: Session, ids: set[int | None]) -> dict[int, UserRef]:
     wanted = {i for i in ids if i is not None}
     if not wanted:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api import labels
+from api.cases import document_visible
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.search_params import SearchParams
 from api.templating import TEMPLATES
@@ -26,12 +27,12 @@ def search_page(
     params: Annotated[SearchParams, Depends()],
     backend: SearchDep,
     settings: SettingsDep,
-    _: ReaderDep,
+    principal: ReaderDep,
 ) -> HTMLResponse:
     """The search page: form, help, results with highlights, facets, histogram."""
     result, error = None, None
     try:
-        result = backend.search(params.to_query(settings.timezone))
+        result = backend.search(params.scope_to(principal).to_query(settings.timezone))
     except QuerySyntaxError as exc:
         error = str(exc)
     args = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
@@ -51,8 +52,12 @@ def search_page(
 
 
 @router.get("/tai-lieu/{doc_id}", response_class=HTMLResponse)
-def document_page(request: Request, doc_id: str, session: SessionDep, _: ReaderDep) -> HTMLResponse:
+def document_page(
+    request: Request, doc_id: str, session: SessionDep, principal: ReaderDep
+) -> HTMLResponse:
     """One document, its text shown as text."""
+    if not document_visible(session, principal, doc_id):
+        raise HTTPException(status_code=404, detail="Không tìm thấy tài liệu.")
     doc = session.scalar(
         select(Document).where(Document.id == doc_id).options(selectinload(Document.source))
     )

@@ -18,9 +18,12 @@
 
   function fmt(iso) {
     if (!iso) return "";
-    var d = new Date(iso);
-    return d.toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit",
-      year: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
+    // Same shape as the server's "dd/mm/yyyy HH:MM" in Asia/Ho_Chi_Minh.
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit",
+      year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+      .formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.day + "/" + parts.month + "/" + parts.year + " " + parts.hour + ":" + parts.minute;
   }
 
   function cell(tr, text) {
