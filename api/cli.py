@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from core.db import migrate as run_migrations
 from core.db import session_scope
 from core.models import Document, Role, Source, User, utcnow
+from core.audit import audit
 from core.security import hash_password
 from core.settings import get_settings
 
@@ -115,15 +116,16 @@ def user_add(
     with session_scope() as session:
         if session.scalar(select(User).where(User.username == username)):
             raise typer.BadParameter(f"Người dùng {username!r} đã tồn tại.")
-        session.add(
-            User(
-                username=username,
-                role=role.value,
-                email=email,
-                full_name=full_name,
-                password_hash=hashed,
-            )
+        user = User(
+            username=username,
+            role=role.value,
+            email=email,
+            full_name=full_name,
+            password_hash=hashed,
         )
+        session.add(user)
+        session.flush()
+        audit(session, None, "user.create", "user", user.id, {"role": role.value, "by": "cli"})
     typer.echo(f"Đã thêm người dùng {username} ({role.value}).")
 
 

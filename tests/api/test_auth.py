@@ -102,8 +102,14 @@ def test_csrf_is_required_for_cookie_writes(app_client: TestClient) -> None:
     # form posts carry it as a field; the body still reaches the route intact
     form = app_client.post("/dang-xuat", data={"csrf_token": "sai"}, follow_redirects=False)
     assert form.status_code == 403
-    form = app_client.post("/dang-xuat", data={"csrf_token": token}, follow_redirects=False)
-    assert form.status_code == 303
+    # multipart forms too: the field is read, and the body still reaches the route
+    multipart = app_client.post(
+        "/dang-xuat",
+        data={"csrf_token": token},
+        files={"note": ("ghi-chu.txt", "nội dung".encode(), "text/plain")},
+        follow_redirects=False,
+    )
+    assert multipart.status_code == 303
 
 
 def test_personal_tokens_authenticate_without_csrf_and_can_be_revoked(
