@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, or_, select
 
+from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import session_scope
 from core.models import Document, Role, Source, User, utcnow
-from core.audit import audit
 from core.security import hash_password
 from core.settings import get_settings
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from api.auth import (
     SESSION_COOKIE,
@@ -13,12 +14,14 @@ from api.auth import (
     audit,
     authenticate,
     create_session,
+    create_token,
     end_session,
     load_session,
 )
 from api.deps import PrincipalDep, SessionDep, SettingsDep, client_ip
 from api.routes.auth import set_session_cookie, user_ref
 from api.templating import TEMPLATES
+from core.models import ApiToken, User, utcnow
 
 router = APIRouter(include_in_schema=False)
 HOME = "/hop-thu"
@@ -87,3 +90,59 @@ def logout_submit(request: Request, session: SessionDep, principal: PrincipalDep
     response = RedirectResponse("/dang-nhap", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _tokens_page(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    new_secret: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id.desc())
+    ).all()
+    context = {"tokens": rows, "new_secret": new_secret, "error": error}
+    return TEMPLATES.TemplateResponse(request, "account.html", context, status_code=status_code)
+
+
+@router.get("/tai-khoan", response_class=HTMLResponse)
+def account_page(request: Request, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """My account: personal API tokens (list, create, revoke)."""
+    return _tokens_page(request, session, principal)
+
+
+@router.post("/tai-khoan/ma-truy-cap", response_class=HTMLResponse)
+def token_create(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Create a token and show its secret this once."""
+    if not name.strip():
+        return _tokens_page(
+            request, session, principal, error="Vui lòng đặt tên cho mã truy cập.", status_code=400
+        )
+    user = session.get(User, principal.user_id)
+    assert user is not None
+    secret, row = create_token(session, user, name)
+    audit(session, principal, "token.create", "api_token", row.id, {"name": row.name})
+    session.commit()
+    return _tokens_page(request, session, principal, new_secret=secret)
+
+
+@router.post("/tai-khoan/ma-truy-cap/{token_id}/thu-hoi")
+def token_revoke(
+    request: Request, token_id: int, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Revoke one of my tokens."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != principal.user_id:
+        raise HTTPException(status_code=404, detail="Không tìm thấy mã truy cập.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit(session, principal, "token.revoke", "api_token", row.id)
+        session.commit()
+    return RedirectResponse("/tai-khoan", status_code=303)

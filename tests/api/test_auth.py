@@ -176,3 +176,27 @@ def test_scrypt_hash_verifies_and_is_rehashed_with_argon2(
     new_hash = session.get(User, user.id).password_hash  # type: ignore[union-attr]
     assert new_hash.startswith("$argon2id$") and verify_password(PASSWORD, new_hash)
     assert not needs_rehash(new_hash)
+
+
+def test_account_page_creates_shows_once_and_revokes_tokens(app_client: TestClient) -> None:
+    login_as(app_client, "leadership")
+    token = app_client.headers["X-CSRF-Token"]
+    empty = app_client.post("/tai-khoan/ma-truy-cap", data={"csrf_token": token, "name": " "})
+    assert empty.status_code == 400 and "Vui lòng đặt tên" in empty.text
+    page = app_client.post(
+        "/tai-khoan/ma-truy-cap", data={"csrf_token": token, "name": "<b>Bảng tính</b>"}
+    )
+    assert page.status_code == 200 and "&lt;b&gt;Bảng tính&lt;/b&gt;" in page.text
+    secret = page.text.split('id="new-token">')[1].split("<")[0]
+    assert app_client.get("/tai-khoan").text.count(secret) == 0  # shown once only
+    bearer = TestClient(app_client.app)
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert bearer.get("/api/v1/me", headers=auth).json()["role"] == "leadership"
+    token_id = app_client.get("/api/v1/tokens").json()[0]["id"]
+    r = app_client.post(
+        f"/tai-khoan/ma-truy-cap/{token_id}/thu-hoi",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert bearer.get("/api/v1/me", headers=auth).status_code == 401

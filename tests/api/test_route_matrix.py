@@ -40,6 +40,8 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/tokens"): SIGNED_IN,
     ("POST", "/api/v1/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/tokens"): SIGNED_IN,
+    ("GET", "/tai-khoan"): SIGNED_IN,
+    ("POST", "/tai-khoan"): SIGNED_IN,
     ("GET", "/"): READERS,
     ("GET", "/tai-lieu"): READERS,
     ("GET", "/api/v1/search"): READERS,
