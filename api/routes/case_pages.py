@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from alerts import lifecycle
 from api import labels
@@ -22,10 +23,16 @@ from api.cases import (
 )
 from api.deps import OfficerDep, Principal, ReaderDep, SessionDep
 from api.templating import TEMPLATES
-from core.models import Role
+from core.models import Role, Unit
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+KIND_LABELS = {
+    "rule": "Theo quy tắc",
+    "hot": "Vấn đề nóng",
+    "spike": "Tăng đột biến",
+    "misinfo": "Thông tin sai",
+}
 RESPONSE_KIND_LABELS = {
     "reply": "Trả lời, giải thích",
     "correction": "Đính chính",
@@ -43,6 +50,7 @@ def inbox(
     severity: Annotated[list[str] | None, Query()] = None,
     topic: Annotated[str | None, Query(max_length=40)] = None,
     kind: Annotated[str | None, Query(max_length=20)] = None,
+    unit: Annotated[str | None, Query(max_length=20)] = None,
     mine: bool = False,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> HTMLResponse:
@@ -52,6 +60,7 @@ def inbox(
         severity=[s for s in severity or [] if s],
         topic=topic or None,
         kind=kind or None,
+        unit=int(unit) if unit and unit.isdigit() else None,
         mine=mine,
     )
     rows, next_cursor = list_cases(session, principal, f, cursor=cursor, limit=PAGE_SIZE)
@@ -63,6 +72,12 @@ def inbox(
         "status_labels": lifecycle.STATUS_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "topics": labels.TOPICS,
+        "kinds": KIND_LABELS,
+        "units": session.scalars(
+            select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)
+        ).all()
+        if principal.role != Role.unit_focal.value
+        else [],
         "can_act": _can_act(principal),
         "max_id": max((r.id for r in rows), default=0),
         "query": urlencode(

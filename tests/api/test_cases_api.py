@@ -134,3 +134,21 @@ def test_openapi_documents_cases_with_examples(app_client: TestClient) -> None:
     assert "/api/v1/cases/{alert_id}/dismiss" in spec["paths"]
     dismiss = spec["components"]["schemas"]["DismissIn"]["properties"]["reason"]
     assert dismiss["examples"] == ["Không liên quan đến giáo dục"]
+
+
+def test_inbox_page_filters_and_escapes(app_client: TestClient, session: Session) -> None:
+    ids = _seed(session)
+    make_alert(session, "<script>alert(1)</script> lạm thu", severity="low")
+    session.commit()
+    login_as(app_client, "leadership")
+    page = app_client.get("/hop-thu", params={"severity": "high", "unit": str(ids["unit"])})
+    assert page.status_code == 200
+    assert f'data-id="{ids["high_new"]}"' in page.text
+    assert f'data-id="{ids["high_old"]}"' not in page.text
+    assert "Trường Tiểu học Hòa Bình" in page.text
+    page = app_client.get("/hop-thu", params={"severity": "low"})
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; lạm thu" in page.text
+    assert "<script>alert(1)" not in page.text
+    # leadership reads cases but sees no action forms
+    case = app_client.get(f"/canh-bao/{ids['crit']}")
+    assert case.status_code == 200 and 'value="acknowledge"' not in case.text
