@@ -200,3 +200,14 @@ def test_account_page_creates_shows_once_and_revokes_tokens(app_client: TestClie
     )
     assert r.status_code == 303
     assert bearer.get("/api/v1/me", headers=auth).status_code == 401
+
+
+def test_cookie_is_secure_when_settings_say_so(settings, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from api.main import create_app
+
+    user = make_user(session)
+    session.commit()
+    settings.cookie_secure = True
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        r = _login(client, user.username)
+    assert r.status_code == 200 and "Secure" in r.headers["set-cookie"]

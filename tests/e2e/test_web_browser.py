@@ -118,10 +118,15 @@ def test_sign_in_new_case_arrives_and_is_worked_to_closed(
         f"document.querySelector('tr[data-id=\"{alert.id}\"] .status').textContent"
         " === 'Đã tiếp nhận'"
     )
+    p.keyboard.press("e")  # type: ignore[attr-defined]
+    p.wait_for_function(  # type: ignore[attr-defined]
+        f"document.querySelector('tr[data-id=\"{alert.id}\"] .assignee').textContent"
+        " === 'Nguyễn Thị Lan'"
+    )
     p.keyboard.press("Enter")  # type: ignore[attr-defined]
     p.wait_for_url(f"{server}/canh-bao/{alert.id}")  # type: ignore[attr-defined]
     assert "Báo Giáo Dục Thử" in p.locator("table.timeline").inner_text()  # type: ignore[attr-defined]
-    # assign (to me, the default), record a response, close
+    # reassign from the page (to me again), record a response, close
     p.select_option("#assignee", str(officer.id))  # type: ignore[attr-defined]
     p.click("#btn-assign")  # type: ignore[attr-defined]
     assert p.locator("#case-status").inner_text() == "Đã phân công"  # type: ignore[attr-defined]
