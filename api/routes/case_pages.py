@@ -98,11 +98,14 @@ def _render_case(
     alert_id: int,
     error: str | None = None,
     status_code: int = 200,
+    draft: tuple[str, str, str] = ("", "", ""),
 ) -> HTMLResponse:
     case = detail(session, get_visible(session, principal, alert_id))
     context = {
         "case": case,
         "error": error,
+        # A refused form keeps what the user typed: (action, text, url).
+        "draft": {"action": draft[0], "text": draft[1], "url": draft[2]},
         "can_act": _can_act(principal),
         "allowed": {
             action
@@ -164,5 +167,7 @@ def case_action(
             raise HTTPException(400, "Thao tác không hợp lệ.")
     except lifecycle.LifecycleError as exc:
         session.rollback()
-        return _render_case(request, session, principal, alert_id, str(exc), 409)
+        return _render_case(
+            request, session, principal, alert_id, str(exc), 409, draft=(action, text, url)
+        )
     return RedirectResponse(f"/canh-bao/{alert_id}", status_code=303)

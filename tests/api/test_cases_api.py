@@ -152,3 +152,29 @@ def test_inbox_page_filters_and_escapes(app_client: TestClient, session: Session
     # leadership reads cases but sees no action forms
     case = app_client.get(f"/canh-bao/{ids['crit']}")
     assert case.status_code == 200 and 'value="acknowledge"' not in case.text
+
+
+def test_a_refused_form_keeps_the_typed_text(app_client: TestClient, session: Session) -> None:
+    ids = _seed(session)
+    login_as(app_client, "press_officer")
+    token = app_client.headers["X-CSRF-Token"]
+    # given a new case, when a response is recorded before acknowledging it
+    r = app_client.post(
+        f"/canh-bao/{ids['crit']}",
+        data={"csrf_token": token, "action": "respond", "text": "Bản nháp <i>quan trọng</i>"},
+    )
+    # then the page explains why and shows the unsaved draft (escaped)
+    assert r.status_code == 409
+    assert "Không thể ghi nhận phản hồi cảnh báo đang ở trạng thái “Mới”." in r.text
+    assert '<span id="draft-text">Bản nháp &lt;i&gt;quan trọng&lt;/i&gt;</span>' in r.text
+    r = app_client.post(
+        f"/canh-bao/{ids['crit']}",
+        data={"csrf_token": token, "action": "note", "text": "   "},
+    )
+    assert r.status_code == 409 and "Vui lòng nhập nội dung ghi chú." in r.text
+    r = app_client.post(
+        f"/canh-bao/{ids['crit']}",
+        data={"csrf_token": token, "action": "attachment", "url": "javascript:alert(1)"},
+    )
+    assert r.status_code == 409 and 'value="javascript:alert(1)"' in r.text
+    assert 'href="javascript' not in r.text
