@@ -80,7 +80,11 @@
     var q = new URLSearchParams(query);
     q.set("after_id", String(maxId));
     fetch("/api/v1/cases/updates?" + q.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        // The session ended (expired or signed out elsewhere): back to the sign-in page.
+        if (r.status === 401) window.location.href = "/dang-nhap?next=%2Fhop-thu";
+        return r.ok ? r.json() : null;
+      })
       .then(function (data) {
         if (!data) return;
         data.items.slice().reverse().forEach(function (c) {
