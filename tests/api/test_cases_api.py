@@ -178,3 +178,32 @@ def test_a_refused_form_keeps_the_typed_text(app_client: TestClient, session: Se
     )
     assert r.status_code == 409 and 'value="javascript:alert(1)"' in r.text
     assert 'href="javascript' not in r.text
+
+
+def test_case_page_shows_why_flagged(app_client: TestClient, session: Session) -> None:
+    from core.models import Fact, Rule
+
+    rule = Rule(name="Lạm thu", query='"lạm thu"', severity="high")
+    fact = Fact(
+        kind="refuted",
+        statement="Trường thu 5 triệu đồng mỗi học sinh",
+        correction="Sở GDĐT khẳng định không có khoản thu này.",
+    )
+    session.add_all([rule, fact])
+    session.flush()
+    alert = make_alert(
+        session,
+        "Tin đồn thu tiền",
+        rule_id=rule.id,
+        fact_id=fact.id,
+        score=0.87,
+        details={"risk_score": 0.91},
+    )
+    session.commit()
+    login_as(app_client, "press_officer")
+    body = app_client.get(f"/api/v1/cases/{alert.id}").json()
+    assert body["rule"]["name"] == "Lạm thu" and body["fact"]["kind"] == "refuted"
+    page = app_client.get(f"/canh-bao/{alert.id}").text
+    for shown in ("Quy tắc: <b>Lạm thu</b>", "Điểm: 0.87", "risk_score: 0.91", "đã bác bỏ"):
+        assert shown in page
+    assert "Sở GDĐT khẳng định không có khoản thu này." in page
