@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.factbank import FactMatch
+from alerts.lifecycle import set_deadline
 from alerts.scoring import (
     ALERT_THRESHOLD,
     SEVERITIES,
@@ -36,6 +37,7 @@ from core.models import (
     Story,
     utcnow,
 )
+from core.settings import get_settings
 
 # A viral story can gather thousands of copies; its newest ones carry the signal.
 MAX_STORY_DOCS = 300
@@ -148,6 +150,8 @@ def _find(session: Session, kind: str, story_id: int) -> Alert | None:
 
 def _create(session: Session, alert: Alert, data: dict[str, Any]) -> Alert | None:
     """Insert a story alert; None when a concurrent worker inserted it first."""
+    alert.created_at = alert.created_at or utcnow()
+    set_deadline(alert, get_settings().response_deadlines_h)
     try:
         with session.begin_nested():
             session.add(alert)
@@ -172,6 +176,8 @@ def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any
     )
     alert.severity = severity
     alert.escalation_level += 1
+    # A graver case is due sooner (counted from when it opened).
+    set_deadline(alert, get_settings().response_deadlines_h)
     return True
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, text
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from alerts import factbank
+from alerts.lifecycle import set_deadline
 from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
 from alerts.spikes import DEFAULT_CALENDAR, detect
 from alerts.story_alerts import Outcome, remember_province, upsert_hot_many, upsert_misinfo
@@ -119,7 +120,9 @@ def _rule_alerts(
                     unit_id=facts.units[0] if facts.units else None,
                     title=doc.story.title if doc.story else doc.title,
                     severity=rule.severity or "medium", details={"documents": []},
+                    created_at=utcnow(),
                 )  # fmt: skip
+                set_deadline(alert, get_settings().response_deadlines_h)
                 session.add(alert)
                 session.flush()
                 existing[(rule.id, doc.story_id)] = alert

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, or_, select
 
+from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import session_scope
 from core.models import Document, Role, Source, User, utcnow
@@ -135,15 +136,16 @@ def user_add(
     with session_scope() as session:
         if session.scalar(select(User).where(User.username == username)):
             raise typer.BadParameter(f"Người dùng {username!r} đã tồn tại.")
-        session.add(
-            User(
-                username=username,
-                role=role.value,
-                email=email,
-                full_name=full_name,
-                password_hash=hashed,
-            )
+        user = User(
+            username=username,
+            role=role.value,
+            email=email,
+            full_name=full_name,
+            password_hash=hashed,
         )
+        session.add(user)
+        session.flush()
+        audit(session, None, "user.create", "user", user.id, {"role": role.value, "by": "cli"})
     typer.echo(f"Đã thêm người dùng {username} ({role.value}).")
 
 

@@ -1,21 +1,32 @@
 """FastAPI dependencies: settings, database session, search backend, the current principal.
 
-Authentication arrives with the web-app issue: it replaces `get_principal` (sessions and
-API tokens); routes already declare the roles they allow through `require_roles`."""
+`get_principal` reads `Authorization: Bearer <token>` when present (API clients), else the
+session cookie (browsers). Anonymous callers raise NotAuthenticated: HTML pages redirect to
+/dang-nhap, the JSON API answers 401 (see api.main)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from core.db import new_session
-from core.models import Role
+from api.auth import SESSION_COOKIE, load_session, load_token, slide_session
+from core.db import new_session, session_scope
+from core.models import ApiToken, Role, User, WebSession, utcnow
 from core.search import SearchBackend, get_backend
 from core.settings import Settings
+
+# A token's last_used_at is written at most this often (reads should not all write).
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token; the message says why (Vietnamese)."""
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -41,18 +52,106 @@ def get_search(request: Request) -> SearchBackend:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a user id (None before auth exists), a role, and a unit for focal points."""
+    """Who is calling: a user id, a role, and a unit for focal points."""
 
     user_id: int | None
     username: str
     role: str
     # Set for unit focal points: they see only their unit's alerts and coverage.
     unit_id: int | None = None
+    full_name: str = ""
+    # The caller's address, kept in the audit log.
+    ip: str | None = None
+    # "session" (browser cookie) or "token" (Authorization: Bearer).
+    via: str = "session"
+
+    @property
+    def display_name(self) -> str:
+        """The name shown in the nav bar."""
+        return self.full_name or self.username
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller; until sign-in lands every caller is the local operator with the admin role."""
-    return Principal(user_id=None, username="operator", role=Role.admin.value)
+def client_ip(request: Request) -> str:
+    """The caller's address (the proxy in front is trusted to set it as the peer)."""
+    return request.client.host if request.client else ""
+
+
+def _write(request: Request, session: Session, model: Any, key: object, **values: Any) -> None:
+    """A small bookkeeping write (expiry, last use) that must not disturb the request.
+
+    GET requests read through a deferred SQLite transaction, which cannot upgrade to a
+    write if another writer committed meanwhile; they write on a separate connection that
+    waits for the lock instead. Other requests already hold the write lock: they commit
+    the change on their own session."""
+    stmt = update(model).where(model.__table__.c[_pk(model)] == key).values(**values)
+    if request.method in ("GET", "HEAD"):
+        session.rollback()  # end the read snapshot before the write; nothing is lost
+        with session_scope(request.app.state.settings.db_url) as writer:
+            writer.execute(stmt)
+    else:
+        session.execute(stmt)
+        session.commit()
+
+
+def _pk(model: Any) -> str:
+    return str(model.__table__.primary_key.columns.keys()[0])
+
+
+def _from_token(request: Request, session: Session, header: str) -> User:
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise NotAuthenticated("Tiêu đề Authorization phải có dạng 'Bearer <mã truy cập>'.")
+    token = load_token(session, secret.strip())
+    if token is None:
+        raise NotAuthenticated("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+    if token.last_used_at is None or utcnow() - token.last_used_at > TOKEN_TOUCH_EVERY:
+        _write(request, session, ApiToken, token.id, last_used_at=utcnow())
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("Tài khoản của mã truy cập này đã bị khóa.")
+    return user
+
+
+def _from_cookie(request: Request, session: Session, settings: Settings) -> User:
+    row = load_session(session, request.cookies.get(SESSION_COOKIE))
+    if row is None:
+        raise NotAuthenticated("Bạn cần đăng nhập để tiếp tục.")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("Tài khoản đã bị khóa. Vui lòng liên hệ quản trị viên.")
+    new_expiry = slide_session(row, settings)
+    if new_expiry is not None:
+        _write(request, session, WebSession, row.id, expires_at=new_expiry)
+    request.state.csrf_token = row.csrf_token
+    return user
+
+
+def get_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_db)],
+    settings: Annotated[Settings, Depends(get_app_settings)],
+) -> Principal:
+    """The signed-in caller; raises NotAuthenticated for anonymous ones."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    header = request.headers.get("authorization")
+    # A request that sends a token is judged by the token alone: never by a cookie too.
+    if header is not None:
+        user, via = _from_token(request, session, header), "token"
+    else:
+        user, via = _from_cookie(request, session, settings), "session"
+    principal = Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        unit_id=user.unit_id,
+        full_name=user.full_name,
+        ip=client_ip(request),
+        via=via,
+    )
+    request.state.principal = principal
+    return principal
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
@@ -72,4 +171,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
 SearchDep = Annotated[SearchBackend, Depends(get_search)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ReaderDep = Annotated[Principal, Depends(require_roles(*Role))]
+OfficerDep = Annotated[Principal, Depends(require_roles(Role.admin, Role.press_officer))]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]

@@ -6,15 +6,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.csrf import CSRFMiddleware
+from api.deps import NotAuthenticated
 from api.routes import (
+    account,
     admin_api,
     admin_pages,
+    auth,
+    case_pages,
+    cases,
     classify,
     dashboard,
     health,
@@ -24,6 +31,7 @@ from api.routes import (
     tipline,
     web,
 )
+from api.templating import TEMPLATES
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
 
@@ -65,6 +73,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(admin_api.router)
     app.include_router(admin_pages.router)
+    app.include_router(auth.router)
+    app.include_router(account.router)
+    app.include_router(cases.router)
+    app.include_router(case_pages.router)
+    app.add_middleware(CSRFMiddleware, db_url=settings.db_url)
+
+    @app.exception_handler(NotAuthenticated)
+    async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:
+        if wants_html(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/dang-nhap?{urlencode({'next': target})}", status_code=303)
+        return JSONResponse(
+            status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -79,10 +101,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if wants_html(request) and exc.status_code in (403, 404, 409):
+            return TEMPLATES.TemplateResponse(
+                request, "error.html", {"message": exc.detail}, status_code=exc.status_code
+            )
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers
+        )
 
     return app
+
+
+def wants_html(request: Request) -> bool:
+    """True for a browser asking for a page (not the JSON API)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict[str, object]]:

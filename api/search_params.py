@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Query
@@ -68,10 +68,11 @@ class SearchParams:
         self.sort, self.page, self.size = sort, page, size
         self.facets, self.histogram = facets, histogram
 
-    def scope_to(self, unit_id: int | None) -> SearchParams:
-        """Restrict to one unit's coverage (unit focal points see only their unit)."""
-        if unit_id is not None:
-            self.unit = [unit_id]
+    def scope_to(self, principal: Any) -> SearchParams:
+        """Limit a unit focal point's search to its unit's coverage (others unchanged)."""
+        if getattr(principal, "role", None) == "unit_focal":
+            # A focal point without a unit matches no unit id (ids start at 1).
+            self.unit = [principal.unit_id or 0]
         return self
 
     def filters(self) -> dict[str, list[int] | list[str]]:

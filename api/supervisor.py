@@ -11,6 +11,7 @@ import sys
 import time
 from types import FrameType
 
+from api.auth import ensure_first_admin
 from core.celery_app import QUEUES
 from core.db import migrate, session_scope
 from core.settings import get_settings
@@ -57,6 +58,9 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
     site = None
     with session_scope() as session:
         ensure_default_sources(session)
+        first_admin = ensure_first_admin(session, settings)
+        if first_admin:
+            log.warning("%s", first_admin)
         if demo:
             from crawlers.demo import DemoSite, register_demo_source
 

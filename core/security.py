@@ -1,4 +1,5 @@
-"""Password hashing with scrypt (stdlib, memory-hard); stored as a self-describing string."""
+"""Password hashing with argon2id (argon2-cffi); older scrypt hashes still verify and are
+rehashed on the next sign-in. Also the random secrets and digests for sessions and tokens."""
 
 from __future__ import annotations
 
@@ -7,21 +8,22 @@ import hashlib
 import hmac
 import secrets
 
-_N, _R, _P = 2**14, 8, 1
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# argon2-cffi's defaults follow RFC 9106's second recommended profile (64 MiB, t=3, p=4).
+_HASHER = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
 
 
 def hash_password(password: str) -> str:
-    """Hash a password as `scrypt$N$r$p$salt$hash` (base64)."""
-    if len(password) < 8:
-        raise ValueError("Mật khẩu phải có ít nhất 8 ký tự.")
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    """Hash a password with argon2id (self-describing `$argon2id$...` string)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    return _HASHER.hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
-    """True when `password` matches the stored hash (constant-time compare)."""
+def _verify_scrypt(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -34,7 +36,43 @@ def verify_password(password: str, stored: str) -> bool:
             r=int(r),
             p=int(p),
             dklen=len(expected),
+            maxmem=64 * 1024 * 1024,
         )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches the stored hash (argon2id, or a legacy scrypt hash)."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when the hash is not argon2id with today's parameters (rehash after sign-in)."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def new_secret(nbytes: int = 32) -> str:
+    """A URL-safe random secret (session cookies, API tokens, CSRF tokens)."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def sha256_hex(value: str) -> str:
+    """The hex sha256 of a secret: what the database keeps instead of the secret."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return hmac.compare_digest(a.encode(), b.encode())

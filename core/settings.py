@@ -103,6 +103,24 @@ class Settings(BaseSettings):
     # Yearly targets of positive articles (sentiment tich_cuc) per unit, for the monthly report.
     positive_target_phong_gddt: int = Field(default=8, ge=0)
     positive_target_truong: int = Field(default=2, ge=0)
+    # Sign-in: sessions slide (each use extends them) and are refused after this long idle.
+    session_ttl_minutes: int = Field(default=12 * 60, ge=5)
+    # None = Secure cookies exactly in production (served over https behind the proxy).
+    cookie_secure: bool | None = None
+    # Lockout after this many consecutive failures, for lockout_minutes.
+    login_max_failures: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins allowed per address and per user name within login_window_minutes.
+    login_rate_per_ip: int = Field(default=20, ge=1)
+    login_rate_per_user: int = Field(default=10, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    # `diemtin run` creates this admin when the database has no user yet (empty = do not).
+    admin_username: str = "admin"
+    admin_password: str = ""
+    # Hours from a case's creation to its response deadline, by severity.
+    response_deadlines_h: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 2.0, "high": 8.0, "medium": 24.0, "low": 72.0}
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -119,6 +137,13 @@ class Settings(BaseSettings):
         if self.smtp_security == "none" and self.smtp_username:
             raise ValueError("DIEMTIN_SMTP_USERNAME needs DIEMTIN_SMTP_SECURITY starttls or ssl")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether session cookies carry the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment == "production"
 
     @property
     def db_url(self) -> str:

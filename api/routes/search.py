@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from api.cases import document_visible
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.schemas import ClassificationOut, DocumentOut, ErrorOut, SearchOut, SourceRef
 from api.search_params import SearchParams
@@ -29,17 +30,18 @@ def search(
 
     Accent-insensitive (`giao duc` finds "giáo dục"). Filters combine with AND; several
     values of one filter combine with OR. Facets and a date histogram cover all matches."""
-    params.scope_to(principal.unit_id)  # unit focal points see only their unit
     try:
-        result = backend.search(params.to_query(settings.timezone))
+        result = backend.search(params.scope_to(principal).to_query(settings.timezone))
     except QuerySyntaxError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     return SearchOut.model_validate({"query": params.q, **asdict(result)})
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, responses={404: {"model": ErrorOut}})
-def get_document(doc_id: str, session: SessionDep, _: ReaderDep) -> DocumentOut:
+def get_document(doc_id: str, session: SessionDep, principal: ReaderDep) -> DocumentOut:
     """One document with its source and newest classification."""
+    if not document_visible(session, principal, doc_id):
+        raise HTTPException(status_code=404, detail="Không tìm thấy tài liệu.")
     doc = session.scalar(
         select(Document)
         .where(Document.id == doc_id)

@@ -58,7 +58,7 @@ def export_csv(
     """All matches of a search (up to 10,000, newest first) as CSV that Excel opens in Vietnamese.
 
     Cells that a spreadsheet would run as a formula (= + - @) get a leading apostrophe."""
-    params.scope_to(principal.unit_id)
+    params.scope_to(principal)  # unit focal points export only their unit's coverage
     params.sort, params.facets, params.histogram, params.size = "time", False, "none", MAX_PAGE_SIZE
     tz = ZoneInfo(settings.timezone)
     rows = []

