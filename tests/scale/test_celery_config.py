@@ -12,7 +12,8 @@ def test_every_task_is_routed_to_a_known_queue(settings: Settings) -> None:
     app.loader.import_default_modules()
     for module in TASK_MODULES:
         __import__(module)
-    ours = {name for name in app.tasks if not name.startswith("celery.")}
+    # (tests register a few stand-ins of their own, named tests_*)
+    ours = {name for name in app.tasks if not name.startswith(("celery.", "tests_"))}
     # then
     assert ours == set(TASK_ROUTES)
     assert {route["queue"] for route in TASK_ROUTES.values()} == set(QUEUES)
