@@ -13,7 +13,7 @@ from core import broker
 from core.settings import Settings, get_settings
 
 QUEUES = ("crawl", "classify", "alerts", "index")
-TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks"]
+TASK_MODULES = ["core.tasks", "crawlers.tasks", "crawlers.classify", "alerts.tasks"]
 
 app = Celery("diemtin")
 
@@ -36,7 +36,7 @@ def configure(settings: Settings | None = None) -> Celery:
         task_routes={
             "crawl_source": {"queue": "crawl"},
             "schedule_sources": {"queue": "crawl"},
-            "classify_document": {"queue": "classify"},
+            "classify_documents": {"queue": "classify"},
             "evaluate_document": {"queue": "alerts"},
             "index_documents": {"queue": "index"},
         },

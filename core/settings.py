@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     encoder_dir: Path | None = None
     # Keep only the vocabulary pieces Vietnamese/ASCII text uses (half the memory, same output).
     encoder_trim_vocab: bool = False
+    # After the inline keyword labels, queue `classify_documents` so the trained model relabels
+    # new and changed documents (a no-op when no trained artefact exists).
+    classifier_model_enabled: bool = True
 
     timezone: str = "Asia/Ho_Chi_Minh"
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
