@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, or_, select
 
+from api.cli_corrections import corrections_app
 from core.db import migrate as run_migrations
 from core.db import session_scope
 from core.models import Document, Role, Source, User, utcnow
@@ -22,6 +23,7 @@ user_app = typer.Typer(help="Người dùng.", no_args_is_help=True)
 source_app = typer.Typer(help="Nguồn tin.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
+app.add_typer(corrections_app, name="corrections")
 
 
 @app.callback()

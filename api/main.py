@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import classify, health, search, tipline, web
+from api.routes import classify, health, labels, search, tipline, web
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(tipline.router)
     app.include_router(classify.router)
+    app.include_router(labels.router)
     app.include_router(web.router)
 
     @app.exception_handler(RequestValidationError)
