@@ -110,13 +110,17 @@ def read_csv(path: Path) -> list[Correction]:
 
 def read_db(url: str | None = None) -> list[Correction]:
     """Every stored correction with a text (rows the API validated; re-checked anyway)."""
-    from sqlalchemy import select
+    from sqlalchemy import inspect, select
 
     from core.db import session_scope
     from core.models import LabelCorrection
 
     out: list[Correction] = []
     with session_scope(url) as session:
+        if not inspect(session.connection()).has_table(LabelCorrection.__tablename__):
+            raise CorrectionError(
+                "the database has no label_corrections table: run `diemtin migrate` first"
+            )
         for c in session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)):
             if c.text.strip():
                 out.append(Correction(c.head, validate(c.head, c.value), c.text, c.document_id))

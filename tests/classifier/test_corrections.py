@@ -14,6 +14,7 @@ from classifier.corrections import (
     Correction,
     CorrectionError,
     read_csv,
+    read_db,
     validate,
     write_csv,
 )
@@ -136,3 +137,8 @@ def test_command_line_takes_the_corrections_flags(monkeypatch: pytest.MonkeyPatc
     assert seen[0].correction_weight == 3.0
     main([])
     assert seen[1].corrections is None and seen[1].corrections_from_db is False
+
+
+def test_an_unmigrated_database_is_refused_clearly(tmp_path: Path) -> None:
+    with pytest.raises(CorrectionError, match="diemtin migrate"):
+        read_db(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
