@@ -26,6 +26,22 @@ CSV_FIELDS = (
 )  # fmt: skip
 
 
+# Spreadsheets run cells starting with these as formulas; scraped text must not (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """Text safe to open in a spreadsheet: a leading formula character gets a quote (and so
+    does text that already looks quoted, so reading it back is exact)."""
+    quoted = text.startswith("'") and text[1:].startswith(FORMULA_START)
+    return "'" + text if quoted or text.startswith(FORMULA_START) else text
+
+
+def _uncell(text: str) -> str:
+    """The text _cell was given (the quote it added removed)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 class CorrectionError(ValueError):
     """A correction whose head or value is not one the model knows (message in Vietnamese)."""
 
@@ -80,6 +96,7 @@ def write_csv(rows: Iterable[dict[str, Any]], fh: IO[str]) -> int:
         out = {k: row.get(k) for k in CSV_FIELDS}
         out["value"] = json.dumps(row.get("value"), ensure_ascii=False)
         out["predicted"] = json.dumps(row.get("predicted"), ensure_ascii=False)
+        out["text"] = _cell(str(row.get("text") or ""))
         created = row.get("created_at")
         out["created_at"] = created.isoformat() if created is not None else ""
         writer.writerow({k: "" if v is None else v for k, v in out.items()})
@@ -103,8 +120,9 @@ def read_csv(path: Path) -> list[Correction]:
                 raise CorrectionError(f"{where}: giá trị không phải JSON: {exc}") from exc
             except CorrectionError as exc:
                 raise CorrectionError(f"{where}: {exc}") from exc
-            if row["text"].strip():
-                out.append(Correction(row["head"], value, row["text"], row.get("document_id")))
+            text = _uncell(row["text"])
+            if text.strip():
+                out.append(Correction(row["head"], value, text, row.get("document_id") or None))
     return out
 
 

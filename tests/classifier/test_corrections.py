@@ -3,6 +3,7 @@ load_tasks, and a tiny-encoder training run that reads them from a CSV and the d
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -56,6 +57,16 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 )  # fmt: skip
 def test_values_are_validated_into_one_form(head: str, value: object, expected: object) -> None:
     assert validate(head, value) == expected
+
+
+def test_export_defuses_spreadsheet_formulas_and_reads_back_the_same_text(tmp_path: Path) -> None:
+    # given: scraped text that a spreadsheet would run as a formula
+    texts = ['=HYPERLINK("http://x")', "-1 học sinh", "@bình thường", "'=giữ nguyên"]
+    path = _write(tmp_path / "c.csv", [("risk", "nong", t) for t in texts])
+    # then
+    cells = [r["text"] for r in csv.DictReader(path.open(encoding="utf-8", newline=""))]
+    assert all(not c.startswith(("=", "-", "@")) for c in cells)
+    assert [c.text for c in read_csv(path)] == texts
 
 
 def test_a_bad_csv_row_names_its_line(tmp_path: Path) -> None:
