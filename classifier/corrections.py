@@ -30,16 +30,19 @@ CSV_FIELDS = (
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _needs_quote(text: str) -> bool:
+    # Quoted text that looks like a formula is quoted again, so reading back is exact.
+    return text.startswith(FORMULA_START) or (text.startswith("'") and _needs_quote(text[1:]))
+
+
 def _cell(text: str) -> str:
-    """Text safe to open in a spreadsheet: a leading formula character gets a quote (and so
-    does text that already looks quoted, so reading it back is exact)."""
-    quoted = text.startswith("'") and text[1:].startswith(FORMULA_START)
-    return "'" + text if quoted or text.startswith(FORMULA_START) else text
+    """Text safe to open in a spreadsheet: a leading formula character gets a quote."""
+    return "'" + text if _needs_quote(text) else text
 
 
 def _uncell(text: str) -> str:
     """The text _cell was given (the quote it added removed)."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+    return text[1:] if text.startswith("'") and _needs_quote(text[1:]) else text
 
 
 class CorrectionError(ValueError):
