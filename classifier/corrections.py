@@ -32,7 +32,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _needs_quote(text: str) -> bool:
     # Quoted text that looks like a formula is quoted again, so reading back is exact.
-    return text.startswith(FORMULA_START) or (text.startswith("'") and _needs_quote(text[1:]))
+    return text.lstrip("'").startswith(FORMULA_START)
 
 
 def _cell(text: str) -> str:
