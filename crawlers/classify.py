@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from classifier.baseline import BaselineClassifier
+from classifier.baseline import BaselineClassifier, Prediction
 from core.celery_app import app
 from core.db import session_scope
 from core.models import Document, utcnow
@@ -55,7 +55,7 @@ def classify_stored(
         todo = [d for d in docs if _needs_labels(d, classifier.model_version)]
         if not todo:
             continue
-        predictions = classifier.predict([classification_text(d) for d in todo])
+        predictions = _predict(classifier, todo)
         now = utcnow()
         for doc, pred in zip(todo, predictions, strict=True):
             store_prediction(doc, pred, now)
@@ -65,6 +65,24 @@ def classify_stored(
         session.commit()
         done += [d.id for d in todo]
     return done
+
+
+def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Prediction]:
+    texts = [classification_text(d) for d in docs]
+    from classifier.service import Classifier as TrainedClassifier
+
+    if not isinstance(classifier, TrainedClassifier):
+        return classifier.predict(texts)
+    from classifier.features import engagement_vector
+
+    # Social posts carry likes/comments/shares: the misinformation head was trained with them.
+    engagement = [
+        engagement_vector(d.likes, d.comments, d.shares)
+        if (d.likes, d.comments, d.shares) != (None, None, None)
+        else None
+        for d in docs
+    ]
+    return classifier.predict(texts, engagement=engagement)
 
 
 @app.task(name="classify_documents")

