@@ -7,6 +7,7 @@ CSV export (`diemtin corrections export`) and training (`--corrections`, `--corr
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -152,3 +153,12 @@ def counts(corrections: Sequence[Correction]) -> dict[str, int]:
     """How many corrections each head has (every head listed, zeros included)."""
     found = Counter(c.head for c in corrections)
     return {head: found.get(head, 0) for head in HEADS}
+
+
+def digest(corrections: Sequence[Correction], weight: float) -> str:
+    """A digest of the corrections' content and weight ('' for none): a checkpoint key."""
+    if not corrections:
+        return ""
+    rows = sorted((c.head, json.dumps(c.value), c.text) for c in corrections)
+    payload = json.dumps([weight, rows], ensure_ascii=False)
+    return hashlib.sha1(payload.encode()).hexdigest()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from classifier.corrections import digest
 from classifier.datasets import Examples, NewsLabels
 from classifier.encoder import load_encoder
 from classifier.evaluate import (
@@ -228,16 +229,7 @@ class Frozen:
         return z.reshape(-1) if head.kind == "binary" else z
 
 
-def _corrections_key(run: Frozen) -> str:
-    """A digest of the corrections' content: the database changes under the same flags."""
-    if not run.corrections:
-        return ""
-    rows = sorted((c.head, json.dumps(c.value), c.text) for c in run.corrections)
-    payload = json.dumps([run.args.correction_weight, rows], ensure_ascii=False)
-    return hashlib.sha1(payload.encode()).hexdigest()
-
-
-# Flags whose effect is the corrections' content (keyed by _corrections_key instead), so runs
+# Flags whose effect is the corrections' content (keyed by its digest instead), so runs
 # without corrections keep their earlier checkpoints.
 _UNKEYED = ("output_dir", "resume", "corrections", "corrections_from_db", "correction_weight")
 
@@ -342,7 +334,8 @@ def train_frozen(args: TrainArgs) -> Path:
     run = Frozen(args)
     metrics: dict[str, Any] = {}
     config = run.model.config
-    ckey = _corrections_key(run)
+    # Keyed by content: the database's corrections change under the same flags.
+    ckey = digest(run.corrections, args.correction_weight)
     for name in ("relevance", "toxicity", "misinformation"):
         path = _checkpoint(args, name, ckey)
         if args.resume and path.is_file():

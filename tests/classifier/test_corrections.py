@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from classifier.corrections import (
     Correction,
     CorrectionError,
+    digest,
     read_csv,
     read_db,
     validate,
@@ -153,3 +154,17 @@ def test_command_line_takes_the_corrections_flags(monkeypatch: pytest.MonkeyPatc
 def test_an_unmigrated_database_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(CorrectionError, match="diemtin migrate"):
         read_db(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+
+
+def test_checkpoints_are_keyed_by_the_corrections_content(root: Path) -> None:
+    # given
+    from classifier.frozen import _checkpoint
+
+    plain = tiny_args(root).resolved()
+    flagged = tiny_args(root, corrections_from_db=True).resolved()
+    a, b = [Correction(h, v, t) for h, v, t in FIXES[:2]], [Correction(*FIXES[2])]
+    # then: the flags alone change nothing (earlier checkpoints stay usable) ...
+    assert _checkpoint(plain, "news") == _checkpoint(flagged, "news", digest([], 2.0))
+    # ... but other corrections, or another weight, are another run
+    keys = {_checkpoint(flagged, "news", digest(c, w)) for c, w in ((a, 2.0), (b, 2.0), (a, 3.0))}
+    assert len(keys) == 3 and _checkpoint(plain, "news") not in keys

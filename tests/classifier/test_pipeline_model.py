@@ -4,6 +4,9 @@ search index and the real alert task."""
 
 from __future__ import annotations
 
+import base64
+import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,3 +201,27 @@ def test_model_task_is_off_by_setting_and_a_no_op_without_an_artefact(
     assert "classify_documents" not in [name for name, _ in ran]
     assert classify_documents.apply(args=[doc_ids]).get() == 0
     assert session.scalar(select(func.count()).select_from(Classification)) == 2
+
+
+@needs_artefact
+def test_one_ingest_queues_one_classify_task_with_all_its_ids(
+    settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the embedded broker (not eager), the model on
+    current = _use(monkeypatch, classifier_model_enabled="true")
+    source = Source(name="Báo Thử", url="http://127.0.0.1:9/rss.xml")
+    session.add(source)
+    session.commit()
+    # when
+    ingest(session, source, _items())
+    ingest(session, source, _items())  # unchanged: nothing more
+    # then: the worker gets the whole batch in one message on the classify route
+    ids = set(session.scalars(select(Document.id)))
+    with sqlite3.connect(Path(current.data_dir) / "broker.sqlite3") as conn:
+        rows = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
+    queued = [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
+    names = [name for name, _ in queued]
+    assert names == ["index_documents", "evaluate_document", "evaluate_document",
+                     "classify_documents"]  # fmt: skip
+    assert set(queued[-1][1][0]) == ids
+    assert rows[-1]["properties"]["delivery_info"]["routing_key"] == "classify"
