@@ -84,6 +84,8 @@ class Frozen:
     def __init__(self, args: TrainArgs) -> None:
         assert args.data_dir is not None and args.work_dir is not None
         self.args = args
+        # First: a bad corrections file should stop the run before the encoder loads.
+        self.corrections = load_corrections(args)
         path = encoder_path(args)
         self.encoder, self.tokenizer = load_encoder(path)
         tag = ""
@@ -96,7 +98,6 @@ class Frozen:
         self.cache = EmbeddingCache(
             embedding_cache_dir(args.work_dir, path, args.max_length, tag=tag)
         )
-        self.corrections = load_corrections(args)
         self.tasks, self.news = load_tasks(
             args.data_dir,
             subsets=args.subsets,

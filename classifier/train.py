@@ -98,10 +98,12 @@ class TrainArgs:
 
 def load_corrections(args: TrainArgs) -> list[Correction]:
     """The corrections to train on: the CSV, then the database (newer wins per doc + head)."""
-    from classifier.corrections import read_csv, read_db
+    from classifier.corrections import CorrectionError, read_csv, read_db
 
     found: list[Correction] = []
     if args.corrections is not None:
+        if not Path(args.corrections).is_file():
+            raise CorrectionError(f"{args.corrections}: tệp không tồn tại.")
         found += read_csv(Path(args.corrections))
     if args.corrections_from_db:
         found += read_db()
@@ -247,7 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = vars(parser.parse_args(argv))
     ns["subsets"] = _parse_subsets(ns.pop("subset"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    out = train(TrainArgs(**ns))
+    from classifier.corrections import CorrectionError
+
+    try:
+        out = train(TrainArgs(**ns))
+    except CorrectionError as exc:
+        # A bad correction file is the operator's to fix: say where, without a traceback.
+        raise SystemExit(f"corrections: {exc}") from exc
     print(f"artefact: {out}")
     return 0
 

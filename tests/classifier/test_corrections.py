@@ -151,6 +151,19 @@ def test_command_line_takes_the_corrections_flags(monkeypatch: pytest.MonkeyPatc
     assert seen[1].corrections is None and seen[1].corrections_from_db is False
 
 
+def test_a_missing_or_bad_corrections_file_stops_training_with_a_message(
+    root: Path, tmp_path: Path
+) -> None:
+    args = ["--data-dir", str(root / "data"), "--encoder-dir", str(root / "encoder")]
+    args += ["--work-dir", str(tmp_path / "work"), "--output-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="corrections: .*khong-co.csv: tệp không tồn tại"):
+        main([*args, "--corrections", str(tmp_path / "khong-co.csv")])
+    bad = _write(tmp_path / "bad.csv", [("topics", ["bong_da"], "câu")])
+    with pytest.raises(SystemExit, match=r"bad\.csv:2: Mã chủ đề không hợp lệ: 'bong_da'"):
+        main([*args, "--corrections", str(bad)])
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
 def test_an_unmigrated_database_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(CorrectionError, match="diemtin migrate"):
         read_db(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
