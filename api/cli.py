@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, or_, select
 
+from api.cli_corrections import corrections_app
 from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import session_scope
@@ -28,6 +29,7 @@ notify_app = typer.Typer(help="Thông báo đã gửi và gửi lỗi.", no_args
 app.add_typer(notify_app, name="notify")
 units_app = typer.Typer(help="Đơn vị (Phòng GDĐT, trường).", no_args_is_help=True)
 app.add_typer(units_app, name="units")
+app.add_typer(corrections_app, name="corrections")
 
 
 @app.callback()

@@ -25,6 +25,7 @@ from api.routes import (
     classify,
     dashboard,
     health,
+    labels,
     reports,
     search,
     search_tools,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(tipline.router)
     app.include_router(classify.router)
+    app.include_router(labels.router)
     app.include_router(web.router)
     app.include_router(search_tools.router)
     app.include_router(dashboard.router)

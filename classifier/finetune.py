@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from classifier.corrections import Correction
 from classifier.datasets import Examples
 from classifier.evaluate import (
     best_topic_threshold,
@@ -33,7 +35,15 @@ from classifier.features import ngram_batch
 from classifier.heads import MultiHeadModel, head_loss
 from classifier.news import _nested_topics
 from classifier.tasks import load_tasks, stripped
-from classifier.train import TrainArgs, base_config, encoder_path, fit_idf, write_artefact
+from classifier.train import (
+    TrainArgs,
+    base_config,
+    corrections_report,
+    encoder_path,
+    fit_idf,
+    load_corrections,
+    write_artefact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +61,20 @@ class Stream:
     calib: np.ndarray
 
 
-def _streams(args: TrainArgs, rng: np.random.Generator) -> tuple[list[Stream], Any, Any]:
+def _streams(
+    args: TrainArgs, rng: np.random.Generator, corrections: Sequence[Correction] = ()
+) -> tuple[list[Stream], Any, Any]:
     assert args.data_dir is not None
+    # Corrections of the binary heads and sentiment join their task's rows; those of topics
+    # and risk (news.corrections) are used by frozen mode only.
     tasks, news = load_tasks(
         args.data_dir,
         subsets=args.subsets,
         stripped_fraction=0.0,
         weak_weight=args.weak_weight,
         seed=args.seed,
+        corrections=corrections,
+        correction_weight=args.correction_weight,
     )
     streams = []
     for name, task in tasks.items():
@@ -154,7 +170,8 @@ def train_finetune(args: TrainArgs) -> Path:
     path = encoder_path(args)
     encoder, tok = load_encoder(path)
     model = MultiHeadModel(base_config(args, path), encoder)
-    streams, tasks, news = _streams(args, rng)
+    used = [c for c in load_corrections(args) if c.head not in ("topics", "risk")]
+    streams, tasks, news = _streams(args, rng, used)
     if args.init_from:
         init = MultiHeadModel.from_pretrained(args.init_from)
         model.load_state_dict(init.head_state(), strict=False)
@@ -313,6 +330,7 @@ def train_finetune(args: TrainArgs) -> Path:
         lora = lora_tensors(encoder)
         merge_lora(encoder)  # evaluate exactly what from_pretrained will rebuild
     metrics = _evaluate(model, tok, streams, tasks, news, device)
+    metrics["corrections"] = corrections_report(used, args)
     model.to("cpu")
     return write_artefact(
         model, args.output_dir, metrics, args, encoder_params=trainable, encoder_lora=lora

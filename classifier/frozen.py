@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from classifier.corrections import digest
 from classifier.datasets import Examples, NewsLabels
 from classifier.encoder import load_encoder
 from classifier.evaluate import (
@@ -54,7 +55,9 @@ from classifier.tasks import Task, load_tasks, stripped
 from classifier.train import (
     TrainArgs,
     base_config,
+    corrections_report,
     encoder_path,
+    load_corrections,
     set_standardisation,
     write_artefact,
 )
@@ -81,6 +84,8 @@ class Frozen:
     def __init__(self, args: TrainArgs) -> None:
         assert args.data_dir is not None and args.work_dir is not None
         self.args = args
+        # First: a bad corrections file should stop the run before the encoder loads.
+        self.corrections = load_corrections(args)
         path = encoder_path(args)
         self.encoder, self.tokenizer = load_encoder(path)
         tag = ""
@@ -99,12 +104,15 @@ class Frozen:
             stripped_fraction=args.stripped_fraction,
             weak_weight=args.weak_weight,
             seed=args.seed,
+            corrections=self.corrections,
+            correction_weight=args.correction_weight,
         )
         self.model = MultiHeadModel(base_config(args, path))
         # Variants without n-grams are compared even when the artefact uses them.
         self.ngram_config = self.model.config.ngram or NgramConfig(buckets=args.ngram_buckets)
         train_texts = [t for task in self.tasks.values() for t in task.train.texts]
         train_texts += self.news.gold.texts + self.news.weak.texts
+        train_texts += [t for ex in self.news.corrections.values() for t in ex.texts]
         df = document_frequencies(train_texts, self.ngram_config)
         self.idf = idf_from_df(df, len(train_texts))
         if self.model.ngram is not None:
@@ -222,9 +230,16 @@ class Frozen:
         return z.reshape(-1) if head.kind == "binary" else z
 
 
-def _checkpoint(args: TrainArgs, name: str) -> Path:
+# Flags whose effect is the corrections' content (keyed by its digest instead), so runs
+# without corrections keep their earlier checkpoints.
+_UNKEYED = ("output_dir", "resume", "corrections", "corrections_from_db", "correction_weight")
+
+
+def _checkpoint(args: TrainArgs, name: str, corrections: str = "") -> Path:
     assert args.work_dir is not None
-    key = {k: str(v) for k, v in asdict(args).items() if k not in ("output_dir", "resume")}
+    key = {k: str(v) for k, v in asdict(args).items() if k not in _UNKEYED}
+    if corrections:
+        key["corrections"] = corrections
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return args.work_dir / "checkpoints" / f"{args.version}-frozen-{digest}" / f"{name}.pt"
 
@@ -320,8 +335,10 @@ def train_frozen(args: TrainArgs) -> Path:
     run = Frozen(args)
     metrics: dict[str, Any] = {}
     config = run.model.config
+    # Keyed by content: the database's corrections change under the same flags.
+    ckey = digest(run.corrections, args.correction_weight)
     for name in ("relevance", "toxicity", "misinformation"):
-        path = _checkpoint(args, name)
+        path = _checkpoint(args, name, ckey)
         if args.resume and path.is_file():
             saved = torch.load(path, weights_only=False)
             log.info("%s: resumed from %s", name, path)
@@ -334,7 +351,7 @@ def train_frozen(args: TrainArgs) -> Path:
         config.temperatures[name] = saved["temperature"]
         config.thresholds[name] = saved["threshold"]
         metrics[name] = saved["metrics"]
-    path = _checkpoint(args, "news")
+    path = _checkpoint(args, "news", ckey)
     if args.resume and path.is_file():
         news = torch.load(path, weights_only=False)
     else:
@@ -346,6 +363,7 @@ def train_frozen(args: TrainArgs) -> Path:
         config.temperatures[name] = news["temperatures"][name]
     config.thresholds["topics"] = news["topic_threshold"]
     metrics.update(news["metrics"])
+    metrics["corrections"] = corrections_report(run.corrections, args)
     out = write_artefact(run.model, args.output_dir, metrics, args)
     if args.adapter_from is not None:
         carry_adapter(Path(args.adapter_from), out)

@@ -183,6 +183,18 @@ def _variants(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _corrections(report: dict[str, Any] | None) -> list[str]:
+    """The Data line on the press office's label corrections (none used: says so)."""
+    if not report or not report.get("total"):
+        return ["- label corrections (`diemtin corrections export` / the database): none used."]
+    per_head = ", ".join(f"{h} {n}" for h, n in report["per_head"].items())
+    return [
+        f"- label corrections from the press office: {report['total']} ({per_head}), weight "
+        f"{report['weight']} each, every one also accent-stripped; binary heads and sentiment "
+        "join their training rows, topics and risk the gold news rows (trained on, never scored)."
+    ]
+
+
 def model_card(config: HeadsConfig, metrics: dict[str, Any], args: dict[str, Any]) -> str:
     """The markdown model card."""
     rows = headline(metrics, args.get("cv_folds", 5))
@@ -237,6 +249,7 @@ def model_card(config: HeadsConfig, metrics: dict[str, Any], args: dict[str, Any
         f"- accent-stripped copies of {args.get('stripped_fraction')} of the encoded training "
         "rows (all gold news rows).",
         f"- encoded subsets: {args.get('subsets')}.",
+        *_corrections(metrics.get("corrections")),
         "",
         "## Hyper-parameters",
         "",

@@ -76,6 +76,13 @@ def run_news(run: Frozen) -> dict[str, Any]:
     vsfc = run.part(run.tasks["sentiment"])
     variant = "e5+ngram" if args.use_ngrams else "e5"
 
+    from classifier.frozen import Part
+
+    fixes: dict[str, Part] = {}
+    for h, ex in run.news.corrections.items():
+        every_fix = np.arange(len(ex))
+        fixes[h] = Part(ex, run.bag(ex.texts), every_fix, every_fix, ex.weights.copy(), False)
+
     def parts(head: str, rows: np.ndarray, use_weak: bool, use_gold: bool = True) -> list[Part]:
         out = [vsfc] if head == "sentiment" else []
         if use_weak:
@@ -84,6 +91,9 @@ def run_news(run: Frozen) -> dict[str, Any]:
         if use_gold and len(rows):
             every = np.arange(len(rows))
             out.append(run.news_part(gold.take(rows), head, every, every, gold_bag.rows(rows)))
+        # Corrections train every fold's model with the gold rows; they are never scored.
+        if use_gold and head in fixes:
+            out.append(fixes[head])
         return out
 
     def cv(head: str, use_weak: bool) -> np.ndarray:

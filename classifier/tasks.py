@@ -8,14 +8,17 @@ so losses and dev metrics estimate the full data's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from classifier import datasets as ds
+from classifier.corrections import Correction
 from classifier.datasets import Examples, NewsLabels
-from classifier.normalize import normalize_for_model
+from classifier.normalize import model_input, normalize_for_model
+from core.taxonomy import RISKS, SENTIMENTS
 from core.text import strip_accents
 
 DEFAULT_SUBSETS: dict[str, int] = {
@@ -68,6 +71,8 @@ class News:
     weak: NewsLabels
     weak_encoded: np.ndarray
     weak_stripped: np.ndarray
+    # Press-office corrections of topics and risk: trained beside the gold rows, never scored.
+    corrections: dict[str, Examples] = field(default_factory=dict)
 
 
 def _pick(rng: np.random.Generator, candidates: np.ndarray, n: int) -> np.ndarray:
@@ -89,8 +94,11 @@ def load_tasks(
     stripped_fraction: float = 0.5,
     weak_weight: float = 0.1,
     seed: int = 13,
+    corrections: Sequence[Correction] = (),
+    correction_weight: float = 2.0,
 ) -> tuple[dict[str, Task], News]:
-    """Read every dataset and draw the encoded subsets (deterministic for a seed)."""
+    """Read every dataset and draw the encoded subsets (deterministic for a seed), then add
+    the label corrections (each encoded, with its accent-stripped copy)."""
     sizes = {**DEFAULT_SUBSETS, **(subsets or {})}
     rng = np.random.default_rng(seed)
     tasks: dict[str, Task] = {}
@@ -149,7 +157,45 @@ def load_tasks(
     weak_enc = np.asarray([position[r] for r in rel_enc.encoded if r in position], np.int64)
     weak_strip = np.asarray([position[r] for r in rel_enc.stripped if r in position], np.int64)
     news = News(ds.gold_news(data_dir), weak, weak_enc, weak_strip)
+    add_corrections(tasks, news, corrections, correction_weight)
     return tasks, news
+
+
+def correction_examples(items: Sequence[Correction], head: str, weight: float) -> Examples:
+    """One head's corrections as model inputs and labels, each row weighing `weight`."""
+    texts = [model_input(c.text, None, None, ds.MAX_CHARS) for c in items]
+    values = [c.value for c in items]
+    if head == "topics":
+        labels = ds._topic_matrix(values)
+    elif head in ("sentiment", "risk"):
+        codes = SENTIMENTS if head == "sentiment" else RISKS
+        labels = np.asarray([codes.index(v) for v in values], dtype=np.int64)
+    else:
+        labels = np.asarray([int(v) for v in values], dtype=np.int64)
+    return Examples(texts, labels, np.full(len(texts), weight, np.float32), source="corrections")
+
+
+def add_corrections(
+    tasks: dict[str, Task], news: News, corrections: Sequence[Correction], weight: float
+) -> None:
+    """Join corrections to their head's training rows: binary heads and sentiment to the
+    task's rows (every correction encoded and stripped), topics and risk to the news."""
+    for head in ("relevance", "sentiment", "toxicity", "misinformation", "topics", "risk"):
+        items = [c for c in corrections if c.head == head]
+        if not items:
+            continue
+        ex = correction_examples(items, head, weight)
+        if head in ("topics", "risk"):
+            news.corrections[head] = ex
+            continue
+        task = tasks[head]
+        new = np.arange(len(task.train), len(task.train) + len(ex))
+        task.train = Examples.concat([task.train, ex], task.train.source)
+        task.encoded = np.concatenate([task.encoded, new])
+        task.stripped = np.concatenate([task.stripped, new])
+        task.encoded_weights = np.concatenate(
+            [task.encoded_weights, np.full(len(ex), weight, np.float32)]
+        )
 
 
 def encoded_texts(tasks: dict[str, Task], news: News) -> list[str]:
@@ -164,4 +210,6 @@ def encoded_texts(tasks: dict[str, Task], news: News) -> list[str]:
     out += news.gold.texts + [stripped(t) for t in news.gold.texts]
     out += [news.weak.texts[i] for i in news.weak_encoded]
     out += [stripped(news.weak.texts[i]) for i in news.weak_stripped]
+    for ex in news.corrections.values():
+        out += ex.texts + [stripped(t) for t in ex.texts]
     return out

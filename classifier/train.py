@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ import torch
 from classifier.features import NgramConfig, document_frequencies, idf_from_df
 from classifier.heads import DEFAULT_VERSION, MODELS_DIR, HeadsConfig, MultiHeadModel
 from classifier.tasks import DEFAULT_SUBSETS
+
+if TYPE_CHECKING:
+    from classifier.corrections import Correction
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,11 @@ class TrainArgs:
     init_from: Path | None = None  # a frozen artefact to start the heads from
     encoder_dir: Path | None = None  # a built encoder folder; default ensure_encoder(settings)
     threads: int = 0  # torch CPU threads; 0 = torch's default
+    # Press-office label corrections (expert labels, see classifier.corrections): a CSV from
+    # `diemtin corrections export`, and/or every correction in the configured database.
+    corrections: Path | None = None
+    corrections_from_db: bool = False
+    correction_weight: float = 2.0
 
     def resolved(self) -> TrainArgs:
         """A copy with the settings-dependent defaults filled in."""
@@ -86,6 +94,31 @@ class TrainArgs:
         base = DEFAULT_SUBSETS if self.mode == "frozen" else dict.fromkeys(DEFAULT_SUBSETS, 0)
         out.subsets = {**base, **self.subsets}
         return out
+
+
+def load_corrections(args: TrainArgs) -> list[Correction]:
+    """The corrections to train on: the CSV, then the database (newer wins per doc + head)."""
+    from classifier.corrections import CorrectionError, read_csv, read_db
+
+    found: list[Correction] = []
+    if args.corrections is not None:
+        if not Path(args.corrections).is_file():
+            raise CorrectionError(f"{args.corrections}: tệp không tồn tại.")
+        found += read_csv(Path(args.corrections))
+    if args.corrections_from_db:
+        found += read_db()
+    # One label per (document, head): an export re-read beside its database counts once.
+    unique = {(c.document_id or c.text, c.head): c for c in found}
+    if found:
+        log.info("training with %d label corrections", len(unique))
+    return list(unique.values())
+
+
+def corrections_report(found: Sequence[Correction], args: TrainArgs) -> dict[str, Any]:
+    """What metrics.json and the model card say about the corrections used."""
+    from classifier.corrections import counts
+
+    return {"weight": args.correction_weight, "per_head": counts(found), "total": len(found)}
 
 
 def encoder_path(args: TrainArgs) -> Path:
@@ -148,7 +181,8 @@ def write_artefact(
             stale.unlink()
     model.save_pretrained(out_dir, encoder_params=encoder_params, encoder_lora=encoder_lora)
     info = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(args).items()}
-    for key in ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir", "adapter_from"):
+    paths = ("data_dir", "output_dir", "work_dir", "init_from", "encoder_dir", "adapter_from")
+    for key in (*paths, "corrections"):
         info.pop(key, None)  # machine-specific paths do not belong in a versioned file
     payload = {"version": model.config.version, "args": info, "metrics": metrics}
     text = json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True, default=float)
@@ -207,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "init_from",
             "encoder_dir",
             "adapter_from",
+            "corrections",
         ):
             parser.add_argument(flag, type=Path, default=None)
         else:
@@ -214,7 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = vars(parser.parse_args(argv))
     ns["subsets"] = _parse_subsets(ns.pop("subset"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    out = train(TrainArgs(**ns))
+    from classifier.corrections import CorrectionError
+
+    try:
+        out = train(TrainArgs(**ns))
+    except CorrectionError as exc:
+        # A bad correction file is the operator's to fix: say where, without a traceback.
+        raise SystemExit(f"corrections: {exc}") from exc
     print(f"artefact: {out}")
     return 0
 

@@ -19,6 +19,7 @@ TASK_ROUTES = {
     "crawl_source": {"queue": "crawl"},
     "schedule_sources": {"queue": "crawl"},
     "classify_document": {"queue": "classify"},
+    "classify_documents": {"queue": "classify"},
     "evaluate_document": {"queue": "alerts"},
     "evaluate_documents": {"queue": "alerts"},
     "detect_spikes": {"queue": "alerts"},
@@ -29,7 +30,13 @@ TASK_ROUTES = {
     "send_due_digests": {"queue": "alerts"},
     "sweep_alert_notifications": {"queue": "alerts"},
 }
-TASK_MODULES = ["core.tasks", "crawlers.tasks", "alerts.tasks", "alerts.notify_tasks"]
+TASK_MODULES = [
+    "core.tasks",
+    "crawlers.tasks",
+    "crawlers.classify",
+    "alerts.tasks",
+    "alerts.notify_tasks",
+]
 
 app = Celery("diemtin")
 

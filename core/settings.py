@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # "torch" runs the reference encoder; "onnx" the int8 fast path (built on first use into
     # <data_dir>/models/fast/, ~1 min; bench/classifier_speed.py gives speed and agreement).
     classifier_runtime: Literal["torch", "onnx"] = "torch"
+    # After the inline keyword labels, queue `classify_documents` so the trained model relabels
+    # new and changed documents (a no-op when no trained artefact exists).
+    classifier_model_enabled: bool = True
 
     timezone: str = "Asia/Ho_Chi_Minh"
     # The province the Department serves (e.g. "Đà Nẵng"): stories naming it score higher.

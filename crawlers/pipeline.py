@@ -457,7 +457,18 @@ def ingest(
         if ALERTS_TASK_ENABLED:
             for doc in touched:
                 send_task_safely("evaluate_document", args=[doc.id])
+        _queue_model([doc.id for doc in touched])
     return stats
+
+
+def _queue_model(doc_ids: list[str]) -> None:
+    # Imported here: crawlers.classify imports this module (and registers the task).
+    from core.settings import get_settings
+    from crawlers.classify import model_enabled
+
+    # One task for the whole ingest call, so the worker classifies in full batches.
+    if model_enabled(get_settings()):
+        send_task_safely("classify_documents", args=[doc_ids])
 
 
 def _item_error(stats: IngestStats, source: Source, item: FetchedItem, exc: Exception) -> None:

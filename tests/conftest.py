@@ -24,6 +24,8 @@ TEST_ENV = {
     "DIEMTIN_BROKER_URL": "",
     "DIEMTIN_RESULT_BACKEND": "",
     "DIEMTIN_SEARCH_BACKEND": "sqlite",
+    # Eager ingests elsewhere must not load the real e5 model; tests/classifier turns it on.
+    "DIEMTIN_CLASSIFIER_MODEL_ENABLED": "false",
 }
 
 

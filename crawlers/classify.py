@@ -1,0 +1,107 @@
+"""The trained model's labels for ingested documents (Celery task `classify_documents`).
+
+Ingest labels documents inline with the keyword baseline so search and alerts work at once;
+then it queues this task with the ids it touched. The task loads the process-wide model once,
+stores its Classification row (one per document and model version), marks the documents for
+re-indexing and queues alert evaluation again, so both see the model's labels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from classifier.baseline import BaselineClassifier, Prediction
+from core.celery_app import app
+from core.db import session_scope
+from core.models import Document, utcnow
+from core.settings import Settings, get_settings
+from crawlers.pipeline import Classifier, classification_text, send_task_safely, store_prediction
+
+log = logging.getLogger(__name__)
+# One forward pass per batch; the classifier itself sub-batches by length.
+BATCH = 64
+
+
+def model_enabled(settings: Settings) -> bool:
+    """True when ingest should queue the trained model (setting on and an artefact present)."""
+    if not settings.classifier_model_enabled:
+        return False
+    from classifier.service import artefact_dir, has_artefact
+
+    return has_artefact(artefact_dir(settings))
+
+
+def _needs_labels(doc: Document, version: str) -> bool:
+    row = next((c for c in doc.classifications if c.model_version == version), None)
+    # A row written after the document's last text change already describes this text.
+    return row is None or row.created_at < doc.updated_at
+
+
+def classify_stored(
+    session: Session, doc_ids: Sequence[str], classifier: Classifier, *, batch: int = BATCH
+) -> list[str]:
+    """Store `classifier`'s labels for the given documents; returns the ids it (re)labelled."""
+    ids = list(dict.fromkeys(doc_ids))
+    done: list[str] = []
+    for start in range(0, len(ids), batch):
+        docs = session.scalars(
+            select(Document)
+            .where(Document.id.in_(ids[start : start + batch]))
+            .options(selectinload(Document.classifications))
+        ).all()
+        todo = [d for d in docs if _needs_labels(d, classifier.model_version)]
+        if not todo:
+            continue
+        predictions = _predict(classifier, todo)
+        now = utcnow()
+        for doc, pred in zip(todo, predictions, strict=True):
+            store_prediction(doc, pred, now)
+            # The index holds the baseline's topics and sentiment until it sees these.
+            doc.indexed_at = None
+            doc.index_error = None
+        session.commit()
+        done += [d.id for d in todo]
+    return done
+
+
+def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Prediction]:
+    texts = [classification_text(d) for d in docs]
+    from classifier.service import Classifier as TrainedClassifier
+
+    if not isinstance(classifier, TrainedClassifier):
+        return classifier.predict(texts)
+    from classifier.features import engagement_vector
+
+    # Social posts carry likes/comments/shares: the misinformation head was trained with them.
+    engagement = [
+        engagement_vector(d.likes, d.comments, d.shares)
+        if (d.likes, d.comments, d.shares) != (None, None, None)
+        else None
+        for d in docs
+    ]
+    return classifier.predict(texts, engagement=engagement)
+
+
+@app.task(name="classify_documents")
+def classify_documents(doc_ids: list[str]) -> int:
+    """Label documents with the trained model, re-index and re-evaluate them (idempotent)."""
+    settings = get_settings()
+    if not settings.classifier_model_enabled:
+        return 0
+    from classifier.service import get_classifier
+
+    classifier = get_classifier(settings)
+    if isinstance(classifier, BaselineClassifier):
+        # No trained artefact: the inline baseline labels are all there is.
+        return 0
+    with session_scope() as session:
+        done = classify_stored(session, doc_ids, classifier)
+    log.info("classifier %s labelled %d documents", classifier.model_version, len(done))
+    if done:
+        send_task_safely("index_documents")
+        for doc_id in done:
+            send_task_safely("evaluate_document", args=[doc_id])
+    return len(done)
