@@ -102,6 +102,6 @@ def classify_documents(doc_ids: list[str]) -> int:
     log.info("classifier %s labelled %d documents", classifier.model_version, len(done))
     if done:
         send_task_safely("index_documents")
-        for doc_id in done:
-            send_task_safely("evaluate_document", args=[doc_id])
+        # One batch: one transaction, each story scored once (bench/alerts.py).
+        send_task_safely("evaluate_documents", args=[list(done)])
     return len(done)

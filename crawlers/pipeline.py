@@ -56,7 +56,7 @@ MAX_FUTURE = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 _last_prune = float("-inf")
 # Alert evaluation by task name (architecture: the pipeline hands over to alerts by name).
-# alerts/tasks.py registers `evaluate_document`; the pipeline only knows its name, so the
+# alerts/tasks.py registers `evaluate_documents`; the pipeline only knows its name, so the
 # two layers stay apart (architecture.md).
 ALERTS_TASK_ENABLED = True
 
@@ -455,8 +455,8 @@ def ingest(
     if touched:
         send_task_safely("index_documents")
         if ALERTS_TASK_ENABLED:
-            for doc in touched:
-                send_task_safely("evaluate_document", args=[doc.id])
+            # One batch per ingest call: one transaction, each story scored once.
+            send_task_safely("evaluate_documents", args=[[doc.id for doc in touched]])
         _queue_model([doc.id for doc in touched])
     return stats
 

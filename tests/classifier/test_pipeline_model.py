@@ -17,7 +17,7 @@ from celery.signals import task_prerun
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import alerts.tasks  # noqa: F401  (registers evaluate_document for eager mode)
+import alerts.tasks  # noqa: F401  (registers evaluate_documents for eager mode)
 import core.tasks  # noqa: F401  (registers index_documents)
 from classifier import service
 from classifier.baseline import MODEL_VERSION as BASELINE_VERSION
@@ -133,10 +133,10 @@ def test_ingest_relabels_with_the_trained_model_reindexes_and_reevaluates(
     assert stats.new == 2
     ids = {doc.id for doc in session.scalars(select(Document))}
     names = [name for name, _ in ran]
-    assert names[:3] == ["index_documents", "evaluate_document", "evaluate_document"]
-    assert names[3:] == ["classify_documents", "index_documents"] + ["evaluate_document"] * 2
-    assert set(ran[3][1][0]) == ids
-    assert {args[0] for name, args in ran[5:]} == ids
+    assert names[:2] == ["index_documents", "evaluate_documents"]
+    assert names[2:] == ["classify_documents", "index_documents", "evaluate_documents"]
+    assert set(ran[1][1][0]) == ids and set(ran[2][1][0]) == ids
+    assert set(ran[4][1][0]) == ids
     # the model's row is the newest; the index was reset and holds the model's labels
     version = service.get_classifier(current).model_version
     assert version != BASELINE_VERSION
@@ -159,8 +159,8 @@ def test_ingest_relabels_with_the_trained_model_reindexes_and_reevaluates(
     assert shared.classification is not None
     assert shared.classification.misinformation == pytest.approx(with_eng.misinformation)
     assert with_eng.misinformation != clf.predict([text])[0].misinformation
-    # evaluate_document ran on the model's labels: one alert per story, nothing duplicated
-    alerts = list(session.scalars(select(Alert)))
+    # evaluate_documents ran on the model's labels: one alert per story, nothing duplicated
+    alerts = list(session.scalars(select(Alert).where(Alert.kind == "rule")))
     assert sum(len(a.details["documents"]) for a in alerts) == 2
     # when: the task runs again (a redelivered message)
     before = {c.id: c.created_at for c in session.scalars(select(Classification))}
@@ -221,7 +221,6 @@ def test_one_ingest_queues_one_classify_task_with_all_its_ids(
         rows = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
     queued = [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
     names = [name for name, _ in queued]
-    assert names == ["index_documents", "evaluate_document", "evaluate_document",
-                     "classify_documents"]  # fmt: skip
+    assert names == ["index_documents", "evaluate_documents", "classify_documents"]
     assert set(queued[-1][1][0]) == ids
     assert rows[-1]["properties"]["delivery_info"]["routing_key"] == "classify"

@@ -282,7 +282,7 @@ def test_new_documents_are_handed_to_the_indexer(
     broker = Path(settings.data_dir) / "broker.sqlite3"
     with sqlite3.connect(broker) as conn:
         payloads = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
-    assert [p["headers"]["task"] for p in payloads] == ["index_documents", "evaluate_document"]
+    assert [p["headers"]["task"] for p in payloads] == ["index_documents", "evaluate_documents"]
 
 
 def test_unchanged_recrawl_queues_nothing(
@@ -296,7 +296,7 @@ def test_unchanged_recrawl_queues_nothing(
     broker = Path(settings.data_dir) / "broker.sqlite3"
     with sqlite3.connect(broker) as conn:
         (count,) = conn.execute("select count(*) from kombu_message").fetchone()
-    assert count == 2  # the first ingest's index_documents and evaluate_document
+    assert count == 2  # the first ingest's index_documents and evaluate_documents
 
 
 def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
@@ -306,18 +306,18 @@ def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
     return [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
 
 
-def test_alert_evaluation_is_queued_per_new_or_changed_document(
+def test_alert_evaluation_is_queued_once_per_ingest_for_new_or_changed_documents(
     session: Session, source: Source, settings: Settings
 ) -> None:
-    # given: alerts/tasks.py registers evaluate_document; the pipeline sends it by name
+    # given: alerts/tasks.py registers evaluate_documents; the pipeline sends it by name
     # when
     ingest(session, source, [_item(1), _item(2)])
     ingest(session, source, [_item(1), _item(2)])  # unchanged: nothing more
     # then
     ids = {document_id(canonical_url(_item(n).url or "")) for n in (1, 2)}
     tasks = _queued_tasks(settings)
-    assert [name for name, _ in tasks] == ["index_documents"] + ["evaluate_document"] * 2
-    assert {args[0] for name, args in tasks if name == "evaluate_document"} == ids
+    assert [name for name, _ in tasks] == ["index_documents", "evaluate_documents"]
+    assert set(tasks[1][1][0]) == ids  # one batch with both documents
 
 
 def test_items_without_a_date_get_the_fetch_time_once(session: Session, source: Source) -> None:
