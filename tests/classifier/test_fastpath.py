@@ -76,3 +76,15 @@ def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> Non
     )
     with pytest.raises(ValueError, match="runtime"):
         Classifier(artefact, settings, runtime="tensorflow")
+
+
+def test_ffn_down_projections_stay_fp32_and_the_rest_is_int8(tiny_root: Path) -> None:
+    import onnx
+
+    encoder, _ = load_encoder(tiny_root / "encoder")
+    out = build_fast_encoder(encoder, tiny_root / "mixed", "k-mixed")
+    nodes = onnx.load(str(out)).graph.node
+    float_down = [n for n in nodes if n.op_type == "MatMul" and "/output/dense/" in n.name
+                  and "attention" not in n.name]  # fmt: skip
+    assert len(float_down) == encoder.config.num_hidden_layers
+    assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in nodes)
