@@ -86,7 +86,11 @@ def read_rows(filename: str, data: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel  # type: ignore[assignment]
-    return list(csv.reader(io.StringIO(text), dialect))
+    try:
+        # newline="" as the csv module asks: a lone "\r" (old Mac files) ends a row.
+        return list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as exc:
+        raise ValueError(f"Tệp CSV bị hỏng: {exc}") from None
 
 
 def _header(row: list[str]) -> dict[str, int]:
