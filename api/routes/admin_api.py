@@ -178,7 +178,7 @@ def import_units_file(
     if len(data) > MAX_IMPORT_BYTES:
         raise HTTPException(400, "Tệp quá lớn (tối đa 5 MB).")
     with service_errors(session):
-        report = import_units(session, filename=file.filename or "", data=data)
+        report = import_units(session, filename=file.filename or "", data=data, actor=who)
     return report.as_dict()
 
 
