@@ -21,7 +21,7 @@ from api.cases import (
     status_counts,
     summaries,
 )
-from api.deps import OfficerDep, Principal, ReaderDep, RowId, SessionDep
+from api.deps import MAX_ROW_ID, OfficerDep, Principal, ReaderDep, RowId, SessionDep
 from api.templating import TEMPLATES
 from core.models import Role, Unit
 
@@ -60,7 +60,7 @@ def inbox(
         severity=[s for s in severity or [] if s],
         topic=topic or None,
         kind=kind or None,
-        unit=int(unit) if unit and unit.isdigit() else None,
+        unit=int(unit) if unit and unit.isdigit() and int(unit) <= MAX_ROW_ID else None,
         mine=mine,
     )
     rows, next_cursor = list_cases(session, principal, f, cursor=cursor, limit=PAGE_SIZE)

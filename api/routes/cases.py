@@ -31,7 +31,7 @@ from api.cases import (
     summaries,
     visible,
 )
-from api.deps import OfficerDep, ReaderDep, RowId, SessionDep
+from api.deps import MAX_ROW_ID, OfficerDep, ReaderDep, RowId, SessionDep
 from api.schemas import ErrorOut
 from core.models import Alert
 
@@ -62,7 +62,7 @@ def _filters(
 StatusQ = Annotated[list[str] | None, Query(description="new, acknowledged, ... (repeatable)")]
 SeverityQ = Annotated[list[str] | None, Query(description="critical, high, medium, low")]
 TopicQ = Annotated[str | None, Query(description="A topic code (docs/taxonomy.md)")]
-UnitQ = Annotated[int | None, Query(description="Cases about this unit")]
+UnitQ = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Cases about this unit")]
 KindQ = Annotated[str | None, Query(max_length=20, description="rule, hot, spike, misinfo")]
 MineQ = Annotated[bool, Query(description="Only cases assigned to me")]
 
@@ -94,7 +94,7 @@ def list_endpoint(
 def updates(
     session: SessionDep,
     principal: ReaderDep,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     status: StatusQ = None,
     severity: SeverityQ = None,
     topic: TopicQ = None,
