@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.audit import Actor, audit
 from core.models import Unit
 from core.text import clean, fold
 
@@ -86,7 +87,11 @@ def read_rows(filename: str, data: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel  # type: ignore[assignment]
-    return list(csv.reader(io.StringIO(text), dialect))
+    try:
+        # newline="" as the csv module asks: a lone "\r" (old Mac files) ends a row.
+        return list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as exc:
+        raise ValueError(f"Tệp CSV bị hỏng: {exc}") from None
 
 
 def _header(row: list[str]) -> dict[str, int]:
@@ -108,7 +113,9 @@ def _key(name: str, district: str | None) -> tuple[str, str]:
     return fold(name).strip(), fold(district or "").strip()
 
 
-def import_units(session: Session, *, filename: str, data: bytes) -> ImportReport:
+def import_units(
+    session: Session, *, filename: str, data: bytes, actor: Actor | None = None
+) -> ImportReport:
     """Create or update units from the file; commits the good rows, reports the bad ones."""
     rows = read_rows(filename, data)
     rows = [r for r in rows if any(c.strip() for c in r)]
@@ -164,5 +171,7 @@ def import_units(session: Session, *, filename: str, data: bytes) -> ImportRepor
         else:
             unit.type, unit.aliases, unit.name, unit.district = unit_type, aliases, name, district
             report.updated += 1
+    counts = {"created": report.created, "updated": report.updated, "errors": len(report.errors)}
+    audit(session, actor, "unit.import", "unit", None, {"file": filename[:200], **counts})
     session.commit()
     return report

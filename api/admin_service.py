@@ -1,13 +1,16 @@
 """Admin writes (sources, rules, units, facts, users, subscriptions) as small service functions.
 
-Every write goes through one of these so the audit call has one place to live. Errors are
-ValueError (bad input, message in Vietnamese) or NotFound; nothing is written on error."""
+Every write goes through one of these so the audit call has one place to live: each writes
+its AuditLog row in the same commit as the change. Errors are ValueError (bad input, message
+in Vietnamese) or NotFound; nothing is written on error."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from api.admin_schemas import (
@@ -22,6 +25,7 @@ from api.admin_schemas import (
 )
 from api.deps import Principal
 from core import taxonomy
+from core.audit import audit
 from core.models import Alert, Fact, Role, Rule, Source, Subscription, Unit, User, utcnow
 from core.search.query import parse
 from core.security import hash_password
@@ -40,19 +44,48 @@ def _get(session: Session, model: type[Any], row_id: int, what: str) -> Any:
     return row
 
 
+@contextmanager
+def audit_new_rows(
+    session: Session, principal: Principal, action: str, model: type[Any], data: dict[str, Any]
+) -> Iterator[None]:
+    """Audit each `model` row that code inside creates and commits itself, in that commit."""
+
+    # add_source (crawlers/) commits on its own; hooking its commit keeps the change and
+    # its audit row in one transaction without reaching into that module.
+    def record(sess: Session) -> None:
+        for row in [r for r in sess.new if isinstance(r, model)]:
+            sess.flush()
+            audit(sess, principal, action, action.split(".")[0], row.id, data)
+
+    event.listen(session, "before_commit", record)
+    try:
+        yield
+    finally:
+        event.remove(session, "before_commit", record)
+
+
+def _changes(data: Any, **extra: Any) -> dict[str, Any]:
+    """The submitted fields for the audit log, secrets left out."""
+    fields = data.model_dump(mode="json", exclude_unset=True)
+    if fields.pop("password", None):
+        fields["password_changed"] = True
+    return {**fields, **extra}
+
+
 def create_source(
     session: Session, *, principal: Principal, data: SourceIn, settings: Settings
 ) -> Source:
     """Add a source with the same checks as `diemtin source add`."""
-    return add_source(
-        session,
-        name=data.name,
-        url=data.url,
-        kind=data.kind,
-        poll_interval_s=data.poll_interval_s,
-        scope=data.scope,
-        settings=settings,
-    )
+    with audit_new_rows(session, principal, "source.create", Source, _changes(data)):
+        return add_source(
+            session,
+            name=data.name,
+            url=data.url,
+            kind=data.kind,
+            poll_interval_s=data.poll_interval_s,
+            scope=data.scope,
+            settings=settings,
+        )
 
 
 def update_source(
@@ -85,6 +118,7 @@ def update_source(
             # Re-enabling starts afresh: poll soon, forget the old failure streak.
             source.consecutive_failures = 0
             source.next_poll_at = None
+    audit(session, principal, "source.update", "source", source.id, _changes(data))
     session.commit()
     return source
 
@@ -125,11 +159,15 @@ def _rule_values(data: RuleIn) -> dict[str, Any]:
     }
 
 
-def create_rule(session: Session, *, principal: Principal, data: RuleIn) -> Rule:
+def create_rule(
+    session: Session, *, principal: Principal, data: RuleIn, origin: str = "api"
+) -> Rule:
     """Save a search as an alert rule (query checked with the search parser)."""
     check_rule(data, session)
     rule = Rule(**_rule_values(data), created_by=principal.user_id)
     session.add(rule)
+    session.flush()
+    audit(session, principal, "rule.create", "rule", rule.id, _changes(data, origin=origin))
     session.commit()
     return rule
 
@@ -140,6 +178,7 @@ def update_rule(session: Session, *, principal: Principal, rule_id: int, data: R
     check_rule(data, session)
     for key, value in _rule_values(data).items():
         setattr(rule, key, value)
+    audit(session, principal, "rule.update", "rule", rule.id, _changes(data))
     session.commit()
     return rule
 
@@ -149,6 +188,7 @@ def delete_rule(session: Session, *, principal: Principal, rule_id: int) -> None
     rule: Rule = _get(session, Rule, rule_id, "quy tắc")
     for alert in session.scalars(select(Alert).where(Alert.rule_id == rule_id)):
         alert.rule_id = None
+    audit(session, principal, "rule.delete", "rule", rule_id, {"name": rule.name})
     session.delete(rule)
     session.commit()
 
@@ -172,6 +212,8 @@ def create_unit(session: Session, *, principal: Principal, data: UnitIn) -> Unit
         raise ValueError("Vui lòng nhập tên đơn vị.")
     unit = Unit(**values)
     session.add(unit)
+    session.flush()
+    audit(session, principal, "unit.create", "unit", unit.id, _changes(data))
     session.commit()
     return unit
 
@@ -184,6 +226,7 @@ def update_unit(session: Session, *, principal: Principal, unit_id: int, data: U
         raise ValueError("Vui lòng nhập tên đơn vị.")
     for key, value in values.items():
         setattr(unit, key, value)
+    audit(session, principal, "unit.update", "unit", unit.id, _changes(data))
     session.commit()
     return unit
 
@@ -208,6 +251,8 @@ def create_fact(session: Session, *, principal: Principal, data: FactIn) -> Fact
     if not fact.statement:
         raise ValueError("Vui lòng nhập nội dung thông tin.")
     session.add(fact)
+    session.flush()
+    audit(session, principal, "fact.create", "fact", fact.id, _changes(data))
     session.commit()
     return fact
 
@@ -223,6 +268,7 @@ def update_fact(session: Session, *, principal: Principal, fact_id: int, data: F
     fact.kind, fact.statement = data.kind, statement
     fact.correction, fact.source_url = data.correction.strip(), _check_url(data.source_url)
     fact.active, fact.updated_at = data.active, utcnow()
+    audit(session, principal, "fact.update", "fact", fact.id, _changes(data))
     session.commit()
     return fact
 
@@ -232,6 +278,7 @@ def delete_fact(session: Session, *, principal: Principal, fact_id: int) -> None
     fact: Fact = _get(session, Fact, fact_id, "thông tin")
     for alert in session.scalars(select(Alert).where(Alert.fact_id == fact_id)):
         alert.fact_id = None
+    audit(session, principal, "fact.delete", "fact", fact_id, {"statement": fact.statement})
     session.delete(fact)
     session.commit()
 
@@ -257,6 +304,8 @@ def create_user(session: Session, *, principal: Principal, data: UserIn) -> User
         password_hash=hash_password(data.password),
     )
     session.add(user)
+    session.flush()
+    audit(session, principal, "user.create", "user", user.id, _changes(data))
     session.commit()
     return user
 
@@ -276,6 +325,7 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: U
     for key in ("full_name", "email", "active"):
         if fields.get(key) is not None:
             setattr(user, key, fields[key])
+    audit(session, principal, "user.update", "user", user.id, _changes(data))
     session.commit()
     return user
 
@@ -299,6 +349,8 @@ def create_subscription(
     """Add a digest or alert subscription."""
     sub = Subscription(**_subscription_values(session, data))
     session.add(sub)
+    session.flush()
+    audit(session, principal, "subscription.create", "subscription", sub.id, _changes(data))
     session.commit()
     return sub
 
@@ -310,6 +362,7 @@ def update_subscription(
     sub: Subscription = _get(session, Subscription, subscription_id, "đăng ký nhận tin")
     for key, value in _subscription_values(session, data).items():
         setattr(sub, key, value)
+    audit(session, principal, "subscription.update", "subscription", sub.id, _changes(data))
     session.commit()
     return sub
 
@@ -317,5 +370,6 @@ def update_subscription(
 def delete_subscription(session: Session, *, principal: Principal, subscription_id: int) -> None:
     """Remove a subscription."""
     sub = _get(session, Subscription, subscription_id, "đăng ký nhận tin")
+    audit(session, principal, "subscription.delete", "subscription", subscription_id)
     session.delete(sub)
     session.commit()

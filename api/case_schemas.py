@@ -102,7 +102,7 @@ class CaseDetail(CaseSummary):
 
 
 class AssignIn(BaseModel):
-    assignee_id: int = Field(examples=[5])
+    assignee_id: int = Field(ge=1, le=2**31 - 1, examples=[5])
 
 
 class RespondIn(BaseModel):

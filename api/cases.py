@@ -24,7 +24,7 @@ from api.case_schemas import (
     StatusCounts,
     UserRef,
 )
-from api.deps import Principal
+from api.deps import MAX_ROW_ID, Principal
 from core.models import (
     Alert,
     AlertStatus,
@@ -139,6 +139,8 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
         when = datetime.fromisoformat(at)
         if not isinstance(rank, int) or not isinstance(alert_id, int) or when.tzinfo is None:
             raise ValueError
+        if not (abs(rank) <= MAX_ROW_ID and 0 <= alert_id <= MAX_ROW_ID):
+            raise ValueError  # a forged number too large for the database's integers
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise HTTPException(400, BAD_CURSOR) from None
     return rank, when, alert_id

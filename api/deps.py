@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,10 @@ from core.db import new_session, session_scope
 from core.models import ApiToken, Role, User, WebSession, utcnow
 from core.search import SearchBackend, get_backend
 from core.settings import Settings
+
+# Row ids fit PostgreSQL's INTEGER; a larger id in a path is a 422, never a database error.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Mã số")]
 
 # A token's last_used_at is written at most this often (reads should not all write).
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)

@@ -2,10 +2,12 @@
 requests/s under 20 concurrent clients, against uvicorn on loopback.
 
 The database holds N documents (bench/search.py's generator: real article paragraphs when
-../shared/data is present) with classifications, units named in 15 %, and M cases. Each
-endpoint gets `--requests` sequential calls (p50/p95), then a mix of all but the report runs
-on `--clients` concurrent httpx clients for `--duration` s. Target: p95 <= 200 ms each. The
-inbox and case pages come with the web-app branch: missing ones are reported, not measured.
+../shared/data is present) with classifications, units named in 15 %, and M cases, each on
+a story of three documents with two events. Every call signs in with an admin's API token
+(Authorization: Bearer), as an API client does. Each endpoint (page and JSON API of the inbox,
+the case and search) gets `--requests` sequential calls (p50/p95); then each of those runs
+alone, and all of them mixed, on `--clients` concurrent httpx clients (requests/s).
+Target: p95 <= 200 ms each.
 
     python bench/api.py [--n 100000] [--cases 2000] [--requests 200] [--clients 20]
 """
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.search import load_articles, make_docs, percentile  # noqa: E402
 
 SEARCHES = ["giao duc", "học sinh", '"giáo viên"', "tuyen*", "thi VÀ tuyển sinh", ""]
+STORY_DOCS = 3
 
 
 def build_database(n: int, cases: int, batch: int = 5000) -> None:
@@ -37,7 +40,16 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
     from sqlalchemy import insert, text
 
     from core.db import get_engine, migrate, new_session
-    from core.models import Alert, Classification, Document, DocumentUnit, Source, Unit
+    from core.models import (
+        Alert,
+        AlertEvent,
+        Classification,
+        Document,
+        DocumentUnit,
+        Source,
+        Story,
+        Unit,
+    )
     from core.search import get_backend
     from core.settings import get_settings
 
@@ -61,6 +73,14 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
             [
                 {"id": i, "name": f"Trường {i}", "type": "phong_gddt" if i < 10 else "truong"}
                 for i in range(1, 200)
+            ],
+        )
+        # One story of three documents per case: the case page shows its timeline.
+        conn.execute(
+            insert(Story),
+            [
+                {"id": k + 1, "title": f"Vụ việc {k}", "doc_count": STORY_DOCS, "outlet_count": 2}
+                for k in range(cases)
             ],
         )
     started = time.perf_counter()
@@ -92,6 +112,9 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
                 "updated_at": d.published_at,
                 "indexed_at": now,
                 "meta": {},
+                "story_id": int(d.id[4:]) // STORY_DOCS + 1
+                if int(d.id[4:]) < STORY_DOCS * cases
+                else None,
             }
         )
         labels.append(
@@ -118,15 +141,19 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
         created = now - timedelta(seconds=rnd.randint(0, 90 * 86400))
         status = rnd.choice(statuses)
         responded = status in ("responded", "closed")
+        story_docs = [f"doc-{STORY_DOCS * i + j}" for j in range(STORY_DOCS)]
         rows.append(
             {
-                "kind": "rule",
+                "id": i + 1,
+                "kind": "hot",
+                "story_id": i + 1,
                 "title": f"Vụ việc {i}: phụ huynh phản ánh",
                 "severity": rnd.choice(["low", "medium", "high", "critical"]),
                 "status": status,
                 "score": rnd.random(),
-                "details": {"documents": [f"doc-{rnd.randrange(n)}"]},
+                "details": {"documents": story_docs},
                 "created_at": created,
+                "due_at": created + timedelta(hours=24),
                 "updated_at": created,
                 "responded_at": created + timedelta(hours=rnd.randint(1, 48))
                 if responded
@@ -134,8 +161,14 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
                 "unit_id": rnd.randint(1, 199) if rnd.random() < 0.3 else None,
             }
         )
+    events = [
+        {"alert_id": i + 1, "at": r["created_at"], "kind": kind, "to_status": to, "data": {}}
+        for i, r in enumerate(rows)
+        for kind, to in (("created", "new"), ("status", r["status"]))
+    ]
     with engine.begin() as conn:
         conn.execute(insert(Alert), rows)
+        conn.execute(insert(AlertEvent), events)
     with new_session() as session:
         # Fresh statistics, as a long-running install has them: the planner picks indexes.
         session.execute(text("ANALYZE"))
@@ -144,13 +177,10 @@ def build_database(n: int, cases: int, batch: int = 5000) -> None:
 
 
 def auth_headers() -> dict[str, str]:
-    """A Bearer token of an admin when the build has API tokens (none before sign-in exists)."""
-    try:
-        from api.auth import create_token  # type: ignore[attr-defined]
-    except ImportError:
-        return {}  # before sign-in lands every caller is the local operator
+    """Authorization for a new personal API token of the bench's admin user."""
     from sqlalchemy import select
 
+    from api.auth import create_token
     from core.db import session_scope
     from core.models import User
     from core.security import hash_password
@@ -191,12 +221,33 @@ def start_server(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     raise SystemExit("uvicorn did not start")
 
 
-def pick(client, candidates: list[str]) -> str | None:  # type: ignore[no-untyped-def]
-    """The first candidate path that answers 200 (pages of other branches may be absent)."""
-    for path in candidates:
-        if client.get(path.format(q="")).status_code == 200:
-            return path
-    return None
+def timed(client, path: str, requests: int, case_ids: list[int]) -> list[float]:  # type: ignore[no-untyped-def]
+    """Milliseconds of `requests` sequential GETs of `path` (after 5 warm-up calls)."""
+    times = []
+    for i in range(requests + 5):
+        url = path.format(q=SEARCHES[i % len(SEARCHES)], case=case_ids[i % len(case_ids)])
+        t = time.perf_counter()
+        r = client.get(url)
+        ms = (time.perf_counter() - t) * 1000
+        if r.status_code != 200:
+            raise SystemExit(f"{url} answered {r.status_code}: {r.text[:200]}")
+        if i >= 5:  # the first calls warm caches
+            times.append(ms)
+    return times
+
+
+ENDPOINTS = {
+    "inbox page": "/hop-thu",
+    "inbox api": "/api/v1/cases",
+    "case page": "/canh-bao/{case}",
+    "case api": "/api/v1/cases/{case}",
+    "search page": "/?q={q}",
+    "search api": "/api/v1/search?q={q}",
+    "dashboard": "/tong-quan",
+    "report": "/api/v1/reports",
+}
+# The dashboard and the monthly report are opened now and then: latency only.
+UNDER_LOAD = ["inbox page", "inbox api", "case page", "case api", "search page", "search api"]
 
 
 def main() -> None:
@@ -205,7 +256,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=20.0, help="s of the mixed load")
+    parser.add_argument("--each", type=float, default=5.0, help="s of load per endpoint")
     parser.add_argument("--dir", default=None, help="data dir (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="use the database in --dir")
     args = parser.parse_args()
@@ -220,51 +272,37 @@ def main() -> None:
     port = free_port()
     server = start_server(port, env)
     base = f"http://127.0.0.1:{port}"
+    case_ids = random.Random(5).sample(range(1, args.cases + 1), k=min(50, args.cases))
+    figures = []
     try:
         headers = auth_headers()
         with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
-            case_id = random.Random(5).randint(1, args.cases)
-            endpoints = {
-                "inbox": pick(client, ["/hop-thu", "/api/v1/cases"]),
-                "case": pick(client, [f"/vu-viec/{case_id}", f"/api/v1/cases/{case_id}"]),
-                "search api": pick(client, ["/api/v1/search?q={q}"]),
-                "search page": pick(client, ["/?q={q}"]),
-                "dashboard": pick(client, ["/tong-quan", "/api/v1/dashboard/volume?days=30"]),
-                "report": pick(client, ["/api/v1/reports"]),
-            }
-            results = {}
-            for name, path in endpoints.items():
-                if path is None:
-                    print(f"{name:12} not available in this build (another branch brings it)")
-                    continue
-                times = []
-                for i in range(args.requests + 5):
-                    url = path.format(q=SEARCHES[i % len(SEARCHES)])
-                    t = time.perf_counter()
-                    r = client.get(url)
-                    ms = (time.perf_counter() - t) * 1000
-                    if r.status_code != 200:
-                        raise SystemExit(f"{url} answered {r.status_code}: {r.text[:200]}")
-                    if i >= 5:  # the first calls warm caches
-                        times.append(ms)
-                results[name] = path
+            for name, path in ENDPOINTS.items():
+                times = timed(client, path, args.requests, case_ids)
                 p50, p95 = percentile(times, 50), percentile(times, 95)
-                print(
-                    f"{name:12} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms"
-                    f"  ({args.requests} sequential requests, {path})"
-                )
-        # The report is a monthly document, not a page people keep open: timed above only.
-        paths = [p for name, p in results.items() if name != "report"]
-        rps = asyncio.run(load(base, paths, args.clients, args.duration, headers))
-        print(f"n={args.n} cases={args.cases} dir={workdir}")
-        print(f"throughput: {rps:.1f} requests/s with {args.clients} concurrent clients (mix)")
+                figures.append(f"{name:12} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+                print(f"{figures[-1]}  ({args.requests} sequential requests, {path})")
+        for name in UNDER_LOAD:
+            run = load(base, [ENDPOINTS[name]], args.clients, args.each, headers, case_ids)
+            rps = asyncio.run(run)
+            figures.append(f"{name:12} {rps:7.1f} requests/s with {args.clients} clients")
+            print(figures[-1])
+        paths = [ENDPOINTS[name] for name in UNDER_LOAD]
+        rps = asyncio.run(load(base, paths, args.clients, args.duration, headers, case_ids))
     finally:
         server.terminate()
         server.wait(timeout=30)
+    print(f"n={args.n} cases={args.cases} dir={workdir} (API token auth)")
+    print(f"throughput: {rps:.1f} requests/s with {args.clients} concurrent clients (mix)")
 
 
-async def load(
-    base: str, paths: list[str], clients: int, duration: float, headers: dict[str, str]
+async def load(  # noqa: PLR0913
+    base: str,
+    paths: list[str],
+    clients: int,
+    duration: float,
+    headers: dict[str, str],
+    case_ids: list[int],
 ) -> float:
     """Requests/s over `duration` seconds from `clients` concurrent clients cycling `paths`."""
     import httpx
@@ -278,7 +316,8 @@ async def load(
         async with httpx.AsyncClient(base_url=base, timeout=120, headers=headers) as client:
             i = k
             while time.monotonic() < stop:
-                url = paths[i % len(paths)].format(q=SEARCHES[i % len(SEARCHES)])
+                q, case = SEARCHES[i % len(SEARCHES)], case_ids[i % len(case_ids)]
+                url = paths[i % len(paths)].format(q=q, case=case)
                 r = await client.get(url)
                 if r.status_code == 200:
                     done += 1

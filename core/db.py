@@ -45,6 +45,10 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
+# anyio's default of 40 worker threads, two connections each, less the pool's 8.
+SQLITE_MAX_OVERFLOW = 2 * 40 - 8
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: the settings' database), created once per process."""
@@ -52,8 +56,14 @@ def get_engine(url: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # A request may hold its session's connection and the FTS search's at once, and
+        # the app runs up to 40 requests in threads: a smaller pool starves under load
+        # (20 clients on the search API timed out waiting for connections).
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=SQLITE_MAX_OVERFLOW,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

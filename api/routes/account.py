@@ -18,7 +18,7 @@ from api.auth import (
     end_session,
     load_session,
 )
-from api.deps import PrincipalDep, SessionDep, SettingsDep, client_ip
+from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
 from api.routes.auth import set_session_cookie, user_ref
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
@@ -135,7 +135,7 @@ def token_create(
 
 @router.post("/tai-khoan/ma-truy-cap/{token_id}/thu-hoi")
 def token_revoke(
-    request: Request, token_id: int, session: SessionDep, principal: PrincipalDep
+    request: Request, token_id: RowId, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Revoke one of my tokens."""
     row = session.get(ApiToken, token_id)

@@ -134,8 +134,8 @@ def edit_rule(rule_id: RowId, data: RuleIn, session: SessionDep, who: RuleWriter
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: RowId, session: SessionDep, who: AdminDep) -> None:
-    """Delete a rule (admin)."""
+def remove_rule(rule_id: RowId, session: SessionDep, who: RuleWriterDep) -> None:
+    """Delete a rule (admin or press officer, who write rules)."""
     with service_errors(session):
         svc.delete_rule(session, principal=who, rule_id=rule_id)
 
@@ -178,7 +178,7 @@ def import_units_file(
     if len(data) > MAX_IMPORT_BYTES:
         raise HTTPException(400, "Tệp quá lớn (tối đa 5 MB).")
     with service_errors(session):
-        report = import_units(session, filename=file.filename or "", data=data)
+        report = import_units(session, filename=file.filename or "", data=data, actor=who)
     return report.as_dict()
 
 

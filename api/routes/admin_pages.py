@@ -73,7 +73,7 @@ def admin_entity(
 def admin_import_units(
     request: Request,
     session: SessionDep,
-    _: AdminDep,
+    who: AdminDep,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """The unit import form: import, then show the per-row report on the units page."""
@@ -84,7 +84,7 @@ def admin_import_units(
     try:
         if len(data) > MAX_IMPORT_BYTES:
             raise ValueError("Tệp quá lớn (tối đa 5 MB).")
-        report = import_units(session, filename=file.filename or "", data=data)
+        report = import_units(session, filename=file.filename or "", data=data, actor=who)
     except ValueError as exc:
         session.rollback()
         return render_entity(request, session, "don-vi", None, {"import_error": str(exc)})

@@ -17,7 +17,7 @@ from api.auth import (
     create_token,
     end_session,
 )
-from api.deps import Principal, PrincipalDep, SessionDep, SettingsDep, client_ip
+from api.deps import Principal, PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
 from api.schemas import ErrorOut
 from core.models import ApiToken, User, utcnow
 from core.settings import Settings
@@ -164,7 +164,7 @@ def new_token(body: TokenIn, session: SessionDep, principal: PrincipalDep) -> Ne
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses={404: {"model": ErrorOut}})
-def revoke_token(token_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def revoke_token(token_id: RowId, session: SessionDep, principal: PrincipalDep) -> Response:
     """Revoke one of my tokens; it stops working at once."""
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != principal.user_id:

@@ -21,7 +21,7 @@ from api.cases import (
     status_counts,
     summaries,
 )
-from api.deps import OfficerDep, Principal, ReaderDep, SessionDep
+from api.deps import MAX_ROW_ID, OfficerDep, Principal, ReaderDep, RowId, SessionDep
 from api.templating import TEMPLATES
 from core.models import Role, Unit
 
@@ -60,7 +60,7 @@ def inbox(
         severity=[s for s in severity or [] if s],
         topic=topic or None,
         kind=kind or None,
-        unit=int(unit) if unit and unit.isdigit() else None,
+        unit=int(unit) if unit and unit.isdigit() and int(unit) <= MAX_ROW_ID else None,
         mine=mine,
     )
     rows, next_cursor = list_cases(session, principal, f, cursor=cursor, limit=PAGE_SIZE)
@@ -95,7 +95,7 @@ def _render_case(
     request: Request,
     session: SessionDep,
     principal: Principal,
-    alert_id: int,
+    alert_id: RowId,
     error: str | None = None,
     status_code: int = 200,
     draft: tuple[str, str, str] = ("", "", ""),
@@ -125,7 +125,7 @@ def _render_case(
 
 @router.get("/canh-bao/{alert_id}", response_class=HTMLResponse)
 def case_page(
-    request: Request, alert_id: int, session: SessionDep, principal: ReaderDep
+    request: Request, alert_id: RowId, session: SessionDep, principal: ReaderDep
 ) -> HTMLResponse:
     """One case: story timeline, why flagged, actions, notes, history."""
     return _render_case(request, session, principal, alert_id)
@@ -134,7 +134,7 @@ def case_page(
 @router.post("/canh-bao/{alert_id}")
 def case_action(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     session: SessionDep,
     principal: OfficerDep,
     action: Annotated[str, Form(max_length=20)],

@@ -31,7 +31,7 @@ from api.cases import (
     summaries,
     visible,
 )
-from api.deps import OfficerDep, ReaderDep, SessionDep
+from api.deps import MAX_ROW_ID, OfficerDep, ReaderDep, RowId, SessionDep
 from api.schemas import ErrorOut
 from core.models import Alert
 
@@ -62,7 +62,7 @@ def _filters(
 StatusQ = Annotated[list[str] | None, Query(description="new, acknowledged, ... (repeatable)")]
 SeverityQ = Annotated[list[str] | None, Query(description="critical, high, medium, low")]
 TopicQ = Annotated[str | None, Query(description="A topic code (docs/taxonomy.md)")]
-UnitQ = Annotated[int | None, Query(description="Cases about this unit")]
+UnitQ = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="Cases about this unit")]
 KindQ = Annotated[str | None, Query(max_length=20, description="rule, hot, spike, misinfo")]
 MineQ = Annotated[bool, Query(description="Only cases assigned to me")]
 
@@ -94,7 +94,7 @@ def list_endpoint(
 def updates(
     session: SessionDep,
     principal: ReaderDep,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     status: StatusQ = None,
     severity: SeverityQ = None,
     topic: TopicQ = None,
@@ -115,19 +115,19 @@ def updates(
 
 
 @router.get("/{alert_id}", response_model=CaseDetail, responses=ERRORS)
-def get_case(alert_id: int, session: SessionDep, principal: ReaderDep) -> CaseDetail:
+def get_case(alert_id: RowId, session: SessionDep, principal: ReaderDep) -> CaseDetail:
     """One case: story timeline, why it was flagged, history."""
     return detail(session, get_visible(session, principal, alert_id))
 
 
 @router.get("/{alert_id}/events", response_model=list[EventOut], responses=ERRORS)
-def get_events(alert_id: int, session: SessionDep, principal: ReaderDep) -> list[EventOut]:
+def get_events(alert_id: RowId, session: SessionDep, principal: ReaderDep) -> list[EventOut]:
     """The case's history, oldest first."""
     return detail(session, get_visible(session, principal, alert_id)).events
 
 
 def run_action(
-    session: SessionDep, principal: OfficerDep, alert_id: int, action: Callable[[], T]
+    session: SessionDep, principal: OfficerDep, alert_id: RowId, action: Callable[[], T]
 ) -> T:
     """Run a lifecycle action on a visible case, mapping its errors to 404/409."""
     get_visible(session, principal, alert_id)
@@ -141,7 +141,7 @@ def run_action(
 
 
 def _act(
-    session: SessionDep, principal: OfficerDep, alert_id: int, fn: Callable[[], object]
+    session: SessionDep, principal: OfficerDep, alert_id: RowId, fn: Callable[[], object]
 ) -> CaseDetail:
     run_action(session, principal, alert_id, fn)
     session.expire_all()
@@ -149,7 +149,7 @@ def _act(
 
 
 @router.post("/{alert_id}/acknowledge", response_model=CaseDetail, responses=ERRORS)
-def acknowledge(alert_id: int, session: SessionDep, principal: OfficerDep) -> CaseDetail:
+def acknowledge(alert_id: RowId, session: SessionDep, principal: OfficerDep) -> CaseDetail:
     """Take the case in (new -> acknowledged)."""
     return _act(
         session,
@@ -160,7 +160,9 @@ def acknowledge(alert_id: int, session: SessionDep, principal: OfficerDep) -> Ca
 
 
 @router.post("/{alert_id}/assign", response_model=CaseDetail, responses=ERRORS)
-def assign(alert_id: int, body: AssignIn, session: SessionDep, principal: OfficerDep) -> CaseDetail:
+def assign(
+    alert_id: RowId, body: AssignIn, session: SessionDep, principal: OfficerDep
+) -> CaseDetail:
     """Give the case to a user."""
     return _act(
         session,
@@ -174,7 +176,7 @@ def assign(alert_id: int, body: AssignIn, session: SessionDep, principal: Office
 
 @router.post("/{alert_id}/respond", response_model=CaseDetail, responses=ERRORS)
 def respond(
-    alert_id: int, body: RespondIn, session: SessionDep, principal: OfficerDep
+    alert_id: RowId, body: RespondIn, session: SessionDep, principal: OfficerDep
 ) -> CaseDetail:
     """Record the reply, correction or press statement."""
     return _act(
@@ -193,7 +195,7 @@ def respond(
 
 
 @router.post("/{alert_id}/close", response_model=CaseDetail, responses=ERRORS)
-def close(alert_id: int, body: CloseIn, session: SessionDep, principal: OfficerDep) -> CaseDetail:
+def close(alert_id: RowId, body: CloseIn, session: SessionDep, principal: OfficerDep) -> CaseDetail:
     """Close a responded case."""
     return _act(
         session,
@@ -207,7 +209,7 @@ def close(alert_id: int, body: CloseIn, session: SessionDep, principal: OfficerD
 
 @router.post("/{alert_id}/dismiss", response_model=CaseDetail, responses=ERRORS)
 def dismiss(
-    alert_id: int, body: DismissIn, session: SessionDep, principal: OfficerDep
+    alert_id: RowId, body: DismissIn, session: SessionDep, principal: OfficerDep
 ) -> CaseDetail:
     """Dismiss as not relevant, with a reason (fed back to the classifier)."""
     return _act(
@@ -221,7 +223,9 @@ def dismiss(
 
 
 @router.post("/{alert_id}/notes", status_code=201, response_model=CaseDetail, responses=ERRORS)
-def add_note(alert_id: int, body: NoteIn, session: SessionDep, principal: OfficerDep) -> CaseDetail:
+def add_note(
+    alert_id: RowId, body: NoteIn, session: SessionDep, principal: OfficerDep
+) -> CaseDetail:
     """Add a note to the case's history."""
     return _act(
         session,
@@ -237,7 +241,7 @@ def add_note(alert_id: int, body: NoteIn, session: SessionDep, principal: Office
     "/{alert_id}/attachments", status_code=201, response_model=CaseDetail, responses=ERRORS
 )
 def add_attachment(
-    alert_id: int, body: AttachmentIn, session: SessionDep, principal: OfficerDep
+    alert_id: RowId, body: AttachmentIn, session: SessionDep, principal: OfficerDep
 ) -> CaseDetail:
     """Attach an http(s) link to the case."""
     return _act(

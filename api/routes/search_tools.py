@@ -132,7 +132,7 @@ def save_search_as_rule(
                 topics=topic, sentiments=sentiment, risks=risk, sources=source, units=unit
             ),
         )
-        rule = svc.create_rule(session, principal=principal, data=data)
+        rule = svc.create_rule(session, principal=principal, data=data, origin="search_page")
     except (ValidationError, ValueError) as exc:
         session.rollback()
         message = str(exc)

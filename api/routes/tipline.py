@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Principal, SessionDep, SettingsDep, require_roles
 from api.schemas import ErrorOut
+from core.audit import audit
 from core.models import Role
 from crawlers.tipline import Channel, TipError, is_duplicate, submit_tip
 
@@ -56,4 +57,8 @@ def create_tip(
         )
     except TipError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    return TipOut(id=doc.id, duplicate=is_duplicate(doc), document_url=f"/tai-lieu/{doc.id}")
+    duplicate = is_duplicate(doc)
+    # submit_tip (crawlers/) commits the tip itself, so its audit row follows in a second commit.
+    audit(session, principal, "tip.create", "document", doc.id, {"duplicate": duplicate})
+    session.commit()
+    return TipOut(id=doc.id, duplicate=duplicate, document_url=f"/tai-lieu/{doc.id}")

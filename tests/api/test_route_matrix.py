@@ -21,6 +21,9 @@ PUBLIC = "public"
 SIGNED_IN = frozenset(r.value for r in Role)
 READERS = SIGNED_IN
 OFFICE = frozenset({"admin", "press_officer"})
+ADMIN = frozenset({"admin"})
+# Leadership reads the alert rules; unit focal points do not see them.
+RULE_READERS = frozenset({"admin", "press_officer", "leadership"})
 ROLES = [r.value for r in Role]
 
 # (method, path prefix) -> who may call it. A prefix matches the path itself and every
@@ -53,6 +56,25 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/hop-thu"): READERS,
     ("GET", "/canh-bao"): READERS,
     ("POST", "/canh-bao"): OFFICE,
+    # Search page tools, dashboard and monthly report: every role (focal points scoped).
+    ("POST", "/luu-tim-kiem"): OFFICE,
+    ("GET", "/tong-quan"): READERS,
+    ("GET", "/api/v1/dashboard"): READERS,
+    ("GET", "/bao-cao"): READERS,
+    ("GET", "/api/v1/reports"): READERS,
+    # Alert rules: the press office writes, leadership reads.
+    ("GET", "/api/v1/rules"): RULE_READERS,
+    ("POST", "/api/v1/rules"): OFFICE,
+    ("PUT", "/api/v1/rules"): OFFICE,
+    ("DELETE", "/api/v1/rules"): OFFICE,
+    # Administration: pages and API, admin only.
+    ("GET", "/quan-tri"): ADMIN,
+    ("POST", "/quan-tri"): ADMIN,
+    ("GET", "/api/v1/admin"): ADMIN,
+    ("POST", "/api/v1/admin"): ADMIN,
+    ("PUT", "/api/v1/admin"): ADMIN,
+    ("PATCH", "/api/v1/admin"): ADMIN,
+    ("DELETE", "/api/v1/admin"): ADMIN,
 }
 
 

@@ -1,26 +1,26 @@
 """Fixtures for the press office's pages: a seeded, indexed database and `client_for(role)`.
 
-`client_for(role)` returns a TestClient acting as that role. Until sign-in lands the app's
-`get_principal` is the seam that decides the caller, so it is set per client here; the
-integrator switches this fixture to a real sign-in as that role."""
+`client_for(role)` returns a TestClient signed in (a real session cookie) as a new user with
+that role; it sends the X-CSRF-Token header as the pages' JavaScript does, and `post_form`
+posts a form the way a browser does, with the `csrf_token` field instead of the header."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.deps import Principal, get_principal
 from api.main import create_app
 from core.models import Alert, DocumentUnit, Unit
 from core.search import get_backend
 from core.search.indexer import index_all_pending
 from core.settings import Settings
-from tests.factories import make_document, make_source
+from tests.factories import login_as, make_document, make_source, make_user
 
 # Scraped text as hostile as we have seen: markup, handlers, script URLs, lookalike letters
 # (Cyrillic "Ѕ" and "о", fullwidth "＜"), bidi override, and a spreadsheet formula.
@@ -182,16 +182,14 @@ def seeded(settings: Settings, session: Session) -> Seed:
 
 @pytest.fixture
 def client_for(settings: Settings, session: Session) -> Iterator[Callable[..., TestClient]]:
-    """`client_for(role, unit_id=None)`: a TestClient acting as a user with that role."""
+    """`client_for(role, unit_id=None)`: a TestClient signed in as a new user with that role."""
     clients: list[TestClient] = []
 
     def make(role: str = "admin", unit_id: int | None = None) -> TestClient:
-        app = create_app(settings)
-        principal = Principal(user_id=None, username=f"test-{role}", role=role, unit_id=unit_id)
-        app.dependency_overrides[get_principal] = lambda: principal
-        client = TestClient(app)
+        client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)
+        login_as(client, role, unit_id)
         return client
 
     yield make
@@ -199,9 +197,33 @@ def client_for(settings: Settings, session: Session) -> Iterator[Callable[..., T
         c.__exit__(None, None, None)
 
 
+def post_form(client: TestClient, url: str, data: Any = None, **kw: Any) -> Any:
+    """POST a form as a browser does: the CSRF token in the `csrf_token` field, no header."""
+    token = client.headers.pop("X-CSRF-Token")
+    try:
+        return client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
+    finally:
+        client.headers["X-CSRF-Token"] = token
+
+
+@pytest.fixture
+def api_token(settings: Settings) -> Callable[[], str]:
+    """`api_token()`: the secret of a personal API token of a new admin."""
+    from api.auth import create_token
+    from core.db import session_scope
+
+    def make() -> str:
+        with session_scope(settings.db_url) as s:
+            secret, _ = create_token(s, make_user(s, "admin"), "kiểm thử")
+            s.commit()
+        return secret
+
+    return make
+
+
 @pytest.fixture
 def api_schema(client_for: Callable[..., TestClient], seeded: Seed) -> object:
-    """The app's OpenAPI for schemathesis, called in process (ASGI) as an admin."""
+    """The app's OpenAPI for schemathesis, called in process (ASGI)."""
     import schemathesis
 
     app = client_for("admin").app
@@ -232,6 +254,18 @@ def live_server(settings: Settings, seeded: Seed) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def admin_page(browser: Any, live_server: str, session: Session) -> Any:
+    """A Chromium page signed in through the sign-in form as a new admin."""
+    from tests.factories import browser_login
+
+    user = make_user(session, "admin")
+    session.commit()
+    page = browser.new_page()
+    browser_login(page, live_server, user.username)
+    return page
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 from tests.api.pages.conftest import HOSTILE_TITLE
 
 
-def test_admin_form_creates_rule_and_shows_api_errors(browser, live_server: str) -> None:
-    page = browser.new_page()
+def test_admin_form_creates_rule_and_shows_api_errors(admin_page, live_server: str) -> None:
+    page = admin_page
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(f"{live_server}/quan-tri/quy-tac")
@@ -33,8 +33,8 @@ def test_admin_form_creates_rule_and_shows_api_errors(browser, live_server: str)
     assert dialogs == []
 
 
-def test_hostile_content_never_runs_in_the_browser(browser, live_server: str) -> None:
-    page = browser.new_page()
+def test_hostile_content_never_runs_in_the_browser(admin_page, live_server: str) -> None:
+    page = admin_page
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     for path in ["/?q=", "/?q=tra+loi", "/tong-quan?days=366", "/bao-cao?ky=2025-10",
@@ -48,8 +48,8 @@ def test_hostile_content_never_runs_in_the_browser(browser, live_server: str) ->
     assert dialogs == []
 
 
-def test_admin_forms_send_ids_lists_and_nulls(browser, live_server: str, seeded) -> None:
-    page = browser.new_page()
+def test_admin_forms_send_ids_lists_and_nulls(admin_page, live_server: str, seeded) -> None:
+    page = admin_page
     # a focal-point user tied to a unit (select cast to an int id)
     page.goto(f"{live_server}/quan-tri/nguoi-dung")
     page.click("details.create summary")

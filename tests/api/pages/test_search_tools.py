@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from alerts.tasks import evaluate_rules
 from core.models import Rule
-from tests.api.pages.conftest import FORMULA_TITLE, HOSTILE_TITLE, Seed
+from tests.api.pages.conftest import FORMULA_TITLE, HOSTILE_TITLE, Seed, post_form
 
 
 def test_search_saved_as_rule_raises_alerts(client_for, seeded: Seed, session) -> None:
@@ -23,10 +23,9 @@ def test_search_saved_as_rule_raises_alerts(client_for, seeded: Seed, session) -
         "unit": [str(seeded.units["p1"])],
         "severity": "high",
         "notify": ["email", "zalo"],
-        "csrf_token": "",
     }
-    # when it is saved from the search page
-    r = client.post("/luu-tim-kiem", data=form, follow_redirects=False)
+    # when it is saved from the search page (the form carries its csrf_token)
+    r = post_form(client, "/luu-tim-kiem", form, follow_redirects=False)
     # then the rule holds the query, filters, severity and channels, and the page says so
     assert r.status_code == 303
     back = parse_qs(urlsplit(r.headers["location"]).query)
@@ -44,10 +43,15 @@ def test_search_saved_as_rule_raises_alerts(client_for, seeded: Seed, session) -
 
 def test_save_search_refuses_broken_query_and_keeps_nothing(client_for, seeded, session) -> None:
     client = client_for("press_officer")
-    r = client.post("/luu-tim-kiem", data={"name": "Trống", "q": "KHÔNG"})
+    # a form without its CSRF token is refused before anything is read
+    token = client.headers.pop("X-CSRF-Token")
+    r = client.post("/luu-tim-kiem", data={"name": "Giả mạo", "q": "hoc phi"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    client.headers["X-CSRF-Token"] = token
+    r = post_form(client, "/luu-tim-kiem", {"name": "Trống", "q": "KHÔNG"})
     assert r.status_code == 400
     assert "quy tắc cần có từ khóa" in r.text.lower() or "từ khóa" in r.text
-    r = client.post("/luu-tim-kiem", data={"name": "Sai", "q": "hoc phi", "topic": ["khong_co"]})
+    r = post_form(client, "/luu-tim-kiem", {"name": "Sai", "q": "hoc phi", "topic": ["khong_co"]})
     assert r.status_code == 400 and "chủ đề không hợp lệ" in r.text
     assert session.scalars(select(Rule)).all() == []
 
