@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.deps import Principal, get_principal
 from api.main import create_app
 from classifier.baseline import MODEL_VERSION
 from classifier.corrections import read_csv
-from core.models import Document, LabelCorrection, Source, User
+from core.models import Document, LabelCorrection, Source
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import classification_text, ingest
+from tests.factories import login_as
 
 
 @pytest.fixture
@@ -49,6 +49,7 @@ def doc_id(session: Session) -> str:
 @pytest.fixture
 def client(settings: Settings, session: Session) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
+        login_as(c, "admin")
         yield c
 
 
@@ -139,13 +140,9 @@ def test_unknown_document_or_alert_is_404(client: TestClient, doc_id: str) -> No
 def test_only_admins_and_press_officers_correct_labels(
     client: TestClient, session: Session, doc_id: str, role: str, allowed: bool
 ) -> None:
-    # given: a signed-in user with this role (sign-in replaces get_principal later)
-    user = User(username="nguoi-dung", role=role, password_hash="x")
-    session.add(user)
-    session.commit()
-    uid = user.id
-    app = client.app
-    app.dependency_overrides[get_principal] = lambda: Principal(uid, "nguoi-dung", role)  # type: ignore[attr-defined]
+    # given: a user with this role, signed in
+    client.cookies.clear()
+    uid = login_as(client, role).id
     # when
     r = client.post(f"/api/v1/documents/{doc_id}/labels", json={"head": "risk", "value": "nong"})
     listed = client.get(f"/api/v1/documents/{doc_id}/labels")

@@ -50,6 +50,9 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/v1/search"): READERS,
     ("GET", "/api/v1/documents"): READERS,
     ("POST", "/api/v1/classify"): READERS,
+    # Label corrections (training data): the press office.
+    ("GET", "/api/v1/documents/1/labels"): OFFICE,
+    ("POST", "/api/v1/documents/1/labels"): OFFICE,
     ("POST", "/api/v1/tips"): OFFICE,
     ("GET", "/api/v1/cases"): READERS,
     ("POST", "/api/v1/cases"): OFFICE,
