@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Alert, AlertEvent, Classification, Document, DocumentUnit, Rule, Unit
+from core.taxonomy import TOPIC_NAMES
 
 # (code, Vietnamese name, first day "MM-DD", last day "MM-DD"); first match wins.
 DEFAULT_CALENDAR: tuple[dict[str, str], ...] = (
@@ -35,25 +36,6 @@ DEFAULT_CALENDAR: tuple[dict[str, str], ...] = (
 )
 WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 DIMENSION_NAMES = {"topic": "Chủ đề", "unit": "Đơn vị", "rule": "Quy tắc"}
-# The UI names of docs/taxonomy.md (as api/labels.py; alerts/ may not import api/).
-TOPIC_NAMES = {
-    "chinh_sach": "Chủ trương, chính sách",
-    "thi_tuyen_sinh": "Thi cử, tuyển sinh",
-    "chuong_trinh_sgk": "Chương trình, SGK",
-    "nha_giao": "Nhà giáo, CBQL",
-    "hoc_phi_thu_chi": "Học phí, thu chi",
-    "day_them": "Dạy thêm, học thêm",
-    "bao_luc_hoc_duong": "Bạo lực học đường",
-    "an_toan_suc_khoe": "An toàn, sức khỏe",
-    "co_so_vat_chat": "Cơ sở vật chất",
-    "chuyen_doi_so": "Chuyển đổi số, CCHC",
-    "guong_dien_hinh": "Gương điển hình",
-    "dao_duc_ky_nang": "Đạo đức, kỹ năng",
-    "mam_non": "Mầm non",
-    "dai_hoc_nghe": "Đại học, GDNN",
-    "quoc_phong_an_ninh": "GD quốc phòng – an ninh",
-    "khac": "Khác",
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,16 +13,8 @@ from zoneinfo import ZoneInfo
 from alerts.reports import Report
 from api.labels import SENTIMENTS, TOPICS
 from api.tabular import safe_cell
+from core.taxonomy import SEVERITY_NAMES, STATUS_NAMES
 
-STATUS_NAMES = {
-    "new": "Mới",
-    "acknowledged": "Đã tiếp nhận",
-    "assigned": "Đã giao xử lý",
-    "responded": "Đã phản hồi",
-    "closed": "Đã đóng",
-    "dismissed": "Bỏ qua",
-}
-SEVERITY_NAMES = {"low": "Thấp", "medium": "Trung bình", "high": "Cao", "critical": "Khẩn cấp"}
 UNIT_TYPES = {"phong_gddt": "Phòng GDĐT", "truong": "Trường", "so": "Sở GDĐT", "khac": "Khác"}
 # XML 1.0 forbids most control characters; scraped text sometimes carries them.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

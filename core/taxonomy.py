@@ -1,4 +1,5 @@
-"""The label codes of docs/taxonomy.md (API values); UI names live with the UI."""
+"""The label codes of docs/taxonomy.md (API values) and their Vietnamese names, shared by
+the pages, the exports, notifications and the digest."""
 
 TOPICS = (
     "chinh_sach",
@@ -20,3 +21,33 @@ TOPICS = (
 )
 SENTIMENTS = ("tieu_cuc", "trung_tinh", "tich_cuc")
 RISKS = ("nong", "theo_doi", "binh_thuong")
+
+TOPIC_NAMES = {
+    "chinh_sach": "Chủ trương, chính sách",
+    "thi_tuyen_sinh": "Thi cử, tuyển sinh",
+    "chuong_trinh_sgk": "Chương trình, SGK",
+    "nha_giao": "Nhà giáo, CBQL",
+    "hoc_phi_thu_chi": "Học phí, thu chi",
+    "day_them": "Dạy thêm, học thêm",
+    "bao_luc_hoc_duong": "Bạo lực học đường",
+    "an_toan_suc_khoe": "An toàn, sức khỏe",
+    "co_so_vat_chat": "Cơ sở vật chất",
+    "chuyen_doi_so": "Chuyển đổi số, CCHC",
+    "guong_dien_hinh": "Gương điển hình",
+    "dao_duc_ky_nang": "Đạo đức, kỹ năng",
+    "mam_non": "Mầm non",
+    "dai_hoc_nghe": "Đại học, GDNN",
+    "quoc_phong_an_ninh": "GD quốc phòng – an ninh",
+    "khac": "Khác",
+}
+SENTIMENT_NAMES = {"tieu_cuc": "Tiêu cực", "trung_tinh": "Trung tính", "tich_cuc": "Tích cực"}
+RISK_NAMES = {"nong": "Nóng", "theo_doi": "Theo dõi", "binh_thuong": "Bình thường"}
+SEVERITY_NAMES = {"low": "Thấp", "medium": "Trung bình", "high": "Cao", "critical": "Khẩn cấp"}
+STATUS_NAMES = {
+    "new": "Mới",
+    "acknowledged": "Đã tiếp nhận",
+    "assigned": "Đã giao xử lý",
+    "responded": "Đã phản hồi",
+    "closed": "Đã đóng",
+    "dismissed": "Đã bỏ qua",
+}
