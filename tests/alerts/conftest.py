@@ -31,7 +31,6 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 
 from alerts import factbank
-from core import db
 from core.celery_app import app, configure
 from core.models import Alert, Story, Subscription
 from core.settings import Settings, get_settings
@@ -281,14 +280,9 @@ def alert_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Setti
 
 
 @pytest.fixture
-def asession(alert_settings: Settings) -> Iterator[Session]:
-    """A session on a freshly migrated database under alert_settings."""
-    db.migrate()
-    s = db.new_session()
-    try:
-        yield s
-    finally:
-        s.close()
+def asession(alert_settings: Settings, session: Session) -> Session:
+    """The suite's session, on a database migrated under alert_settings (requested first)."""
+    return session
 
 
 @pytest.fixture

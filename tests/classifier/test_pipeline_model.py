@@ -22,7 +22,6 @@ import core.tasks  # noqa: F401  (registers index_documents)
 from classifier import service
 from classifier.baseline import MODEL_VERSION as BASELINE_VERSION
 from classifier.features import engagement_vector
-from core import db
 from core.celery_app import configure
 from core.models import Alert, Classification, Document, Rule, Source
 from core.search import SearchQuery, get_backend
@@ -57,17 +56,6 @@ def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     # A fresh process-wide classifier, built with these settings.
     monkeypatch.setattr(service, "_instances", {})
     return current
-
-
-@pytest.fixture
-def session(settings: Settings) -> Iterator[Session]:
-    """A session on a migrated database (settings may change after it opened)."""
-    db.migrate()
-    s = db.new_session()
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture
