@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.csrf import CSRFMiddleware
 from api.deps import NotAuthenticated
+from api.nul_guard import NulGuardMiddleware
 from api.routes import (
     account,
     admin_api,
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(case_pages.router)
     app.add_middleware(CSRFMiddleware, db_url=settings.db_url)
+    # Outermost: refuses U+0000 in any input before sign-in, CSRF or a route reads it.
+    app.add_middleware(NulGuardMiddleware)
 
     @app.exception_handler(NotAuthenticated)
     async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:
