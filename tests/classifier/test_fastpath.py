@@ -88,3 +88,15 @@ def test_ffn_down_projections_stay_fp32_and_the_rest_is_int8(tiny_root: Path) ->
                   and "attention" not in n.name]  # fmt: skip
     assert len(float_down) == encoder.config.num_hidden_layers
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in nodes)
+
+
+def test_export_uses_eager_attention_and_leaves_the_encoder_as_it_was(tiny_root: Path) -> None:
+    import onnx
+
+    encoder, _ = load_encoder(tiny_root / "encoder")
+    before = encoder.config._attn_implementation
+    out = build_fast_encoder(encoder, tiny_root / "eager", "k-eager")
+    ops = [n.op_type for n in onnx.load(str(out)).graph.node]
+    # SDPA's export guards each layer's masked softmax with IsNaN/Where: slow on CPU
+    assert "IsNaN" not in ops
+    assert encoder.config._attn_implementation == before
