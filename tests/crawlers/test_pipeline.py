@@ -3,12 +3,8 @@ per-item error isolation, classification and the hand-over to indexing."""
 
 from __future__ import annotations
 
-import base64
-import json
-import sqlite3
 import unicodedata
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -19,6 +15,7 @@ from core.models import Classification, Document, Source, Story, utcnow
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import canonical_url, document_id, ingest
+from tests.brokers import queued_tasks
 from tests.crawlers.test_encoding import to_tcvn3, to_vni
 
 
@@ -275,14 +272,12 @@ def test_given_classifier_is_used_and_a_broken_one_loses_nothing(
 def test_new_documents_are_handed_to_the_indexer(
     session: Session, source: Source, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given: the embedded broker (a SQLite file under the test's data dir)
+    # given: a real broker (the embedded SQLite one, or Redis)
     # when
     ingest(session, source, [_item(1)])
     # then
-    broker = Path(settings.data_dir) / "broker.sqlite3"
-    with sqlite3.connect(broker) as conn:
-        payloads = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
-    assert [p["headers"]["task"] for p in payloads] == ["index_documents", "evaluate_documents"]
+    names = [name for name, _ in queued_tasks(settings)]
+    assert sorted(names) == ["evaluate_documents", "index_documents"]
 
 
 def test_unchanged_recrawl_queues_nothing(
@@ -293,17 +288,8 @@ def test_unchanged_recrawl_queues_nothing(
     # when
     ingest(session, source, [_item(1)])
     # then
-    broker = Path(settings.data_dir) / "broker.sqlite3"
-    with sqlite3.connect(broker) as conn:
-        (count,) = conn.execute("select count(*) from kombu_message").fetchone()
-    assert count == 2  # the first ingest's index_documents and evaluate_documents
-
-
-def _queued_tasks(settings: Settings) -> list[tuple[str, list[object]]]:
-    with sqlite3.connect(Path(settings.data_dir) / "broker.sqlite3") as conn:
-        rows = [json.loads(p) for (p,) in conn.execute("select payload from kombu_message")]
-    # Bodies are base64, as kombu's virtual transports store them.
-    return [(r["headers"]["task"], json.loads(base64.b64decode(r["body"]))[0]) for r in rows]
+    # the first ingest's index_documents and evaluate_documents
+    assert len(queued_tasks(settings)) == 2
 
 
 def test_alert_evaluation_is_queued_once_per_ingest_for_new_or_changed_documents(
@@ -315,9 +301,9 @@ def test_alert_evaluation_is_queued_once_per_ingest_for_new_or_changed_documents
     ingest(session, source, [_item(1), _item(2)])  # unchanged: nothing more
     # then
     ids = {document_id(canonical_url(_item(n).url or "")) for n in (1, 2)}
-    tasks = _queued_tasks(settings)
-    assert [name for name, _ in tasks] == ["index_documents", "evaluate_documents"]
-    assert set(tasks[1][1][0]) == ids  # one batch with both documents
+    tasks = dict(queued_tasks(settings))  # one message per task name
+    assert sorted(tasks) == ["evaluate_documents", "index_documents"]
+    assert set(tasks["evaluate_documents"][0]) == ids  # one batch with both documents
 
 
 def test_items_without_a_date_get_the_fetch_time_once(session: Session, source: Source) -> None:
