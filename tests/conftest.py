@@ -13,7 +13,7 @@ from core import db
 from core.celery_app import configure, reset_pools
 from core.settings import Settings, get_settings
 from tests.pgcluster import PostgresCluster
-from tests.scale.services import RedisServer
+from tests.scale.services import RedisServer, running_redis
 
 TEST_ENV = {
     "DIEMTIN_ENVIRONMENT": "test",
@@ -61,11 +61,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 @pytest.fixture(scope="session")
 def suite_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server for the whole session (DIEMTIN_TEST_BROKER=redis)."""
-    srv = RedisServer(tmp_path_factory.mktemp("suite-redis")).start()
-    try:
+    with running_redis(tmp_path_factory, "suite-redis") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

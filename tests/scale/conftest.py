@@ -11,7 +11,7 @@ import pytest
 from core.celery_app import configure, reset_pools
 from core.settings import Settings, get_settings
 from tests.crawlers.conftest import server  # noqa: F401 (a fixture used by these tests)
-from tests.scale.services import RedisServer
+from tests.scale.services import RedisServer, running_redis
 
 # Short, so a killed worker's task is handed out again within seconds (production: an hour).
 VISIBILITY_TIMEOUT_S = 4
@@ -19,12 +19,10 @@ VISIBILITY_TIMEOUT_S = 4
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A redis-server on a free loopback port for the whole session."""
-    srv = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    try:
+    """A redis-server on a free loopback port for the whole session (the scale tests kill
+    and restart it, so it is not the suite's broker)."""
+    with running_redis(tmp_path_factory, "redis") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

@@ -93,6 +93,16 @@ class RedisServer:
                 self.kill()
 
 
+@contextmanager
+def running_redis(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RedisServer]:
+    """A redis-server in a fresh folder `name`, stopped on exit (session fixtures use it)."""
+    srv = RedisServer(tmp_path_factory.mktemp(name)).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 class NoidaServer:
     """noida-db's Elasticsearch-compatible server that a test can stop and start again."""
 
