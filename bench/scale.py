@@ -75,12 +75,24 @@ def bench_search(backend_name: str, n: int, args: argparse.Namespace) -> str:
             backend.es = backend.es.options(request_timeout=args.es_timeout)  # type: ignore[attr-defined]
             queries = args.es_queries
         backend.setup()
-        index_s, optimize_s = build_index(backend, n, args.batch, data_dir)
-        latencies, _per_query, _totals = run_queries(backend, queries)
         server = "noida-db" if noida else (args.es_url or "FTS5")
+        label = f"search {backend_name:<7} ({server}) n={n:>9,}"
+        index_s, optimize_s = build_index(backend, n, args.batch, data_dir)
+        indexing = (
+            f"indexing {n / index_s:,.0f} docs/s ({index_s:.0f} s + optimize {optimize_s:.0f} s)"
+        )
+        # Printed before the queries: a search server can die on them (noida-db at 1M docs
+        # was killed by the kernel's OOM killer on its first query, 24 GB in use).
+        print(f"{label}: {indexing}; querying...", flush=True)
+        from elastic_transport import ConnectionError as TransportConnectionError
+
+        try:
+            latencies, _per_query, _totals = run_queries(backend, queries)
+        except (ConnectionError, TransportConnectionError) as exc:
+            why = str(exc).splitlines()[0][:160]
+            return f"{label}: {indexing}; queries FAILED, the server went away ({why})"
         return (
-            f"search {backend_name:<7} ({server}) n={n:>9,}: indexing {n / index_s:,.0f} docs/s "
-            f"({index_s:.0f} s + optimize {optimize_s:.0f} s); {len(latencies)} queries "
+            f"{label}: {indexing}; {len(latencies)} queries "
             f"p50 {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms"
         )
     finally:
