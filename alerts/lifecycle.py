@@ -25,6 +25,7 @@ from core.models import (
     User,
     utcnow,
 )
+from core.settings import get_settings
 
 S = AlertStatus
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -55,6 +56,18 @@ ACTION_LABELS = {
     "close": "đóng",
     "dismiss": "bỏ qua",
 }
+# The case page's names of events that are not status changes.
+EVENT_LABELS = {
+    "created": "Tạo cảnh báo",
+    "escalated": "Nâng mức độ",
+    "document_added": "Thêm bài viết vào vụ việc",
+    "note": "Ghi chú",
+    "attachment": "Đính kèm liên kết",
+    "reopened": "Mở lại do vụ việc nóng lên",
+}
+# A graver story reopens a case that was answered or closed; a dismissed one stays dismissed
+# (the press office judged it not relevant, and its dismissal is the classifier's feedback).
+REOPENED_BY_ESCALATION = {S.responded.value, S.closed.value}
 MAX_TEXT = 20_000
 
 
@@ -77,6 +90,28 @@ def due_for(
 def set_deadline(alert: Alert, deadlines_h: Mapping[str, float] | None = None) -> None:
     """Set Alert.due_at from its severity (call on creation and when severity changes)."""
     alert.due_at = due_for(alert.severity, alert.created_at or utcnow(), deadlines_h)
+
+
+def reopen_for_escalation(session: Session, alert: Alert, severity: str) -> bool:
+    """Put an answered or closed case back in the inbox (-> new) because its story became
+    `severity`; its deadline runs from now. True when it was reopened."""
+    if alert.status not in REOPENED_BY_ESCALATION:
+        return False
+    now = utcnow()
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            kind="reopened",
+            from_status=alert.status,
+            to_status=S.new.value,
+            data={"severity": severity},
+        )
+    )
+    alert.status = S.new.value
+    alert.closed_at = None
+    alert.due_at = due_for(severity, now, get_settings().response_deadlines_h)
+    return True
 
 
 def is_overdue(alert: Alert, now: datetime | None = None) -> bool:

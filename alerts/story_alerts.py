@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerts.factbank import FactMatch
-from alerts.lifecycle import set_deadline
+from alerts.lifecycle import reopen_for_escalation, set_deadline
 from alerts.scoring import (
     ALERT_THRESHOLD,
     SEVERITIES,
@@ -30,6 +30,7 @@ from alerts.units import UnitMatcher
 from core.models import (
     Alert,
     AlertEvent,
+    AlertStatus,
     Classification,
     Document,
     DocumentUnit,
@@ -163,8 +164,9 @@ def _create(session: Session, alert: Alert, data: dict[str, Any]) -> Alert | Non
 
 
 def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any]) -> bool:
-    """Raise the severity (never lower it); True when it went up."""
-    if rank(severity) <= rank(alert.severity):
+    """Raise the severity (never lower it); True when it went up. A dismissed case is left
+    as the press office decided; an answered or closed one is reopened."""
+    if rank(severity) <= rank(alert.severity) or alert.status == AlertStatus.dismissed.value:
         return False
     session.add(
         AlertEvent(
@@ -176,8 +178,9 @@ def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any
     )
     alert.severity = severity
     alert.escalation_level += 1
-    # A graver case is due sooner (counted from when it opened).
-    set_deadline(alert, get_settings().response_deadlines_h)
+    if not reopen_for_escalation(session, alert, severity):
+        # A graver case is due sooner (counted from when it opened).
+        set_deadline(alert, get_settings().response_deadlines_h)
     return True
 
 

@@ -114,6 +114,7 @@ def _render_case(
         },
         "users": assignable_users(session) if _can_act(principal) else [],
         "status_labels": lifecycle.STATUS_LABELS,
+        "event_labels": lifecycle.EVENT_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "response_kinds": RESPONSE_KIND_LABELS,
         "topics": labels.TOPICS,

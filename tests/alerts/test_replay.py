@@ -12,11 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts import lifecycle
 from alerts.tasks import evaluate_document, evaluate_documents
-from core.models import Alert, AlertEvent, Document, Source, Unit
+from core.models import Alert, AlertEvent, Document, Source, Unit, utcnow
 from crawlers import pipeline
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import ingest
+from tests.alerts.test_lifecycle import Actor
+from tests.factories import make_user
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "alerts" / "replay_story.json"
 T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
@@ -41,9 +44,10 @@ def _hot(session: Session) -> list[Alert]:
     return list(session.scalars(select(Alert).where(Alert.kind == "hot")))
 
 
-def test_story_spreading_is_one_alert_escalating(asession: Session, notified: list[int]) -> None:
-    # given the Department's units and the sources of the timeline
-    fixture = json.loads(FIXTURE.read_text("utf-8"))
+def _setup(
+    asession: Session, fixture: dict[str, Any]
+) -> tuple[Unit, list[dict[str, Any]], dict[str, Source]]:
+    """The Department's units and the sources of the timeline; the steps in time order."""
     school = Unit(name="Trường THCS Nguyễn Huệ", type="truong", district="Hòa Vang")
     asession.add_all([school, Unit(name="Phòng GD&ĐT Hòa Vang", type="phong", district="Hòa Vang")])
     sources: dict[str, Source] = {}
@@ -56,6 +60,13 @@ def test_story_spreading_is_one_alert_escalating(asession: Session, notified: li
             )
             asession.add(sources[step["source"]])
     asession.commit()
+    return school, timeline, sources
+
+
+def test_story_spreading_is_one_alert_escalating(asession: Session, notified: list[int]) -> None:
+    # given the Department's units and the sources of the timeline
+    fixture = json.loads(FIXTURE.read_text("utf-8"))
+    school, timeline, sources = _setup(asession, fixture)
 
     # when each item arrives in time order through the ingest pipeline
     seen: list[tuple[float, str | None, int]] = []
@@ -138,4 +149,58 @@ def test_a_batch_scores_each_story_once(asession: Session, notified: list[int]) 
     # then the story opens straight at its current severity: one alert, one notification
     (alert,) = _hot(asession)
     assert alert.severity == "critical" and alert.escalation_level == 0
+    assert notified == [alert.id]
+
+
+def _until(asession: Session, timeline: list[dict[str, Any]], sources: dict[str, Source],
+           hours: tuple[float, float]) -> None:  # fmt: skip
+    for step in timeline:
+        if hours[0] <= step["hour"] < hours[1]:
+            ingest(asession, sources[step["source"]], [_item(step)])
+
+
+def test_a_closed_case_is_reopened_when_its_story_escalates(
+    asession: Session, notified: list[int]
+) -> None:
+    # given the case opened by the local paper, answered and closed by the press office
+    fixture = json.loads(FIXTURE.read_text("utf-8"))
+    _school, timeline, sources = _setup(asession, fixture)
+    _until(asession, timeline, sources, (0, 5))
+    (alert,) = _hot(asession)
+    officer = Actor(make_user(asession, "press_officer").id)
+    lifecycle.acknowledge(session=asession, alert_id=alert.id, actor=officer)
+    lifecycle.respond(session=asession, alert_id=alert.id, actor=officer, response="Đã trả lời")
+    lifecycle.close(session=asession, alert_id=alert.id, actor=officer)
+    assert notified == [alert.id]
+    # when national papers pick the story up
+    _until(asession, timeline, sources, (5, 99))
+    # then the same case is back in the inbox as new, graver, due from now, and notified
+    (alert,) = _hot(asession)
+    assert (alert.status, alert.severity, alert.closed_at) == ("new", "critical", None)
+    assert alert.due_at is not None and alert.due_at > utcnow()
+    assert alert.responded_at is not None  # the first answer stays on record
+    assert notified == [alert.id, alert.id, alert.id]
+    reopened = asession.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id == alert.id, AlertEvent.kind == "reopened")
+    ).all()
+    assert [(e.from_status, e.to_status, e.data["severity"]) for e in reopened] == [
+        ("closed", "new", "high")
+    ]
+
+
+def test_a_dismissed_case_stays_dismissed_and_silent(
+    asession: Session, notified: list[int]
+) -> None:
+    # given the case dismissed as not relevant right after it opened
+    fixture = json.loads(FIXTURE.read_text("utf-8"))
+    _school, timeline, sources = _setup(asession, fixture)
+    _until(asession, timeline, sources, (0, 5))
+    (alert,) = _hot(asession)
+    officer = Actor(make_user(asession, "press_officer").id)
+    lifecycle.dismiss(session=asession, alert_id=alert.id, actor=officer, reason="Không liên quan")
+    # when the story keeps spreading
+    _until(asession, timeline, sources, (5, 99))
+    # then the office's decision stands: no escalation, no notification, still one alert
+    (alert,) = _hot(asession)
+    assert (alert.status, alert.severity, alert.escalation_level) == ("dismissed", "medium", 0)
     assert notified == [alert.id]

@@ -207,3 +207,29 @@ def test_case_page_shows_why_flagged(app_client: TestClient, session: Session) -
     for shown in ("Quy tắc: <b>Lạm thu</b>", "Điểm: 0.87", "risk_score: 0.91", "đã bác bỏ"):
         assert shown in page
     assert "Sở GDĐT khẳng định không có khoản thu này." in page
+
+
+def test_case_history_names_events_in_vietnamese(app_client: TestClient, session: Session) -> None:
+    from core.models import AlertEvent
+
+    alert = make_alert(session, "Vụ việc nóng lên", severity="high")
+    session.add_all(
+        [
+            AlertEvent(alert_id=alert.id, kind="created", data={}),
+            AlertEvent(alert_id=alert.id, kind="escalated", data={"from": "medium", "to": "high"}),
+            AlertEvent(
+                alert_id=alert.id,
+                kind="reopened",
+                from_status="closed",
+                to_status="new",
+                data={"severity": "high"},
+            ),
+        ]
+    )
+    session.commit()
+    login_as(app_client, "press_officer")
+    page = app_client.get(f"/canh-bao/{alert.id}").text
+    history = page[page.index('id="history"') :]
+    for shown in ("Tạo cảnh báo", "Nâng mức độ", "Trung bình → Cao", "Đã đóng → Mới", "Mở lại"):
+        assert shown in history
+    assert ">created<" not in history and "escalated ·" not in history
