@@ -45,6 +45,16 @@ class WebhookNotifier:
             raise PermanentError("DIEMTIN_WEBHOOK_SECRET is not set")
         if not message.target.startswith(("https://", "http://")):
             raise PermanentError(f"not an http(s) URL: {message.target!r}")
+        # The target is stored data: never let it reach the Department's own network
+        # (loopback, private ranges, cloud metadata), as the crawlers never do.
+        from crawlers.http import BlockedURLError, FetchError, check_public_url
+
+        try:
+            check_public_url(message.target, self.settings.allow_private_urls)
+        except BlockedURLError as exc:
+            raise PermanentError(f"webhook target refused: {exc}") from exc
+        except FetchError as exc:
+            raise TransientError(f"webhook target: {exc}") from exc
         body = json.dumps(
             {"key": message.key, "subject": message.subject, "text": message.text,
              **message.payload},

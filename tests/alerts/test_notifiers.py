@@ -149,3 +149,22 @@ def test_webhook_signed(notify_settings: Settings, fake_api: Callable[..., FakeA
         )
     assert exc.value.retry_after_s == 120
     assert json.loads(down.calls[0].body)["key"] == "k"
+
+
+def test_webhook_refuses_the_departments_own_network(
+    notify_settings: Settings, fake_api: Callable[..., FakeApi]
+) -> None:
+    # given production settings (no private targets) and a receiver on loopback
+    api = fake_api(lambda call: (200, {}, {"ok": True}))
+    strict = notify_settings.model_copy(update={"allow_private_urls": False})
+    # when / then: loopback, private ranges and the cloud metadata address are refused for
+    # good, before any connection is made
+    for target in (
+        api.url + "/hook",
+        "http://10.0.0.8/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8080/hook",
+    ):
+        with pytest.raises(PermanentError, match="refused"):
+            WebhookNotifier(strict).send(Message(key="k", target=target, subject="", text=""))
+    assert api.calls == []
