@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -26,6 +27,10 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Forms here are small; a larger body is refused rather than buffered.
 MAX_FORM_BYTES = 5 * 1024 * 1024
 REFUSED = "Yêu cầu bị từ chối: thiếu hoặc sai mã bảo vệ CSRF. Hãy tải lại trang rồi thử lại."
+# Sign-in has no session to hold a token yet. Login CSRF (another site signing the visitor in
+# as the attacker) is stopped by the Origin header that browsers send with every POST.
+LOGIN_PATHS = {"/dang-nhap", "/api/v1/auth/login"}
+FOREIGN_ORIGIN = "Yêu cầu đăng nhập từ trang web khác bị từ chối."
 
 
 def _cookie(headers: Headers) -> str | None:
@@ -41,9 +46,10 @@ def _cookie(headers: Headers) -> str | None:
 class CSRFMiddleware:
     """Refuses unsafe cookie-authenticated requests whose CSRF token does not match."""
 
-    def __init__(self, app: ASGIApp, db_url: str):
+    def __init__(self, app: ASGIApp, db_url: str, public_url: str = ""):
         self.app = app
         self.db_url = db_url
+        self.public_url = public_url
 
     def _session_token(self, cookie: str) -> str | None:
         session = new_session(self.db_url, read_only=True)
@@ -58,6 +64,9 @@ class CSRFMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if scope["path"] in LOGIN_PATHS and not _same_origin(headers, self.public_url):
+            await _refuse(scope, send, 403, FOREIGN_ORIGIN)
+            return
         cookie = _cookie(headers)
         if "authorization" in headers or not cookie:
             await self.app(scope, receive, send)
@@ -80,6 +89,18 @@ class CSRFMiddleware:
             await _refuse(scope, send, 403, REFUSED)
             return
         await self.app(scope, receive, send)
+
+
+def _same_origin(headers: Headers, public_url: str) -> bool:
+    """False when the browser says the request comes from another site (Origin header)."""
+    origin = headers.get("origin")
+    if origin is None:
+        return True  # not a browser form post (scripts, old clients): nothing ambient to abuse
+    netloc = urlsplit(origin).netloc.lower()
+    allowed = {headers.get("host", "").lower()}
+    if public_url:
+        allowed.add(urlsplit(public_url).netloc.lower())
+    return origin != "null" and netloc in allowed
 
 
 async def _read_body(receive: Receive) -> bytes | None:

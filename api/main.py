@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(cases.router)
     app.include_router(case_pages.router)
-    app.add_middleware(CSRFMiddleware, db_url=settings.db_url)
+    app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.public_url)
     # Outermost: refuses U+0000 in any input before sign-in, CSRF or a route reads it.
     app.add_middleware(NulGuardMiddleware)
 

@@ -55,6 +55,28 @@ def test_form_sign_in_sets_a_safe_cookie_and_signs_out(
     assert actions == ["auth.login", "auth.logout"]
 
 
+def test_sign_in_from_another_site_is_refused(app_client: TestClient, session: Session) -> None:
+    # given an account, and a page on another site that posts its credentials (login CSRF)
+    user = make_user(session, "press_officer")
+    session.commit()
+    form = {"username": user.username, "password": PASSWORD}
+    for origin in ("https://ke-xau.example", "null"):
+        # when the visitor's browser submits it, with the Origin header browsers always send
+        r = app_client.post(
+            "/dang-nhap", data=form, headers={"Origin": origin}, follow_redirects=False
+        )
+        api = app_client.post("/api/v1/auth/login", json=form, headers={"Origin": origin})
+        # then nobody is signed in
+        assert r.status_code == 403 and "trang web khác" in r.text
+        assert api.status_code == 403 and SESSION_COOKIE not in api.headers.get("set-cookie", "")
+    assert app_client.get("/api/v1/me").status_code == 401
+    # and the sign-in page itself (same origin, as the browser says) still works
+    ok = app_client.post(
+        "/dang-nhap", data=form, headers={"Origin": "http://testserver"}, follow_redirects=False
+    )
+    assert ok.status_code == 303 and SESSION_COOKIE in ok.headers["set-cookie"]
+
+
 def test_wrong_password_message_and_lockout(app_client: TestClient, session: Session) -> None:
     user = make_user(session)
     session.commit()
