@@ -26,6 +26,7 @@ from core.models import (
     utcnow,
 )
 from core.settings import get_settings
+from core.taxonomy import STATUS_NAMES
 
 S = AlertStatus
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -41,14 +42,7 @@ ALLOWED_FROM: dict[str, set[AlertStatus]] = {
 # Cases still waiting for a response: the deadline applies to these.
 OPEN_STATUSES = {S.new.value, S.acknowledged.value, S.assigned.value}
 RESPONSE_KINDS = {"reply", "correction", "press_statement", "other"}
-STATUS_LABELS = {
-    "new": "Mới",
-    "acknowledged": "Đã tiếp nhận",
-    "assigned": "Đã phân công",
-    "responded": "Đã phản hồi",
-    "closed": "Đã đóng",
-    "dismissed": "Đã bỏ qua",
-}
+STATUS_LABELS = STATUS_NAMES
 ACTION_LABELS = {
     "acknowledge": "tiếp nhận",
     "assign": "phân công",

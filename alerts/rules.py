@@ -31,6 +31,7 @@ class DocumentFacts:
     sentiment: str | None = None
     risk: str | None = None
     source_id: int | None = None
+    scope: str | None = None  # the source's: national, local or social
     units: list[int] = field(default_factory=list)
     reach: int = 0
 
@@ -91,6 +92,8 @@ def _filters_pass(filters: dict[str, Any], facts: DocumentFacts) -> bool:
         return False
     if not _any_of(filters.get("sources"), [facts.source_id]):
         return False
+    if not _any_of(filters.get("scopes"), [facts.scope]):
+        return False
     if not _any_of(filters.get("units"), facts.units):
         return False
     return facts.reach >= int(filters.get("min_reach") or 0)
@@ -99,7 +102,7 @@ def _filters_pass(filters: dict[str, Any], facts: DocumentFacts) -> bool:
 def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
     """True when the document satisfies the rule's query and every one of its filters.
 
-    Filters: topics, sentiments, risks, sources, units (any of the listed values) and
+    Filters: topics, sentiments, risks, sources, scopes, units (any of the listed values) and
     min_reach (likes + shares + comments). Raises QuerySyntaxError for a broken query."""
     return _filters_pass(filters, facts) and _eval(parse(query), _Positions(facts.text))
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.taxonomy import SCOPE_NAMES
+
 # Topic sensitivity for a provincial Department (taxonomy.md): harm to students first.
 TOPIC_WEIGHTS: dict[str, float] = {
     "bao_luc_hoc_duong": 1.0,
@@ -193,8 +195,7 @@ def reasons(result: StoryScore) -> list[str]:
         out.append("Nêu tên đơn vị trực thuộc")
     elif f.get("names_province"):
         out.append("Nêu tên tỉnh/thành phố")
-    scope_names = {"social": "mạng xã hội", "local": "báo địa phương", "national": "báo trung ương"}
-    path = [scope_names.get(s, s) for s in f.get("path", [])]
+    path = [SCOPE_NAMES.get(s, s).lower() for s in f.get("path", [])]
     if len(path) > 1:
         out.append("Lan truyền: " + " → ".join(path))
     if f.get("outlets", 0) > 1:

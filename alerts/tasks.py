@@ -55,6 +55,7 @@ def facts_of(doc: Document, unit_ids: list[int] | None = None) -> DocumentFacts:
         sentiment=cls.sentiment if cls else None,
         risk=cls.risk if cls else None,
         source_id=doc.source_id,
+        scope=doc.source.scope if doc.source is not None else None,
         units=unit_ids if unit_ids is not None else [u.id for u in doc.units],
         reach=(doc.likes or 0) + (doc.shares or 0) + (doc.comments or 0),
     )

@@ -77,6 +77,7 @@ class RuleFilters(BaseModel):
     sentiments: list[str] = Field(default_factory=list, max_length=3)
     risks: list[str] = Field(default_factory=list, max_length=3)
     sources: list[DbId] = Field(default_factory=list, max_length=200)
+    scopes: list[Literal["national", "local", "social"]] = Field(default_factory=list, max_length=3)
     units: list[DbId] = Field(default_factory=list, max_length=500)
     min_reach: int = Field(default=0, ge=0)
 

@@ -7,13 +7,17 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import taxonomy
+from core.models import Source
 from core.search.base import MAX_PAGE_SIZE, SearchQuery
 
 TOPIC_CODES = set(taxonomy.TOPICS)
 SENTIMENTS = set(taxonomy.SENTIMENTS)
 RISKS = set(taxonomy.RISKS)
+SCOPES = set(taxonomy.SCOPE_NAMES)
 
 
 def parse_when(value: str | None, *, end: bool, tz: ZoneInfo) -> datetime | None:
@@ -53,6 +57,7 @@ class SearchParams:
         sentiment: Annotated[list[str], Query()] = [],  # noqa: B006
         risk: Annotated[list[str], Query()] = [],  # noqa: B006
         unit: Annotated[list[int], Query()] = [],  # noqa: B006
+        scope: Annotated[list[str], Query(description="Loại nguồn: national, local, social")] = [],  # noqa: B006
         sort: Literal["relevance", "time"] = "relevance",
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -65,6 +70,7 @@ class SearchParams:
         self.topic = _check(topic, TOPIC_CODES, "chủ đề")
         self.sentiment = _check(sentiment, SENTIMENTS, "sắc thái")
         self.risk = _check(risk, RISKS, "mức độ")
+        self.scope = _check(scope, SCOPES, "loại nguồn")
         self.sort, self.page, self.size = sort, page, size
         self.facets, self.histogram = facets, histogram
 
@@ -82,18 +88,28 @@ class SearchParams:
             "sentiments": self.sentiment,
             "risks": self.risk,
             "sources": self.source,
+            "scopes": self.scope,
             "units": self.unit,
         }
         return {k: v for k, v in values.items() if v}
 
-    def to_query(self, timezone: str) -> SearchQuery:
-        """The backend-neutral query."""
+    def source_ids(self, session: Session | None) -> list[int]:
+        """The source filter with the scope filter folded in (sources of those scopes)."""
+        if not self.scope or session is None:
+            return self.source
+        in_scope = session.scalars(select(Source.id).where(Source.scope.in_(self.scope))).all()
+        ids = [i for i in in_scope if not self.source or i in self.source]
+        # No source of that scope (or none left after the source filter): match nothing.
+        return ids or [0]
+
+    def to_query(self, timezone: str, session: Session | None = None) -> SearchQuery:
+        """The backend-neutral query (`session` resolves the scope filter to sources)."""
         tz = ZoneInfo(timezone)
         return SearchQuery(
             q=self.q,
             date_from=parse_when(self.date_from, end=False, tz=tz),
             date_to=parse_when(self.date_to, end=True, tz=tz),
-            sources=self.source,
+            sources=self.source_ids(session),
             topics=self.topic,
             sentiments=self.sentiment,
             risks=self.risk,

@@ -43,10 +43,12 @@ TOPIC_NAMES = {
 SENTIMENT_NAMES = {"tieu_cuc": "Tiêu cực", "trung_tinh": "Trung tính", "tich_cuc": "Tích cực"}
 RISK_NAMES = {"nong": "Nóng", "theo_doi": "Theo dõi", "binh_thuong": "Bình thường"}
 SEVERITY_NAMES = {"low": "Thấp", "medium": "Trung bình", "high": "Cao", "critical": "Khẩn cấp"}
+# Outlet scope of a source (Source.scope): spread scoring and the search filter.
+SCOPE_NAMES = {"national": "Báo trung ương", "local": "Báo địa phương", "social": "Mạng xã hội"}
 STATUS_NAMES = {
     "new": "Mới",
     "acknowledged": "Đã tiếp nhận",
-    "assigned": "Đã giao xử lý",
+    "assigned": "Đã phân công",
     "responded": "Đã phản hồi",
     "closed": "Đã đóng",
     "dismissed": "Đã bỏ qua",

@@ -24,6 +24,7 @@ def search(
     params: Annotated[SearchParams, Depends()],
     backend: SearchDep,
     settings: SettingsDep,
+    session: SessionDep,
     principal: ReaderDep,
 ) -> SearchOut:
     """Search documents: words, "phrases", AND/OR/NOT (VÀ/HOẶC/KHÔNG), -word, prefix*.
@@ -31,7 +32,7 @@ def search(
     Accent-insensitive (`giao duc` finds "giáo dục"). Filters combine with AND; several
     values of one filter combine with OR. Facets and a date histogram cover all matches."""
     try:
-        result = backend.search(params.scope_to(principal).to_query(settings.timezone))
+        result = backend.search(params.scope_to(principal).to_query(settings.timezone, session))
     except QuerySyntaxError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     return SearchOut.model_validate({"query": params.q, **asdict(result)})

@@ -53,6 +53,7 @@ def export_csv(
     params: Annotated[SearchParams, Depends()],
     backend: SearchDep,
     settings: SettingsDep,
+    session: SessionDep,
     principal: ReaderDep,
 ) -> Response:
     """All matches of a search (up to 10,000, newest first) as CSV that Excel opens in Vietnamese.
@@ -64,7 +65,7 @@ def export_csv(
     rows = []
     for page in range(1, MAX_RESULT_WINDOW // MAX_PAGE_SIZE + 1):
         params.page = page
-        query = params.to_query(settings.timezone)
+        query = params.to_query(settings.timezone, session)
         query.highlight = False
         try:
             result = backend.search(query)
@@ -105,6 +106,7 @@ def save_search_as_rule(
     severity: Annotated[str, Form()] = "medium",
     notify: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults
     source: Annotated[list[int], Form()] = [],  # noqa: B006
+    scope: Annotated[list[str], Form()] = [],  # noqa: B006
     topic: Annotated[list[str], Form()] = [],  # noqa: B006
     sentiment: Annotated[list[str], Form()] = [],  # noqa: B006
     risk: Annotated[list[str], Form()] = [],  # noqa: B006
@@ -115,6 +117,7 @@ def save_search_as_rule(
         (k, str(v))
         for k, values in (
             ("source", source),
+            ("scope", scope),
             ("topic", topic),
             ("sentiment", sentiment),
             ("risk", risk),
@@ -129,7 +132,12 @@ def save_search_as_rule(
             severity=severity,  # type: ignore[arg-type]
             notify=notify,  # type: ignore[arg-type]
             filters=RuleFilters(
-                topics=topic, sentiments=sentiment, risks=risk, sources=source, units=unit
+                topics=topic,
+                sentiments=sentiment,
+                risks=risk,
+                sources=source,
+                scopes=scope,  # type: ignore[arg-type]
+                units=unit,
             ),
         )
         rule = svc.create_rule(session, principal=principal, data=data, origin="search_page")

@@ -35,7 +35,7 @@ def search_page(
     """The search page: form, filters, help, highlighted results, facets, time chart."""
     result, error = None, None
     try:
-        result = backend.search(params.scope_to(principal).to_query(settings.timezone))
+        result = backend.search(params.scope_to(principal).to_query(settings.timezone, session))
     except QuerySyntaxError as exc:
         error = str(exc)
     args = [(k, v) for k, v in request.query_params.multi_items() if k not in ("page", "luu")]

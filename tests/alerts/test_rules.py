@@ -48,6 +48,9 @@ def test_filters() -> None:
     assert not matches("", {"units": [8]}, facts)
     assert matches("", {"min_reach": 100}, facts)
     assert not matches("", {"min_reach": 500}, facts)
+    social = DocumentFacts(text=TEXT, source_id=3, scope="social")
+    assert matches("", {"scopes": ["social", "local"]}, social)
+    assert not matches("", {"scopes": ["national"]}, social)
 
 
 def test_one_alert_per_rule_and_story(session: Session) -> None:

@@ -19,7 +19,7 @@ from tests.factories import login_as, make_document, make_source
 @pytest.fixture
 def client(settings: Settings, session: Session) -> Iterator[TestClient]:
     # given two sources and three documents, written to the database and indexed from it
-    local = make_source(session, "Báo Địa Phương")
+    local = make_source(session, "Báo Địa Phương", scope="local")
     national = make_source(session, "Báo Trung Ương", scope="national")
     make_document(
         session,
@@ -69,6 +69,28 @@ def test_filters_and_facets(client: TestClient) -> None:
     assert sources == {"Báo Trung Ương": 1}
     r = client.get("/api/v1/search", params={"from": "2026-11-21"})
     assert r.json()["total"] == 0
+
+
+def test_scope_filter_keeps_national_or_local_press(client: TestClient) -> None:
+    # given one local and one national outlet (see the fixture)
+    def titles(params: list[tuple[str, str]]) -> list[str]:
+        r = client.get("/api/v1/search", params=[("sort", "time"), *params])
+        assert r.status_code == 200
+        return sorted(h["title"] for h in r.json()["hits"])
+
+    # then each scope keeps its own outlets' items, several scopes combine with OR
+    assert titles([("scope", "local")]) == ["Sở Giáo dục tổ chức khai giảng"]
+    assert titles([("scope", "national")]) == ["Phụ huynh phản ánh lạm thu", "Tuyển sinh lớp 10"]
+    assert len(titles([("scope", "local"), ("scope", "national")])) == 3
+    assert titles([("scope", "social")]) == []  # no social source at all: nothing, not all
+    # and with a source filter, both must hold
+    local_id = client.get("/api/v1/search", params={"scope": "local"}).json()["hits"][0]
+    assert titles([("scope", "national"), ("source", str(local_id["source_id"]))]) == []
+    # an unknown scope is a clear 400; the page shows the filter in Vietnamese
+    r = client.get("/api/v1/search", params={"scope": "quoc_te"})
+    assert r.status_code == 400 and "loại nguồn" in r.json()["detail"]
+    page = client.get("/", params={"scope": "local"}).text
+    assert "Loại nguồn" in page and '<option value="local" selected>Báo địa phương' in page
 
 
 def test_pagination(client: TestClient) -> None:

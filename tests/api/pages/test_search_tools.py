@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from alerts.tasks import evaluate_rules
-from core.models import Rule
+from core.models import Document, Rule
 from tests.api.pages.conftest import FORMULA_TITLE, HOSTILE_TITLE, Seed, post_form
 
 
@@ -39,6 +39,26 @@ def test_search_saved_as_rule_raises_alerts(client_for, seeded: Seed, session) -
     # and the rule matches the seeded over-collection article (accent-insensitive)
     alerts = evaluate_rules(session, seeded.docs["d1"])
     assert [a.rule_id for a in alerts] == [rule.id]
+
+
+def test_saved_search_keeps_its_source_scope(client_for, seeded: Seed, session) -> None:
+    # given the over-collection article, published by an outlet of some scope
+    doc = session.get(Document, seeded.docs["d1"])
+    own = doc.source.scope
+    other = next(s for s in ("national", "local", "social") if s != own)
+    client = client_for("press_officer")
+    ids = {}
+    for scope in (own, other):
+        # when the same search is saved once per source scope
+        form = {"name": f"Lạm thu ({scope})", "q": "lam thu", "scope": [scope], "notify": []}
+        r = post_form(client, "/luu-tim-kiem", form, follow_redirects=False)
+        assert r.status_code == 303
+        assert parse_qs(urlsplit(r.headers["location"]).query)["scope"] == [scope]
+        ids[scope] = int(parse_qs(urlsplit(r.headers["location"]).query)["luu"][0])
+    # then each rule keeps its scope, and only the one of the article's scope fires
+    rule = session.scalar(select(Rule).where(Rule.id == ids[own]))
+    assert rule.filters == {"scopes": [own]}
+    assert [a.rule_id for a in evaluate_rules(session, doc.id)] == [ids[own]]
 
 
 def test_save_search_refuses_broken_query_and_keeps_nothing(client_for, seeded, session) -> None:
