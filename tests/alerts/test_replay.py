@@ -5,6 +5,7 @@ alert that escalates, with one notify_alert request per escalation level."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -159,21 +160,28 @@ def _until(asession: Session, timeline: list[dict[str, Any]], sources: dict[str,
             ingest(asession, sources[step["source"]], [_item(step)])
 
 
-def test_a_closed_case_is_reopened_when_its_story_escalates(
-    asession: Session, notified: list[int]
-) -> None:
-    # given the case opened by the local paper, answered and closed by the press office
+def _opened_case(asession: Session) -> tuple[Alert, Actor, Callable[[], None]]:
+    """The timeline up to the local paper (the case opens at "medium"), a press officer, and
+    a function that plays the rest of the timeline (national press: high, then critical)."""
     fixture = json.loads(FIXTURE.read_text("utf-8"))
     _school, timeline, sources = _setup(asession, fixture)
     _until(asession, timeline, sources, (0, 5))
     (alert,) = _hot(asession)
     officer = Actor(make_user(asession, "press_officer").id)
+    return alert, officer, lambda: _until(asession, timeline, sources, (5, 99))
+
+
+def test_a_closed_case_is_reopened_when_its_story_escalates(
+    asession: Session, notified: list[int]
+) -> None:
+    # given the case opened by the local paper, answered and closed by the press office
+    alert, officer, spread = _opened_case(asession)
     lifecycle.acknowledge(session=asession, alert_id=alert.id, actor=officer)
     lifecycle.respond(session=asession, alert_id=alert.id, actor=officer, response="Đã trả lời")
     lifecycle.close(session=asession, alert_id=alert.id, actor=officer)
     assert notified == [alert.id]
     # when national papers pick the story up
-    _until(asession, timeline, sources, (5, 99))
+    spread()
     # then the same case is back in the inbox as new, graver, due from now, and notified
     (alert,) = _hot(asession)
     assert (alert.status, alert.severity, alert.closed_at) == ("new", "critical", None)
@@ -192,14 +200,10 @@ def test_a_dismissed_case_stays_dismissed_and_silent(
     asession: Session, notified: list[int]
 ) -> None:
     # given the case dismissed as not relevant right after it opened
-    fixture = json.loads(FIXTURE.read_text("utf-8"))
-    _school, timeline, sources = _setup(asession, fixture)
-    _until(asession, timeline, sources, (0, 5))
-    (alert,) = _hot(asession)
-    officer = Actor(make_user(asession, "press_officer").id)
+    alert, officer, spread = _opened_case(asession)
     lifecycle.dismiss(session=asession, alert_id=alert.id, actor=officer, reason="Không liên quan")
     # when the story keeps spreading
-    _until(asession, timeline, sources, (5, 99))
+    spread()
     # then the office's decision stands: no escalation, no notification, still one alert
     (alert,) = _hot(asession)
     assert (alert.status, alert.severity, alert.escalation_level) == ("dismissed", "medium", 0)
