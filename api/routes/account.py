@@ -13,13 +13,12 @@ from api.auth import (
     LoginError,
     audit,
     authenticate,
-    create_session,
     create_token,
     end_session,
     load_session,
 )
 from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
-from api.routes.auth import set_session_cookie, user_ref
+from api.routes.auth import set_session_cookie, sign_in
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
 
@@ -67,15 +66,7 @@ def login_submit(
             {"next": safe_next(next), "error": str(exc), "username": username},
             status_code=exc.status_code,
         )
-    new = create_session(
-        session,
-        user,
-        settings=settings,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-    )
-    audit(session, user_ref(user, request), "auth.login", "user", user.id, {"via": "web"})
-    session.commit()
+    new = sign_in(session, user, request, settings, via="web")
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, new.cookie, settings)
     return response

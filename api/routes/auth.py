@@ -7,10 +7,12 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import (
     SESSION_COOKIE,
     LoginError,
+    NewSession,
     audit,
     authenticate,
     create_session,
@@ -104,6 +106,15 @@ def login(
         )
     except LoginError as exc:
         raise HTTPException(status_code=exc.status_code, detail=str(exc)) from None
+    new = sign_in(session, user, request, settings, via="api")
+    set_session_cookie(response, new.cookie, settings)
+    return LoginOut(user=_me(user, "session"), csrf_token=new.row.csrf_token)
+
+
+def sign_in(
+    session: Session, user: User, request: Request, settings: Settings, *, via: str
+) -> NewSession:
+    """Open, audit and commit the browser session of a user who just authenticated."""
     new = create_session(
         session,
         user,
@@ -111,10 +122,9 @@ def login(
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
-    audit(session, user_ref(user, request), "auth.login", "user", user.id, {"via": "api"})
+    audit(session, user_ref(user, request), "auth.login", "user", user.id, {"via": via})
     session.commit()
-    set_session_cookie(response, new.cookie, settings)
-    return LoginOut(user=_me(user, "session"), csrf_token=new.row.csrf_token)
+    return new
 
 
 def user_ref(user: User, request: Request) -> Principal:
