@@ -46,6 +46,7 @@ def test_saved_search_keeps_its_source_scope(client_for, seeded: Seed, session) 
     doc = session.get(Document, seeded.docs["d1"])
     own = doc.source.scope
     other = next(s for s in ("national", "local", "social") if s != own)
+    session.commit()  # SQLite: this session's open transaction would block the app's writes
     client = client_for("press_officer")
     ids = {}
     for scope in (own, other):
