@@ -208,6 +208,9 @@ def test_workers_consume_every_queue_and_settings_pick_the_engines(
     assert parsed.celery_broker_url.startswith("redis://")
     assert parsed.search_backend == "elasticsearch"
     assert compose["services"]["api"]["env_file"] == ["deploy.env"]
+    # uvicorn (the api command) trusts X-Forwarded-For only from these proxy addresses
+    assert "FORWARDED_ALLOW_IPS" in file_env
+    assert compose["services"]["api"]["command"][0] == "uvicorn"
 
 
 def test_interpolation_follows_compose_rules() -> None:
