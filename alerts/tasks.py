@@ -67,7 +67,11 @@ def _load(session: Session, doc_ids: Sequence[str]) -> list[Document]:
         for d in session.scalars(
             select(Document)
             .where(Document.id.in_(doc_ids))
-            .options(selectinload(Document.classifications), joinedload(Document.story))
+            .options(
+                selectinload(Document.classifications),
+                joinedload(Document.story),
+                joinedload(Document.source),  # its scope is a rule filter
+            )
         )
     }
     return [found[i] for i in dict.fromkeys(doc_ids) if i in found]
