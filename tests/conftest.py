@@ -104,13 +104,22 @@ def session(settings: Settings) -> Iterator[Session]:
         s.close()
 
 
-@pytest.fixture
-def embedded_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The embedded SQLite broker even under DIEMTIN_TEST_BROKER=redis: for tests of it."""
-    monkeypatch.setenv("DIEMTIN_BROKER_URL", "")
-    monkeypatch.setenv("DIEMTIN_RESULT_BACKEND", "")
+def use_broker(
+    monkeypatch: pytest.MonkeyPatch, broker_url: str, result_backend: str | None = None
+) -> Settings:
+    """Re-point the test's Celery app at another broker ("" = the embedded one) and, when
+    given, another result backend; returns the settings it now runs on."""
+    monkeypatch.setenv("DIEMTIN_BROKER_URL", broker_url)
+    if result_backend is not None:
+        monkeypatch.setenv("DIEMTIN_RESULT_BACKEND", result_backend)
     get_settings.cache_clear()
     reset_pools()
     current = get_settings()
     configure(current)
     return current
+
+
+@pytest.fixture
+def embedded_broker(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The embedded SQLite broker even under DIEMTIN_TEST_BROKER=redis: for tests of it."""
+    return use_broker(monkeypatch, "", "")

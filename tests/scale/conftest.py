@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.celery_app import configure, reset_pools
-from core.settings import Settings, get_settings
+from core.celery_app import reset_pools
+from core.settings import Settings
+from tests.conftest import use_broker
 from tests.crawlers.conftest import server  # noqa: F401 (a fixture used by these tests)
 from tests.scale.services import RedisServer, running_redis
 
@@ -31,13 +32,8 @@ def redis_settings(
 ) -> Iterator[Settings]:
     """The test settings with Redis as the Celery broker (emptied first)."""
     redis_server.client().flushall()
-    monkeypatch.setenv("DIEMTIN_BROKER_URL", redis_server.url)
     monkeypatch.setenv("DIEMTIN_REDIS_VISIBILITY_TIMEOUT_S", str(VISIBILITY_TIMEOUT_S))
-    get_settings.cache_clear()
-    reset_pools()
-    current = get_settings()
-    configure(current)
-    yield current
+    yield use_broker(monkeypatch, redis_server.url)
     reset_pools()
 
 
