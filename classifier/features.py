@@ -15,8 +15,10 @@ import os
 import re
 import tempfile
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +52,39 @@ class NgramConfig:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+@lru_cache(maxsize=1 << 17)
+def _word_crcs(word: str) -> tuple[bytes, int]:
+    """A word's UTF-8 bytes and the CRC-32 of the word followed by a space."""
+    raw = word.encode("utf-8")
+    return raw, zlib.crc32(raw + b" ")
+
+
+def gram_hashes(text: str, config: NgramConfig) -> list[int]:
+    """CRC-32 of each folded word 1..max_n-gram of text (the n-grams joined by spaces).
+
+    CRC-32 continues from a prefix's value, so a bigram's hash is the second word's bytes
+    run on from the cached CRC of "first ": no string is joined or encoded per n-gram.
+    """
+    tokens = _TOKEN_RE.findall(fold(text))[: config.max_tokens]
+    words = [_word_crcs(t) for t in tokens]
+    crc = zlib.crc32
+    hashes = [crc(raw) for raw, _ in words]
+    if config.max_n >= 2:
+        hashes += [crc(b[0], a[1]) for a, b in zip(words, words[1:], strict=False)]
+    for n in range(3, config.max_n + 1):
+        hashes += [
+            crc(" ".join(tokens[i : i + n]).encode("utf-8")) for i in range(len(tokens) - n + 1)
+        ]
+    return hashes
+
+
 def ngram_counts(text: str, config: NgramConfig) -> dict[int, int]:
     """Bucket -> count for the folded word 1..max_n-grams of text."""
-    tokens = _TOKEN_RE.findall(fold(text))[: config.max_tokens]
-    grams = list(tokens)
-    for n in range(2, config.max_n + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    counts: dict[int, int] = {}
-    mask = config.buckets - 1 if config.buckets & (config.buckets - 1) == 0 else None
-    for gram in grams:
-        h = zlib.crc32(gram.encode("utf-8"))
-        bucket = h & mask if mask is not None else h % config.buckets
-        counts[bucket] = counts.get(bucket, 0) + 1
-    return counts
+    hashes = gram_hashes(text, config)
+    if config.buckets & (config.buckets - 1) == 0:
+        mask = config.buckets - 1
+        return dict(Counter([h & mask for h in hashes]))
+    return dict(Counter([h % config.buckets for h in hashes]))
 
 
 @dataclass
@@ -117,20 +139,24 @@ def idf_from_df(df: np.ndarray, n_docs: int) -> np.ndarray:
 
 def ngram_batch(texts: Sequence[str], config: NgramConfig, idf: np.ndarray) -> NgramBatch:
     """TF-IDF rows (sublinear tf, L2-normalised) of texts as EmbeddingBag inputs."""
-    ids: list[int] = []
-    weights: list[float] = []
-    offsets: list[int] = []
-    for text in texts:
-        offsets.append(len(ids))
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    offsets = np.zeros(len(texts), dtype=np.int64)
+    at = 0
+    for row, text in enumerate(texts):
+        offsets[row] = at
         counts = ngram_counts(text, config)
-        row = [(b, (1.0 + math.log(c)) * float(idf[b])) for b, c in counts.items()]
-        norm = math.sqrt(sum(v * v for _, v in row)) or 1.0
-        ids.extend(b for b, _ in row)
-        weights.extend(v / norm for _, v in row)
+        buckets = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        values = (1.0 + np.log(tf)) * idf[buckets].astype(np.float64)
+        norm = math.sqrt(float(values @ values)) or 1.0
+        ids.append(buckets)
+        weights.append(values / norm)
+        at += len(buckets)
     return NgramBatch(
-        torch.as_tensor(ids, dtype=torch.long),
-        torch.as_tensor(offsets, dtype=torch.long),
-        torch.as_tensor(weights, dtype=torch.float32),
+        torch.from_numpy(np.concatenate(ids) if ids else np.zeros(0, np.int64)),
+        torch.from_numpy(offsets),
+        torch.from_numpy((np.concatenate(weights) if weights else np.zeros(0)).astype(np.float32)),
     )
 
 

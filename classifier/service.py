@@ -121,6 +121,7 @@ class Classifier:
             FastEncoder,
             build_fast_encoder,
             cached_fast_file,
+            calibration_batches,
             fast_key,
         )
         from classifier.heads import MultiHeadModel
@@ -130,10 +131,11 @@ class Classifier:
         model_file = cached_fast_file(out_dir, key)
         if model_file is None:
             log.info("building the int8 fast encoder for %s in %s", self.model_version, out_dir)
-            encoder, _ = load_encoder(where)
-            MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # applies the adapter
-            model_file = build_fast_encoder(encoder, out_dir, key)
-            del encoder
+            encoder, tokenizer = load_encoder(where)
+            heads = MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # the adapter
+            batches = calibration_batches(tokenizer, heads.config)
+            model_file = build_fast_encoder(encoder, out_dir, key, batches)
+            del encoder, heads
         from transformers import PreTrainedTokenizerFast
 
         self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))

@@ -5,13 +5,24 @@ measured by bench/classifier_speed.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+from classifier.calibration import SENTENCES, calibration_texts
 from classifier.encoder import load_encoder, mean_pool
-from classifier.fastpath import FastEncoder, build_fast_encoder, cached_fast_file, fast_key
+from classifier.fastpath import (
+    FastEncoder,
+    build_fast_encoder,
+    cached_fast_file,
+    calibration_batches,
+    fast_key,
+    ffn_down_amax,
+    smooth_ffn_down,
+)
+from classifier.heads import HeadsConfig
 from classifier.service import Classifier
 from classifier.train import train
 from core.settings import Settings
@@ -28,10 +39,16 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def build(root: Path, name: str, key: str) -> tuple[Path, Any, Any]:
+    """The tiny encoder's int8 build (calibrated on classifier.calibration's sentences)."""
+    encoder, tok = load_encoder(root / "encoder")
+    batches = calibration_batches(tok, HeadsConfig(max_length=64))
+    return build_fast_encoder(encoder, root / name, key, batches), encoder, tok
+
+
 def test_fast_encoder_matches_the_reference_pooled_vectors(tiny_root: Path) -> None:
     # given the tiny encoder and its int8 export
-    encoder, tok = load_encoder(tiny_root / "encoder")
-    out = build_fast_encoder(encoder, tiny_root / "fast", "k1")
+    out, encoder, tok = build(tiny_root, "fast", "k1")
     fast = FastEncoder(out, threads=1)
     texts = ["học sinh giỏi được khen thưởng", "giáo viên", "trường học an toàn " * 20]
     enc = tok(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
@@ -47,9 +64,8 @@ def test_fast_encoder_matches_the_reference_pooled_vectors(tiny_root: Path) -> N
 
 
 def test_fast_build_is_cached_by_key(tiny_root: Path) -> None:
-    encoder, _ = load_encoder(tiny_root / "encoder")
     out_dir = tiny_root / "cached"
-    build_fast_encoder(encoder, out_dir, "key-a")
+    build(tiny_root, "cached", "key-a")
     assert cached_fast_file(out_dir, "key-a") is not None
     assert cached_fast_file(out_dir, "key-b") is None  # another encoder/adapter: rebuild
     (out_dir / "fast.json").write_text("{not json")
@@ -78,24 +94,64 @@ def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> Non
         Classifier(artefact, settings, runtime="tensorflow")
 
 
-def test_ffn_down_projections_stay_fp32_and_the_rest_is_int8(tiny_root: Path) -> None:
+def test_every_matmul_with_weights_is_int8_and_the_ffn_down_inputs_are_smoothed(
+    tiny_root: Path,
+) -> None:
     import onnx
 
-    encoder, _ = load_encoder(tiny_root / "encoder")
-    out = build_fast_encoder(encoder, tiny_root / "mixed", "k-mixed")
+    out, encoder, _ = build(tiny_root, "mixed", "k-mixed")
     nodes = onnx.load(str(out)).graph.node
-    float_down = [n for n in nodes if n.op_type == "MatMul" and "/output/dense/" in n.name
-                  and "attention" not in n.name]  # fmt: skip
-    assert len(float_down) == encoder.config.num_hidden_layers
+    layers = encoder.config.num_hidden_layers
+    # FFN down-projections: int8 behind one per-channel Mul each
+    assert sum(n.name.endswith("/smooth_mul") for n in nodes) == layers
+    float_down = [n for n in nodes if n.op_type == "MatMul" and "/output/dense/" in n.name]
+    assert float_down == []
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in nodes)
+
+
+def test_smoothing_leaves_the_fp32_graph_unchanged_and_tames_outlier_channels(
+    tiny_root: Path, tmp_path: Path
+) -> None:
+    import onnxruntime as ort
+
+    from classifier.fastpath import export_onnx
+
+    # given the tiny encoder's fp32 export, with one FFN input channel 50x the others
+    encoder, tok = load_encoder(tiny_root / "encoder")
+    with torch.no_grad():
+        encoder.encoder.layer[0].intermediate.dense.bias[3] += 50.0
+    fp32 = export_onnx(encoder, tmp_path / "fp32.onnx")
+    batches = calibration_batches(tok, HeadsConfig(max_length=64))
+    # when
+    smooth = smooth_ffn_down(fp32, tmp_path / "smooth.onnx", batches)
+
+    # then: the same vectors in fp32 (the scaling cancels out)...
+    def run(path: Path) -> np.ndarray:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return np.concatenate([session.run(["pooled"], b)[0] for b in batches])
+
+    assert np.allclose(run(fp32), run(smooth), atol=1e-4)
+    # ...and the outlier no longer sets the range int8 activations must cover
+    before = ffn_down_amax(fp32, batches)[0]
+    after = ffn_down_amax(smooth, batches)[0]  # what the int8 MatMul now reads
+    assert before[3] > 20 * np.median(before)
+    assert after[3] / np.median(after) < before[3] / np.median(before) / 5
+
+
+def test_calibration_texts_are_ours_and_cover_unaccented_and_long_input() -> None:
+    texts = calibration_texts()
+    assert set(SENTENCES) <= set(texts)
+    assert any(t.isascii() and "truong" in t for t in texts)  # typed without diacritics
+    assert max(len(t) for t in texts) > 2000  # fills the 128-token window
 
 
 def test_export_uses_eager_attention_and_leaves_the_encoder_as_it_was(tiny_root: Path) -> None:
     import onnx
 
-    encoder, _ = load_encoder(tiny_root / "encoder")
+    encoder, tok = load_encoder(tiny_root / "encoder")
     before = encoder.config._attn_implementation
-    out = build_fast_encoder(encoder, tiny_root / "eager", "k-eager")
+    batches = calibration_batches(tok, HeadsConfig(max_length=64))
+    out = build_fast_encoder(encoder, tiny_root / "eager", "k-eager", batches)
     ops = [n.op_type for n in onnx.load(str(out)).graph.node]
     # SDPA's export guards each layer's masked softmax with IsNaN/Where: slow on CPU
     assert "IsNaN" not in ops
