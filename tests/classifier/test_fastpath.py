@@ -145,6 +145,18 @@ def test_calibration_texts_are_ours_and_cover_unaccented_and_long_input() -> Non
     assert max(len(t) for t in texts) > 2000  # fills the 128-token window
 
 
+def test_the_session_runs_plain_layer_norms_and_gelus(tiny_root: Path, tmp_path: Path) -> None:
+    import onnx
+
+    # given the int8 build, loaded the way the service loads it
+    out, _, _ = build(tiny_root, "plain", "k-plain")
+    FastEncoder(out, threads=1, dump_to=tmp_path / "as-run.onnx")
+    # then: ONNX Runtime's fused SkipLayerNormalization/BiasGelu (slow on CPU) are not used
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "as-run.onnx")).graph.node}
+    assert "LayerNormalization" in ops
+    assert not ops & {"SkipLayerNormalization", "BiasGelu", "SkipSimplifiedLayerNormalization"}
+
+
 def test_export_uses_eager_attention_and_leaves_the_encoder_as_it_was(tiny_root: Path) -> None:
     import onnx
 
