@@ -126,12 +126,16 @@ def ffn_down_amax(model_file: Path, batches: list[Batch]) -> list[np.ndarray]:
         model.graph.output.append(
             onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
         )
+    # Through a file, not bytes: one copy of the weights in memory at a time.
+    probe = model_file.with_name(model_file.stem + "-probe.onnx")
+    onnx.save(model, str(probe))
+    del model
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    del model
+    try:
+        session = ort.InferenceSession(str(probe), options, providers=["CPUExecutionProvider"])
+    finally:
+        probe.unlink(missing_ok=True)
     amax: list[np.ndarray] = []
     for batch in batches:
         keep = batch["attention_mask"].astype(bool)
