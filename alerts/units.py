@@ -38,7 +38,6 @@ GDDT_FORMS = ("gd dt", "gddt", "gd va dt", "giao duc va dao tao", "giao duc dao 
 # Administrative words written (or not) before a district or province name.
 DISTRICT_WORDS = ("huyen", "quan", "thi xa", "thanh pho", "tp")
 PROVINCE_WORDS = ("tinh", "thanh pho", "tp")
-UNIT_TYPES = ("so", "phong", "truong")
 # Workers in other processes notice edits by re-reading the units at most this often.
 RECHECK_S = 30.0
 

@@ -120,7 +120,8 @@ class UnitIn(BaseModel):
         focal_email="vanthu@haichau.edu.vn",
     )
     name: str = Field(min_length=1, max_length=300)
-    type: str = Field(default="truong", min_length=1, max_length=30)
+    # The keys of api.report_export.UNIT_TYPES (the admin form's choices, the import's).
+    type: Literal["so", "phong_gddt", "truong", "khac"] = "truong"
     district: str | None = Field(default=None, max_length=200)
     aliases: list[str] = Field(default_factory=list, max_length=50)
     focal_email: str | None = Field(default=None, max_length=300)
@@ -130,6 +131,7 @@ class UnitIn(BaseModel):
 class UnitOut(UnitIn):
     model_config = ConfigDict(from_attributes=True)
     id: int
+    type: str  # type: ignore[assignment]  # rows stored before the check may hold others
 
 
 class FactIn(BaseModel):

@@ -154,3 +154,13 @@ def test_units_edit(client_for, seeded: Seed) -> None:
     )
     assert r.json()["aliases"] == ["TH Lê Lợi"]
     assert client.put(f"/api/v1/admin/units/{uid}", json={"name": " "}).status_code == 400
+    # a type outside the registry's four (blank included) is refused, not stored as ""
+    for kind in (" ", "", "phong", "<b>x</b>"):
+        bad = client.put(f"/api/v1/admin/units/{uid}", json={"name": "Trường A", "type": kind})
+        assert bad.status_code == 422, kind
+    assert client.get("/api/v1/admin/units").json()["items"][0]["type"] in (
+        "so",
+        "phong_gddt",
+        "truong",
+        "khac",
+    )
