@@ -7,6 +7,7 @@ otherwise, saying so in the log.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -130,12 +131,21 @@ class Classifier:
         out_dir = self.settings.data_dir / "models" / "fast" / self.model_version
         model_file = cached_fast_file(out_dir, key)
         if model_file is None:
-            log.info("building the int8 fast encoder for %s in %s", self.model_version, out_dir)
-            encoder, tokenizer = load_encoder(where)
-            heads = MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # the adapter
-            batches = calibration_batches(tokenizer, heads.config)
-            model_file = build_fast_encoder(encoder, out_dir, key, batches)
-            del encoder, heads
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            # Workers starting together: one builds (a minute, GBs of memory), the rest wait
+            # and load its result instead of building and replacing each other's folder.
+            with (out_dir.parent / f".{out_dir.name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                model_file = cached_fast_file(out_dir, key)
+                if model_file is None:
+                    log.info(
+                        "building the int8 fast encoder for %s in %s", self.model_version, out_dir
+                    )
+                    encoder, tokenizer = load_encoder(where)
+                    heads = MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # adapter
+                    batches = calibration_batches(tokenizer, heads.config)
+                    model_file = build_fast_encoder(encoder, out_dir, key, batches)
+                    del encoder, heads
         from transformers import PreTrainedTokenizerFast
 
         self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))

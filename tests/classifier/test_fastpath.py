@@ -168,3 +168,46 @@ def test_export_uses_eager_attention_and_leaves_the_encoder_as_it_was(tiny_root:
     # SDPA's export guards each layer's masked softmax with IsNaN/Where: slow on CPU
     assert "IsNaN" not in ops
     assert encoder.config._attn_implementation == before
+
+
+def test_workers_starting_together_build_the_fast_encoder_once(
+    tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import classifier.fastpath as fastpath
+
+    # given a trained tiny artefact and an empty data dir
+    artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-once"))
+    settings = Settings(environment="test", secret_key="test", data_dir=tmp_path / "var")
+    builds: list[str] = []
+    real_build = fastpath.build_fast_encoder
+
+    def counted(*args: Any, **kwargs: Any) -> Path:
+        builds.append(threading.current_thread().name)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(fastpath, "build_fast_encoder", counted)
+    clfs = [
+        Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+        for _ in range(3)
+    ]
+    errors: list[BaseException] = []
+
+    def load(clf: Classifier) -> None:
+        try:
+            clf.load()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    # when three load at once
+    threads = [threading.Thread(target=load, args=(c,)) for c in clfs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then: one build, and all three classify the same way
+    assert errors == []
+    assert len(builds) == 1
+    answers = [c.predict(["học sinh đi học"])[0].relevance for c in clfs]
+    assert answers == [answers[0]] * 3
