@@ -46,14 +46,14 @@ FAST_FILE = "encoder-int8.onnx"
 FFN_DOWN = re.compile(r"layer\.\d+/output/dense/MatMul$")
 FAST_FORMAT = "diemtin-fast-6"
 # ONNX Runtime's fused SkipLayerNormalization and BiasGelu kernels are slower on this CPU
-# than the plain ops they replace: 3.8 ms vs 0.9 ms for Add + Add + LayerNormalization on
-# 4096 x 384, 3.2-4.2 vs 2.5-2.8 ms for BiasGelu vs Add + Gelu on 4096 x 1536 (2 threads).
-# Neither the export's optimiser nor the session may fuse them: the encoder graph alone went
-# from 75.6-95.8 to 120.9-125.4 docs/s (batch 32 x 128, alternating runs; docs/decisions.md).
+# than the plain ops they replace (`python bench/fastpath_ops.py`, 4096 tokens, 2 threads:
+# 3.7 vs 1.0 ms for Add + Add + LayerNormalization, 3.7 vs 2.3 ms for Add + Gelu). Built
+# without them the encoder graph does 116 docs/s against 88 (batch 32 x 128); the session is
+# also kept from re-fusing them, which is worth a further ~2%.
 SLOW_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
-# SmoothQuant's migration strength. Pooled vectors' cosine to fp32's on 320 training texts
-# (calibrated on classifier.calibration): 0.6 -> 0.99807, 0.7 -> 0.99831 (min 0.9935),
-# 0.8 worse; the FFN down-projections left in fp32: 0.99910 (docs/decisions.md).
+# SmoothQuant's migration strength. Pooled vectors' mean cosine to fp32's on 320 training
+# texts: 0.99807 / 0.99833 / 0.99800 at 0.6 / 0.7 / 0.8 (`python bench/fastpath_ops.py
+# --alphas 0.6,0.7,0.8`).
 SMOOTH_ALPHA = 0.7
 Batch = dict[str, np.ndarray]
 
@@ -181,7 +181,14 @@ def smooth_ffn_down(
 
 
 def quantize(
-    fp32_file: Path, out_file: Path, *, heads: int, hidden: int, batches: list[Batch]
+    fp32_file: Path,
+    out_file: Path,
+    *,
+    heads: int,
+    hidden: int,
+    batches: list[Batch],
+    alpha: float = SMOOTH_ALPHA,
+    plain_norms: bool = True,
 ) -> Path:
     """Fuse the transformer ops, smooth the FFN down inputs, quantise MatMuls to int8."""
     import onnx
@@ -191,8 +198,9 @@ def quantize(
 
     fused = fp32_file.with_name(fp32_file.stem + "-fused.onnx")
     fusions = FusionOptions("bert")
-    fusions.enable_skip_layer_norm = False  # see SLOW_FUSIONS
-    fusions.enable_bias_gelu = False
+    # plain_norms=False: the optimiser's defaults (bench/fastpath_ops.py compares them).
+    fusions.enable_skip_layer_norm = not plain_norms  # see SLOW_FUSIONS
+    fusions.enable_bias_gelu = not plain_norms
     optimized = optimize_model(
         str(fp32_file),
         model_type="bert",
@@ -202,7 +210,8 @@ def quantize(
         optimization_options=fusions,
     )
     optimized.save_model_to_file(str(fused))
-    smooth = smooth_ffn_down(fused, fp32_file.with_name(fp32_file.stem + "-smooth.onnx"), batches)
+    smooth = fp32_file.with_name(fp32_file.stem + "-smooth.onnx")
+    smooth_ffn_down(fused, smooth, batches, alpha)
     fused.unlink(missing_ok=True)
     quantize_dynamic(
         str(smooth),
