@@ -20,6 +20,7 @@ from queue import Empty
 from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES
+from kombu.transport import redis as kredis
 from kombu.transport import sqlalchemy as sqla
 from kombu.utils.encoding import bytes_to_str
 from sqlalchemy import create_engine, or_, text, update
@@ -157,6 +158,63 @@ class Transport(sqla.Transport):
     Channel = Channel
 
 
+class RedisQoS(kredis.QoS):
+    """kombu's Redis QoS that survives the broker dying while a task runs.
+
+    When Redis goes away with a message unacknowledged, the consumer closes its channel and
+    kombu (5.7) then tries to reach Redis through that torn-down channel twice: to push the
+    message back, and to ack it when the task finishes. Both raise AttributeError (on
+    `None.hostname`, `None.client`), which the worker treats as unrecoverable: it exits
+    (tests/scale/test_outages.py reproduces it). The message is still in Redis's unacked set,
+    so the worker that reconnects redelivers it after the visibility timeout (tasks are
+    idempotent); skipping the doomed calls is all that is needed.
+    """
+
+    def _gone(self) -> bool:
+        transport = getattr(self.channel, "connection", None)
+        return getattr(transport, "client", None) is None
+
+    def restore_unacked(self, client: Any = None) -> None:
+        if client is None and self._gone():
+            log.warning(
+                "broker connection gone: %d unacknowledged message(s) stay in Redis and are "
+                "redelivered after the visibility timeout",
+                len(self._delivered or ()),
+            )
+            return
+        super().restore_unacked(client)
+
+    def ack(self, delivery_tag: Any) -> None:
+        if self._gone():
+            log.warning("broker connection gone: a finished task's ack is dropped (redelivered)")
+            virtual_ack(self, delivery_tag)
+            return
+        super().ack(delivery_tag)
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        if self._gone():
+            log.warning("broker connection gone: a reject is dropped (redelivered)")
+            virtual_ack(self, delivery_tag)
+            return
+        super().reject(delivery_tag, requeue=requeue)
+
+
+def virtual_ack(qos: kredis.QoS, delivery_tag: Any) -> None:
+    """Forget a delivery locally only (kombu's in-memory bookkeeping, no Redis call)."""
+    kredis.virtual.QoS.ack(qos, delivery_tag)
+
+
+class RedisChannel(kredis.Channel):
+    QoS = RedisQoS
+
+
+class RedisTransport(kredis.Transport):
+    """kombu's Redis transport with RedisQoS."""
+
+    Channel = RedisChannel
+
+
 def install() -> None:
-    """Make "sqla+..." broker URLs use this transport (before any connection is made)."""
+    """Make "sqla+..." and "redis://" broker URLs use these transports (before connecting)."""
     TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "core.broker:Transport"
+    TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "core.broker:RedisTransport"

@@ -96,6 +96,50 @@ def test_search_outage_loses_nothing_and_indexes_when_back(
         noida.stop()
 
 
+def test_redis_dies_while_a_task_runs_and_the_worker_carries_on(
+    session: Session,
+    settings: Settings,
+    server: LocalServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a worker in the middle of a crawl (its message unacknowledged) on a redis-server
+    # of this test's own, and the beat ticking every second
+    redis = RedisServer(tmp_path / "redis").start()
+    in_flight = threading.Event()
+    served = [0]
+    lock = threading.Lock()
+
+    def feed(_handler: Any) -> Reply:
+        with lock:
+            served[0] += 1
+            n = served[0]
+        if n == 2:  # the second crawl is slow: Redis dies while it runs
+            in_flight.set()
+            time.sleep(3)
+        return Reply(body=rss_feed(n, "f"), headers=RSS_HEADERS)
+
+    source = Source(name="Báo chậm", url=server.route("/f.xml", feed), poll_interval_s=1)
+    session.add(source)
+    session.commit()
+    current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
+    env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
+    log = tmp_path / "celery.log"
+    ok_runs = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
+    try:
+        with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
+            assert in_flight.wait(40), "the slow crawl never started"
+            # when: Redis dies mid-task and comes back on the same port
+            redis.kill()
+            time.sleep(1)
+            redis.start()
+            # then: the worker neither crashes nor stops: crawls go on
+            wait_for(lambda: _count(session, ok_runs) >= 4, 60, "crawls after restart", log)
+            assert "Unrecoverable error" not in log.read_text(errors="replace")
+    finally:
+        redis.stop()
+
+
 def test_redis_restart_scheduled_crawls_resume_and_queued_tasks_survive(
     session: Session,
     settings: Settings,
