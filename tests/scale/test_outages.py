@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,51 @@ def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     current = get_settings()
     configure(current)
     return current
+
+
+@dataclass
+class Ticking:
+    """A redis-server of the test's own, a source polled every second, and the env for a
+    worker and a beat that tick every second."""
+
+    redis: RedisServer
+    env: dict[str, str]
+    log: Path
+    ok_runs: Any  # count of the source's successful crawls
+    in_flight: threading.Event  # set when the slow request starts
+
+
+def _ticking(
+    session: Session,
+    server: LocalServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    name: str,
+    tag: str,
+    slow_request: int = 0,
+) -> Ticking:
+    """Its feed has one new article per request; request number `slow_request` takes 3 s."""
+    redis = RedisServer(tmp_path / "redis").start()
+    in_flight = threading.Event()
+    served = [0]
+    lock = threading.Lock()
+
+    def feed(_handler: Any) -> Reply:
+        with lock:
+            served[0] += 1
+            n = served[0]
+        if n == slow_request:
+            in_flight.set()
+            time.sleep(3)
+        return Reply(body=rss_feed(n, tag), headers=RSS_HEADERS)
+
+    source = Source(name=name, url=server.route(f"/{tag}.xml", feed), poll_interval_s=1)
+    session.add(source)
+    session.commit()
+    current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
+    env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
+    ok_runs = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
+    return Ticking(redis, env, tmp_path / "celery.log", ok_runs, in_flight)
 
 
 def test_search_outage_loses_nothing_and_indexes_when_back(
@@ -105,30 +151,11 @@ def test_redis_dies_while_a_task_runs_and_the_worker_carries_on(
 ) -> None:
     # given: a worker in the middle of a crawl (its message unacknowledged) on a redis-server
     # of this test's own, and the beat ticking every second
-    redis = RedisServer(tmp_path / "redis").start()
-    in_flight = threading.Event()
-    served = [0]
-    lock = threading.Lock()
-
-    def feed(_handler: Any) -> Reply:
-        with lock:
-            served[0] += 1
-            n = served[0]
-        if n == 2:  # the second crawl is slow: Redis dies while it runs
-            in_flight.set()
-            time.sleep(3)
-        return Reply(body=rss_feed(n, "f"), headers=RSS_HEADERS)
-
-    source = Source(name="Báo chậm", url=server.route("/f.xml", feed), poll_interval_s=1)
-    session.add(source)
-    session.commit()
-    current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
-    env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
-    log = tmp_path / "celery.log"
-    ok_runs = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
+    t = _ticking(session, server, monkeypatch, tmp_path, "Báo chậm", "f", slow_request=2)
+    redis, env, log, ok_runs = t.redis, t.env, t.log, t.ok_runs
     try:
         with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
-            assert in_flight.wait(40), "the slow crawl never started"
+            assert t.in_flight.wait(40), "the slow crawl never started"
             # when: Redis dies mid-task and comes back on the same port
             redis.kill()
             time.sleep(1)
@@ -149,23 +176,8 @@ def test_redis_restart_scheduled_crawls_resume_and_queued_tasks_survive(
 ) -> None:
     # given: a redis-server of this test's own, a worker and the beat ticking every second,
     # and a feed that has one new article per request
-    redis = RedisServer(tmp_path / "redis").start()
-    served = [0]
-    lock = threading.Lock()
-
-    def feed(_handler: Any) -> Reply:
-        with lock:
-            served[0] += 1
-            n = served[0]
-        return Reply(body=rss_feed(n, "r"), headers=RSS_HEADERS)
-
-    source = Source(name="Báo mẫu", url=server.route("/r.xml", feed), poll_interval_s=1)
-    session.add(source)
-    session.commit()
-    current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
-    env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
-    log = tmp_path / "celery.log"
-    ok_runs = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
+    t = _ticking(session, server, monkeypatch, tmp_path, "Báo mẫu", "r")
+    redis, env, log, ok_runs = t.redis, t.env, t.log, t.ok_runs
     try:
         with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
             wait_for(lambda: _count(session, ok_runs) >= 2, 40, "scheduled crawls", log)
