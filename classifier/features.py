@@ -80,11 +80,8 @@ def gram_hashes(text: str, config: NgramConfig) -> list[int]:
 
 def ngram_counts(text: str, config: NgramConfig) -> dict[int, int]:
     """Bucket -> count for the folded word 1..max_n-grams of text."""
-    hashes = gram_hashes(text, config)
-    if config.buckets & (config.buckets - 1) == 0:
-        mask = config.buckets - 1
-        return dict(Counter([h & mask for h in hashes]))
-    return dict(Counter([h % config.buckets for h in hashes]))
+    # CRC-32 is unsigned: % is the bucket for any count (a mask would equal it for powers of 2).
+    return dict(Counter([h % config.buckets for h in gram_hashes(text, config)]))
 
 
 @dataclass

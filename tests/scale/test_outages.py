@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,37 +55,44 @@ class Ticking:
     in_flight: threading.Event  # set when the slow request starts
 
 
-def _ticking(
+@pytest.fixture
+def ticking(
     session: Session,
     server: LocalServer,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    name: str,
-    tag: str,
-    slow_request: int = 0,
-) -> Ticking:
-    """Its feed has one new article per request; request number `slow_request` takes 3 s."""
-    redis = RedisServer(tmp_path / "redis").start()
-    in_flight = threading.Event()
-    served = [0]
-    lock = threading.Lock()
+) -> Iterator[Callable[..., Ticking]]:
+    """Makes the setup; its feed has one new article per request, and request number
+    `slow_request` takes 3 s. Its redis-server is stopped after the test."""
+    started: list[RedisServer] = []
 
-    def feed(_handler: Any) -> Reply:
-        with lock:
-            served[0] += 1
-            n = served[0]
-        if n == slow_request:
-            in_flight.set()
-            time.sleep(3)
-        return Reply(body=rss_feed(n, tag), headers=RSS_HEADERS)
+    def make(name: str, tag: str, slow_request: int = 0) -> Ticking:
+        redis = RedisServer(tmp_path / "redis").start()
+        started.append(redis)
+        in_flight = threading.Event()
+        served = [0]
+        lock = threading.Lock()
 
-    source = Source(name=name, url=server.route(f"/{tag}.xml", feed), poll_interval_s=1)
-    session.add(source)
-    session.commit()
-    current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
-    env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
-    ok_runs = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
-    return Ticking(redis, env, tmp_path / "celery.log", ok_runs, in_flight)
+        def feed(_handler: Any) -> Reply:
+            with lock:
+                served[0] += 1
+                n = served[0]
+            if n == slow_request:
+                in_flight.set()
+                time.sleep(3)
+            return Reply(body=rss_feed(n, tag), headers=RSS_HEADERS)
+
+        source = Source(name=name, url=server.route(f"/{tag}.xml", feed), poll_interval_s=1)
+        session.add(source)
+        session.commit()
+        current = _use(monkeypatch, DIEMTIN_BROKER_URL=redis.url)
+        env = app_env(current, redis.url, DIEMTIN_SCHEDULER_TICK_S="1", DIEMTIN_INDEX_TICK_S="1")
+        ok = select(func.count()).where(CrawlRun.source_id == source.id, CrawlRun.status == "ok")
+        return Ticking(redis, env, tmp_path / "celery.log", ok, in_flight)
+
+    yield make
+    for redis in started:
+        redis.stop()
 
 
 def test_search_outage_loses_nothing_and_indexes_when_back(
@@ -143,76 +151,59 @@ def test_search_outage_loses_nothing_and_indexes_when_back(
 
 
 def test_redis_dies_while_a_task_runs_and_the_worker_carries_on(
-    session: Session,
-    settings: Settings,
-    server: LocalServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    session: Session, ticking: Callable[..., Ticking], tmp_path: Path
 ) -> None:
     # given: a worker in the middle of a crawl (its message unacknowledged) on a redis-server
     # of this test's own, and the beat ticking every second
-    t = _ticking(session, server, monkeypatch, tmp_path, "Báo chậm", "f", slow_request=2)
-    redis, env, log, ok_runs = t.redis, t.env, t.log, t.ok_runs
-    try:
-        with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
-            assert t.in_flight.wait(40), "the slow crawl never started"
-            # when: Redis dies mid-task and comes back on the same port
-            redis.kill()
-            time.sleep(1)
-            redis.start()
-            # then: the worker neither crashes nor stops: crawls go on
-            wait_for(lambda: _count(session, ok_runs) >= 4, 60, "crawls after restart", log)
-            assert "Unrecoverable error" not in log.read_text(errors="replace")
-    finally:
-        redis.stop()
+    t = ticking("Báo chậm", "f", slow_request=2)
+    with worker(t.env, t.log, "w"), beat(t.env, t.log, tmp_path / "beat"):
+        assert t.in_flight.wait(40), "the slow crawl never started"
+        # when: Redis dies mid-task and comes back on the same port
+        t.redis.kill()
+        time.sleep(1)
+        t.redis.start()
+        # then: the worker neither crashes nor stops: crawls go on
+        wait_for(lambda: _count(session, t.ok_runs) >= 4, 60, "crawls after restart", t.log)
+        assert "Unrecoverable error" not in t.log.read_text(errors="replace")
 
 
 def test_redis_restart_scheduled_crawls_resume_and_queued_tasks_survive(
-    session: Session,
-    settings: Settings,
-    server: LocalServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    session: Session, ticking: Callable[..., Ticking], server: LocalServer, tmp_path: Path
 ) -> None:
     # given: a redis-server of this test's own, a worker and the beat ticking every second,
     # and a feed that has one new article per request
-    t = _ticking(session, server, monkeypatch, tmp_path, "Báo mẫu", "r")
+    t = ticking("Báo mẫu", "r")
     redis, env, log, ok_runs = t.redis, t.env, t.log, t.ok_runs
-    try:
-        with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
-            wait_for(lambda: _count(session, ok_runs) >= 2, 40, "scheduled crawls", log)
-            # when: Redis dies without warning and comes back on the same port
-            redis.kill()
-            time.sleep(3)
-            before = _count(session, ok_runs)
-            redis.start()
-            # then: the beat ticks again and the worker crawls again, with no restart of either
-            wait_for(
-                lambda: _count(session, ok_runs) >= before + 3, 60, "crawls after restart", log
-            )
-        # and no article was stored twice
-        per_url = session.execute(
-            select(Document.canonical_url, func.count()).group_by(Document.canonical_url)
-        ).all()
-        assert len(per_url) >= before + 3 and {n for _, n in per_url} == {1}
-
-        # given: a task queued while no worker runs, persisted by the append-only file
-        session.add(
-            second := Source(
-                name="Báo hai",
-                url=server.route("/2.xml", Reply(body=rss_feed(3, "q"), headers=RSS_HEADERS)),
-                poll_interval_s=3600,
-            )
-        )  # noqa: E501
-        session.commit()
-        app.send_task("crawl_source", args=[second.id])
-        time.sleep(1.5)  # appendfsync everysec
-        # when: Redis is killed and restarted before any worker took it
+    with worker(env, log, "w"), beat(env, log, tmp_path / "beat"):
+        wait_for(lambda: _count(session, ok_runs) >= 2, 40, "scheduled crawls", log)
+        # when: Redis dies without warning and comes back on the same port
         redis.kill()
+        time.sleep(3)
+        before = _count(session, ok_runs)
         redis.start()
-        # then: a worker started afterwards still finds and runs it
-        done = select(func.count()).where(CrawlRun.source_id == second.id, CrawlRun.status == "ok")
-        with worker(env, log, "late", "crawl"):
-            wait_for(lambda: _count(session, done) == 1, 40, "the persisted crawl", log)
-    finally:
-        redis.stop()
+        # then: the beat ticks again and the worker crawls again, with no restart of either
+        wait_for(lambda: _count(session, ok_runs) >= before + 3, 60, "crawls after restart", log)
+    # and no article was stored twice
+    per_url = session.execute(
+        select(Document.canonical_url, func.count()).group_by(Document.canonical_url)
+    ).all()
+    assert len(per_url) >= before + 3 and {n for _, n in per_url} == {1}
+
+    # given: a task queued while no worker runs, persisted by the append-only file
+    session.add(
+        second := Source(
+            name="Báo hai",
+            url=server.route("/2.xml", Reply(body=rss_feed(3, "q"), headers=RSS_HEADERS)),
+            poll_interval_s=3600,
+        )
+    )  # noqa: E501
+    session.commit()
+    app.send_task("crawl_source", args=[second.id])
+    time.sleep(1.5)  # appendfsync everysec
+    # when: Redis is killed and restarted before any worker took it
+    redis.kill()
+    redis.start()
+    # then: a worker started afterwards still finds and runs it
+    done = select(func.count()).where(CrawlRun.source_id == second.id, CrawlRun.status == "ok")
+    with worker(env, log, "late", "crawl"):
+        wait_for(lambda: _count(session, done) == 1, 40, "the persisted crawl", log)
