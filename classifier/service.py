@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
+# Encoder threads of this process when settings.classifier_threads is 0: a prefork Celery
+# worker sets it to its share of the cores before forking (core.celery_app.share_cores).
+worker_threads = 0
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Classifier:
         self.runtime = runtime or getattr(settings, "classifier_runtime", "torch")
         if self.runtime not in ("torch", "onnx"):
             raise ValueError(f"unknown classifier runtime {self.runtime!r}: torch or onnx")
+        self.threads = int(getattr(settings, "classifier_threads", 0) or 0) or worker_threads
         self._model: MultiHeadModel | None = None
         self._fast: Any = None
         self._tokenizer: Any = None
@@ -104,6 +108,11 @@ class Classifier:
                 from classifier.heads import MultiHeadModel
 
                 where = self.encoder_dir or ensure_encoder(self.settings)
+                if self.threads:
+                    import torch
+
+                    # Process-wide: the heads (and the reference encoder) run in torch.
+                    torch.set_num_threads(self.threads)
                 if self.runtime == "onnx":
                     self._model = self._load_fast(where)
                 else:
@@ -149,7 +158,7 @@ class Classifier:
         from transformers import PreTrainedTokenizerFast
 
         self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))
-        self._fast = FastEncoder(model_file)
+        self._fast = FastEncoder(model_file, threads=self.threads)
         return MultiHeadModel.from_pretrained(self.path).eval()
 
     def predict(

@@ -6,8 +6,11 @@ Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import kombu.pools
-from celery import Celery
+from celery import Celery, signals
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
 from core import broker
@@ -80,6 +83,29 @@ def configure(settings: Settings | None = None) -> Celery:
         include=TASK_MODULES,
     )
     return app
+
+
+@signals.celeryd_after_setup.connect
+def share_cores(sender: str, instance: Any, **_: Any) -> None:
+    """A prefork worker of N processes gives each child's classifier cores / N threads.
+
+    Sent in the parent before the pool forks, so every child inherits the figure. Each
+    process otherwise runs its encoder on every core and N of them contend: on 2 cores,
+    `-c 2` ran at 74 docs/s with every core each and 104 with one each (int8 fast path,
+    `python bench/classify_workers.py`). DIEMTIN_CLASSIFIER_THREADS, when set, wins."""
+    from classifier import service
+
+    processes = int(getattr(instance, "concurrency", 0) or 0)
+    forked = "prefork" in str(getattr(instance, "pool_cls", "prefork")).lower()
+    service.worker_threads = cores_per_process(processes) if forked else 0
+
+
+def cores_per_process(processes: int) -> int:
+    """This host's usable cores shared among `processes` (0 = no sharing needed)."""
+    if processes <= 1:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // processes)
 
 
 def transport_options(s: Settings) -> dict[str, float]:

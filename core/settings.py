@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # "torch" runs the reference encoder; "onnx" the int8 fast path (built on first use into
     # <data_dir>/models/fast/, ~1 min; bench/classifier_speed.py gives speed and agreement).
     classifier_runtime: Literal["torch", "onnx"] = "torch"
+    # Threads one process's encoder uses (torch and ONNX Runtime); 0 = every core. A host
+    # running several classify processes gives each cores / processes
+    # (`python bench/classify_workers.py` measures the layouts).
+    classifier_threads: int = Field(default=0, ge=0)
     # After the inline keyword labels, queue `classify_documents` so the trained model relabels
     # new and changed documents (a no-op when no trained artefact exists).
     classifier_model_enabled: bool = True

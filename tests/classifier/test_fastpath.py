@@ -94,6 +94,26 @@ def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> Non
         Classifier(artefact, settings, runtime="tensorflow")
 
 
+def test_service_runs_on_the_configured_number_of_threads(tiny_root: Path) -> None:
+    # given a host that runs several classify processes, each told to use one core
+    artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-fast"))
+    settings = Settings(
+        environment="test", secret_key="test", data_dir=tiny_root / "var", classifier_threads=1
+    )
+    before = torch.get_num_threads()
+    try:
+        fast = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+        # when it labels
+        fast.predict(["giáo viên dạy thêm"])
+        # then both the int8 session and torch (the heads) keep to one thread
+        assert fast._fast.session.get_session_options().intra_op_num_threads == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="classifier_threads"):
+        Settings(environment="test", secret_key="test", classifier_threads=-1)
+
+
 def test_every_matmul_with_weights_is_int8_and_the_ffn_down_inputs_are_smoothed(
     tiny_root: Path,
 ) -> None:

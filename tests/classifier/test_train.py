@@ -250,3 +250,51 @@ def test_frozen_heads_on_a_lora_encoder_carry_its_adapter(tiny_root: Path) -> No
     before = base.encoder.layer[1].output.dense.weight.detach().clone()
     MultiHeadModel.from_pretrained(out, encoder=base)
     assert not torch.allclose(before, base.encoder.layer[1].output.dense.weight)
+
+
+def test_refitting_an_adapted_artefact_in_place_keeps_its_adapter(tiny_root: Path) -> None:
+    # given heads fitted on a LoRA finetune's encoder (what e5s-v2 is)
+    lora_out = train(
+        tiny_args(tiny_root, mode="finetune", version="tiny-lora3", output_dir=tiny_root / "l3",
+                  max_steps=3, batch_size=8, lora_rank=4, lr=1e-2, resume=False)
+    )  # fmt: skip
+    stack = tiny_root / "stack3"
+    train(tiny_args(tiny_root, version="tiny-stack3", output_dir=stack,
+                    adapter_from=lora_out, compare_variants=False, resume=False))  # fmt: skip
+    heads_before = (stack / WEIGHTS_FILE).read_bytes()
+    # when `make train` refits that artefact's heads from its own adapter, into its own folder
+    out = train(
+        tiny_args(tiny_root, version="tiny-stack3", output_dir=stack, adapter_from=stack,
+                  compare_variants=False, resume=False, seed=14)
+    )  # fmt: skip
+    # then the adapter files survive byte for byte and still name the finetune they came from
+    for name in ("encoder_lora.safetensors", "encoder_delta.safetensors"):
+        assert (out / name).read_bytes() == (lora_out / name).read_bytes()
+    config = json.loads((out / CONFIG_FILE).read_text("utf-8"))
+    assert config["encoder"]["adapter_version"] == "tiny-lora3"
+    record = json.loads((out / "adapter_metrics.json").read_text("utf-8"))
+    assert record["args"]["mode"] == "finetune" and record["args"]["lora_rank"] == 4
+    assert "`tiny-lora3`" in (out / "MODEL_CARD.md").read_text("utf-8")
+    # and the heads are new (another seed) and load onto the adapted encoder as before
+    assert (out / WEIGHTS_FILE).read_bytes() != heads_before
+    base = BertModel.from_pretrained(str(tiny_root / "encoder"), add_pooling_layer=False)
+    before = base.encoder.layer[1].output.dense.weight.detach().clone()
+    MultiHeadModel.from_pretrained(out, encoder=base)
+    assert not torch.allclose(before, base.encoder.layer[1].output.dense.weight)
+
+
+def test_head_checkpoints_are_keyed_by_the_adapters_content(tmp_path: Path) -> None:
+    from classifier.frozen import _checkpoint
+
+    # given one adapter folder whose LoRA file changes (a new finetune written over it)
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    config = {"format": "diemtin-heads/1", "version": "a", "heads": [], "max_length": 32,
+              "encoder": {"lora": "encoder_lora.safetensors"}}  # fmt: skip
+    (folder / CONFIG_FILE).write_text(json.dumps(config), "utf-8")
+    (folder / "encoder_lora.safetensors").write_bytes(b"first")
+    args = TrainArgs(work_dir=tmp_path / "work", adapter_from=folder)
+    first = _checkpoint(args, "relevance")
+    (folder / "encoder_lora.safetensors").write_bytes(b"second")
+    # then heads fitted on the first encoder are not resumed for the second
+    assert _checkpoint(args, "relevance") != first

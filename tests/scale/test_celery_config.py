@@ -3,6 +3,11 @@ acknowledged only after they ran, and Redis's sweep for a dead worker's tasks.""
 
 from __future__ import annotations
 
+import os
+
+import pytest
+from celery import signals
+
 from core.celery_app import QUEUES, TASK_MODULES, TASK_ROUTES, app, configure, transport_options
 from core.settings import Settings
 
@@ -39,3 +44,26 @@ def test_redis_sweeps_for_a_dead_workers_tasks_within_a_quarter_timeout() -> Non
     assert quick["unacked_restore_interval"] == 1.0
     embedded = transport_options(Settings(**base, broker_visibility_timeout_s=30))
     assert embedded == {"visibility_timeout": 30}
+
+
+@pytest.mark.parametrize(("processes", "pool"), [(2, "prefork"), (1, "prefork"), (4, "threads")])
+def test_prefork_workers_share_the_cores_among_their_classifiers(
+    settings: Settings, processes: int, pool: str
+) -> None:
+    from classifier import service
+
+    cores = len(os.sched_getaffinity(0))
+    # given a worker as `celery worker -c N -P pool` builds it (not started)
+    worker = app.WorkController(concurrency=processes, pool_cls=pool, hostname="cores@test")
+    try:
+        # when it has set up (the parent, before forking its pool)
+        signals.celeryd_after_setup.send(sender=worker.hostname, instance=worker, conf=app.conf)
+        clf = service.Classifier(service.artefact_dir(), settings)
+        # then each forked process's encoder gets its share; one process or threads: all cores
+        forked = pool == "prefork" and processes > 1
+        assert clf.threads == (max(1, cores // processes) if forked else 0)
+        # and an explicit DIEMTIN_CLASSIFIER_THREADS wins
+        pinned = settings.model_copy(update={"classifier_threads": 3})
+        assert service.Classifier(service.artefact_dir(), pinned).threads == 3
+    finally:
+        service.worker_threads = 0
