@@ -203,14 +203,14 @@ class Frozen:
             calib_mask,
         )
 
-    def fit(self, data: StackData, variant: str) -> StackedHead:
-        """Fit one variant (e5+ngram, e5, ngram) of a head."""
+    def fit(self, data: StackData, variant: str, c_dense: float | None = None) -> StackedHead:
+        """Fit one variant (e5+ngram, e5, ngram) of a head (c_dense: args.c_dense)."""
         return fit_stacked(
             data,
             buckets=self.ngram_config.buckets,
             use_dense=variant != "ngram",
             use_ngram=variant != "e5",
-            c_dense=self.args.c_dense,
+            c_dense=self.args.c_dense if c_dense is None else c_dense,
             c_ngram=self.args.c_ngram,
             seed=self.args.seed,
         )

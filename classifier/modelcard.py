@@ -272,9 +272,10 @@ def model_card(config: HeadsConfig, metrics: dict[str, Any], args: dict[str, Any
         "barely learnt. Weak labels repeat the keyword baseline's mistakes.",
         "- Sentiment mixes students' feedback and news; the two kinds of text differ.",
         "- Dev figures are on dev splits; thresholds and temperatures come from held-out "
-        "training rows (or CV scores), never from dev; the L2 strengths (C) were chosen on a "
-        "training hold-out. Relevance F1 moves several points with its threshold (see its "
-        "ROC-AUC in metrics.json): the hold-out that sets it is small.",
+        "training rows (or CV scores), never from dev; the e5 stage's L2 strength (C) was "
+        "chosen by 5-fold CV on training rows (`bench/heads_cv.py`; topics and risk, which "
+        "have no training split, keep the earlier C). Relevance F1 moves several points with "
+        "its threshold (see its ROC-AUC in metrics.json): the hold-out that sets it is small.",
         "- Toxicity is binary: ViHSD's offensive/hate distinction is not kept.",
         "",
     ]

@@ -96,11 +96,14 @@ def run_news(run: Frozen) -> dict[str, Any]:
             out.append(fixes[head])
         return out
 
+    c_dense = {"topics": args.c_dense_news, "risk": args.c_dense_news, "sentiment": args.c_dense}
+
     def cv(head: str, use_weak: bool) -> np.ndarray:
         oof = None
         for k in range(args.cv_folds):
             train_rows, test_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            fitted = run.fit(run.stack(head, parts(head, train_rows, use_weak), 0.0), variant)
+            data = run.stack(head, parts(head, train_rows, use_weak), 0.0)
+            fitted = run.fit(data, variant, c_dense[head])
             z = run.logits(fitted, [gold.texts[i] for i in test_rows])
             if oof is None:
                 oof = np.zeros((n, *z.shape[1:]), dtype=np.float32)
@@ -128,7 +131,8 @@ def run_news(run: Frozen) -> dict[str, Any]:
                 rep[f"cv_{name}_confident_rows"] = multiclass_report(
                     gold.risk[confident], p[confident]
                 )
-        weak_only = run.fit(run.stack(head, parts(head, np.arange(0), True, False), 0.0), variant)
+        data = run.stack(head, parts(head, np.arange(0), True, False), 0.0)
+        weak_only = run.fit(data, variant, c_dense[head])
         p = probs_of(run.logits(weak_only, gold.texts), run.model.specs[head].kind)
         rep["weak_only_on_gold"] = (
             topics_report(gold.topics, p, 0.5, max_topics)
@@ -152,7 +156,8 @@ def run_news(run: Frozen) -> dict[str, Any]:
     heads, temperatures = {}, {}
     for head in ("topics", "risk"):
         use_weak = chosen[head] == "gold+weak"
-        heads[head] = run.fit(run.stack(head, parts(head, every, use_weak), 0.0), variant)
+        data = run.stack(head, parts(head, every, use_weak), 0.0)
+        heads[head] = run.fit(data, variant, c_dense[head])
         y = gold.topics if head == "topics" else gold.risk
         z = oof[head][chosen[head]]
         temperatures[head], _ = calibrate(z, y, run.model.specs[head].kind)
