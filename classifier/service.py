@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifier.baseline import BaselineClassifier, Prediction
+from classifier.cores import encoder_threads
 from classifier.heads import CONFIG_FILE, DEFAULT_VERSION, MODELS_DIR, decide_topics
 from classifier.normalize import normalize_for_model, truncate_words
 
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
-# Encoder threads of this process when settings.classifier_threads is 0: a prefork Celery
-# worker sets it to its share of the cores before forking (core.celery_app.share_cores).
-worker_threads = 0
 
 
 @dataclass
@@ -93,7 +91,8 @@ class Classifier:
         self.runtime = runtime or getattr(settings, "classifier_runtime", "torch")
         if self.runtime not in ("torch", "onnx"):
             raise ValueError(f"unknown classifier runtime {self.runtime!r}: torch or onnx")
-        self.threads = int(getattr(settings, "classifier_threads", 0) or 0) or worker_threads
+        # 0 = every core; a prefork worker's children get their share (classifier.cores).
+        self.threads = encoder_threads(int(getattr(settings, "classifier_threads", 0) or 0))
         self._model: MultiHeadModel | None = None
         self._fast: Any = None
         self._tokenizer: Any = None

@@ -6,7 +6,6 @@ Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import kombu.pools
@@ -93,19 +92,11 @@ def share_cores(sender: str, instance: Any, **_: Any) -> None:
     process otherwise runs its encoder on every core and N of them contend: on 2 cores,
     `-c 2` ran at 74 docs/s with every core each and 104 with one each (int8 fast path,
     `python bench/classify_workers.py`). DIEMTIN_CLASSIFIER_THREADS, when set, wins."""
-    from classifier import service
+    from classifier import cores
 
     processes = int(getattr(instance, "concurrency", 0) or 0)
     forked = "prefork" in str(getattr(instance, "pool_cls", "prefork")).lower()
-    service.worker_threads = cores_per_process(processes) if forked else 0
-
-
-def cores_per_process(processes: int) -> int:
-    """This host's usable cores shared among `processes` (0 = no sharing needed)."""
-    if processes <= 1:
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // processes)
+    cores.worker_threads = cores.cores_per_process(processes) if forked else 0
 
 
 def transport_options(s: Settings) -> dict[str, float]:

@@ -50,6 +50,7 @@ def test_redis_sweeps_for_a_dead_workers_tasks_within_a_quarter_timeout() -> Non
 def test_prefork_workers_share_the_cores_among_their_classifiers(
     settings: Settings, processes: int, pool: str
 ) -> None:
+    from classifier import cores as shares
     from classifier import service
 
     cores = len(os.sched_getaffinity(0))
@@ -66,4 +67,4 @@ def test_prefork_workers_share_the_cores_among_their_classifiers(
         pinned = settings.model_copy(update={"classifier_threads": 3})
         assert service.Classifier(service.artefact_dir(), pinned).threads == 3
     finally:
-        service.worker_threads = 0
+        shares.worker_threads = 0
