@@ -10,7 +10,8 @@ BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=
 # `make train` (frozen mode) refits the heads on this artefact's adapted encoder: e5s-v2's
-# own recipe, on a CPU. ADAPTER= (empty) fits them on the plain base encoder instead.
+# own recipe, on a CPU. ADAPTER= (empty) fits them on the plain base encoder instead, into
+# classifier/models/e5s-frozen (DIEMTIN_CLASSIFIER_DIR selects it), never over e5s-v2.
 ADAPTER ?= classifier/models/e5s-v2
 E5S_V2_HEADS := --version e5s-v2 --no-compare-variants --subset relevance_pos=0 \
 	--subset relevance_neg=8000 --subset relevance_dev=0 --subset sentiment=0 --subset victsd=0 \
@@ -79,7 +80,8 @@ train: install ## Refit e5s-v2's heads on its adapted encoder (CPU) + the databa
 	flag=""; if [ -n "$$DIEMTIN_DATABASE_URL" ] || [ -f "$${DIEMTIN_DATA_DIR:-var}/diemtin.sqlite3" ]; then \
 		flag=--corrections-from-db; fi; \
 	recipe=""; if [ "$(MODE)" = frozen ] && [ -n "$(ADAPTER)" ]; then \
-		recipe="--adapter-from $(ADAPTER) $(E5S_V2_HEADS)"; fi; \
+		recipe="--adapter-from $(ADAPTER) $(E5S_V2_HEADS)"; \
+	elif [ "$(MODE)" = frozen ]; then recipe="--version e5s-frozen"; fi; \
 	$(BIN)/python -m classifier.train --mode $(MODE) $$recipe $$flag $(TRAIN_ARGS)
 
 train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it

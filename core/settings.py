@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # "torch" runs the reference encoder; "onnx" the int8 fast path (built on first use into
     # <data_dir>/models/fast/, ~1 min; bench/classifier_speed.py gives speed and agreement).
     classifier_runtime: Literal["torch", "onnx"] = "torch"
+    # The trained artefact to serve; empty means classifier/models/<default version> (e5s-v2).
+    classifier_dir: Path | None = None
     # Threads one process's encoder uses (torch and ONNX Runtime); 0 = every core. A host
     # running several classify processes gives each cores / processes
     # (`python bench/classify_workers.py` measures the layouts).

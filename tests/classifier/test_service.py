@@ -235,3 +235,12 @@ def test_committed_artefact_labels_clear_cases(real: Classifier) -> None:
             assert p.sentiment == expected["sentiment"], (text, p.probabilities["sentiment"])
         if "toxic" in expected:
             assert p.flags["toxic"] is expected["toxic"], (text, p.toxicity)
+
+
+def test_the_served_artefact_is_chosen_by_settings(tmp_path: Path) -> None:
+    # by default the committed version; DIEMTIN_CLASSIFIER_DIR (e.g. a `make train
+    # ADAPTER=` run in classifier/models/e5s-frozen) points elsewhere
+    base = {"environment": "test", "secret_key": "test", "data_dir": tmp_path}
+    assert service.artefact_dir(Settings(**base)) == MODELS_DIR / DEFAULT_VERSION
+    other = tmp_path / "e5s-frozen"
+    assert service.artefact_dir(Settings(**base, classifier_dir=other)) == other
