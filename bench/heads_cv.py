@@ -1,10 +1,11 @@
 """Choose the heads' L2 strengths on training rows: K-fold cross-validation per head and C.
 
-Builds the frozen run of `make train` (e5s-v2's adapted encoder, its subsets; embeddings from
-the training cache, computed when missing), then for each head and each (c_ngram, c_dense)
-pair fits the stacked head (classifier.linear) on K-1 folds of the training rows and scores
-the held-out fold's accented rows: ROC-AUC for binary heads, macro F1 for sentiment. A row
-and its accent-stripped copy share a fold. No dev row is used.
+Builds the frozen run of `make train` (e5s-v2's adapted encoder, the subsets its
+metrics.json records; embeddings from the training cache, computed when missing), then for
+each head and each (c_ngram, c_dense) pair fits the stacked head (classifier.linear) on K-1
+folds of the training rows and scores the held-out fold's accented rows: ROC-AUC for binary
+heads, macro F1 for sentiment. A row and its accent-stripped copy share a fold. No dev row
+is used.
 
     python bench/heads_cv.py [--heads misinformation,sentiment,toxicity,relevance]
         [--c-dense 0.003,0.01] [--c-ngram 10] [--folds 5]
@@ -13,6 +14,7 @@ and its accent-stripped copy share a fold. No dev row is used.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -21,16 +23,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-SUBSETS = {
-    "relevance_pos": 0,
-    "relevance_neg": 8000,
-    "relevance_dev": 0,
-    "sentiment": 0,
-    "victsd": 0,
-    "vihsd": 8000,
-    "vihsd_dev": 0,
-}
 
 
 def main() -> int:
@@ -48,8 +40,14 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--adapter-from", type=Path, default=MODELS_DIR / "e5s-v2")
     args = parser.parse_args()
+    # The artefact's own training run says which rows were encoded (as classifier_quality.py
+    # reads them), so this scores the rows `make train` fits on.
+    trained = json.loads((args.adapter_from / "metrics.json").read_text("utf-8"))["args"]
     targs = TrainArgs(
-        mode="frozen", adapter_from=args.adapter_from, compare_variants=False, subsets=SUBSETS
+        mode="frozen",
+        adapter_from=args.adapter_from,
+        compare_variants=False,
+        subsets=trained["subsets"],
     ).resolved()
     run = Frozen(targs)
     k_folds = args.folds
