@@ -61,7 +61,7 @@ class Stream:
     calib: np.ndarray
 
 
-def _streams(
+def training_streams(
     args: TrainArgs, rng: np.random.Generator, corrections: Sequence[Correction] = ()
 ) -> tuple[list[Stream], Any, Any]:
     assert args.data_dir is not None
@@ -160,6 +160,90 @@ def _checkpoint_path(args: TrainArgs) -> Path:
     return args.work_dir / "checkpoints" / f"{args.version}-finetune" / "last.pt"
 
 
+def prepare_encoder(encoder: Any, args: TrainArgs) -> list[str]:
+    """Freeze what finetuning keeps fixed, add LoRA when asked; the trained parameter names.
+
+    The word embeddings always stay frozen. With LoRA the dense matrices stay frozen under
+    rank-r updates and the layers' LayerNorms (18k values) are trained in full and saved
+    beside the adapters; without, every transformer layer is trained.
+    """
+    for p in encoder.embeddings.parameters():
+        p.requires_grad = False
+    if args.lora_rank <= 0:
+        return [n for n, p in encoder.named_parameters() if p.requires_grad]
+    from classifier.lora import add_lora
+
+    for p in encoder.parameters():
+        p.requires_grad = False
+    for n, p in encoder.named_parameters():
+        if n.startswith("encoder.layer.") and ".LayerNorm." in n:
+            p.requires_grad = True
+    trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
+    add_lora(encoder, args.lora_rank, args.lora_alpha, dropout=0.05)
+    return trainable
+
+
+def draw_batch(
+    streams: Sequence[Stream], probs: np.ndarray, rng: np.random.Generator, batch_size: int
+) -> tuple[Stream, np.ndarray]:
+    """One task (probability ~ sqrt(rows)) and a batch of its training rows."""
+    s = streams[int(rng.choice(len(streams), p=probs))]
+    return s, rng.choice(s.train, size=min(batch_size, len(s.train)), replace=False)
+
+
+def train_step(
+    model: MultiHeadModel,
+    tok: Any,
+    opt: torch.optim.Optimizer,
+    s: Stream,
+    idx: np.ndarray,
+    rng: np.random.Generator,
+    device: torch.device,
+) -> torch.Tensor:
+    """One optimiser step on rows idx of stream s; returns the loss (on the device: no sync)."""
+    cfg = model.config
+    model.train()
+    # Accent-stripped on the fly: a third of the rows arrive as bare text.
+    texts = [stripped(s.texts[i]) if rng.random() < 0.33 else s.texts[i] for i in idx]
+    enc = tok(
+        [cfg.prefix + t for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=cfg.max_length,
+        return_tensors="pt",
+    ).to(device)
+    bag = None
+    if cfg.ngram is not None:
+        bag = ngram_batch(texts, cfg.ngram, model.idf.cpu().numpy()).to(device)
+    ext = None
+    if s.extras is not None:
+        e = s.extras[idx] * (rng.random((len(idx), 1)) < 0.5)  # engagement often unknown
+        ext = {"misinformation": torch.from_numpy(e.astype(np.float32)).to(device)}
+    w = torch.from_numpy(s.weights[idx].astype(np.float32)).to(device)
+    with _autocast(device):
+        z = model(
+            input_ids=enc["input_ids"],
+            attention_mask=enc["attention_mask"],
+            ngrams=bag,
+            extras=ext,
+            heads=list(s.labels),
+        )
+        loss = torch.stack(
+            [
+                head_loss(z[h].float(), torch.from_numpy(y[idx]).to(device), model.specs[h].kind, w)
+                for h, y in s.labels.items()
+            ]
+        ).sum()
+        # A batch holds one stream, so row weights cancel inside the weighted mean;
+        # scaling by the stream's mean weight keeps weak labels worth `weak_weight`.
+        loss = loss * float(s.weights.mean())
+    opt.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]
+    torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
+    opt.step()
+    return loss.detach()
+
+
 def train_finetune(args: TrainArgs) -> Path:
     """The finetune-mode pipeline; returns the artefact folder."""
     from classifier.encoder import load_encoder
@@ -171,28 +255,13 @@ def train_finetune(args: TrainArgs) -> Path:
     encoder, tok = load_encoder(path)
     model = MultiHeadModel(base_config(args, path), encoder)
     used = [c for c in load_corrections(args) if c.head not in ("topics", "risk")]
-    streams, tasks, news = _streams(args, rng, used)
+    streams, tasks, news = training_streams(args, rng, used)
     if args.init_from:
         init = MultiHeadModel.from_pretrained(args.init_from)
         model.load_state_dict(init.head_state(), strict=False)
     else:
         fit_idf(model, [t for s in streams for t in s.texts])
-    for p in encoder.embeddings.parameters():
-        p.requires_grad = False
-    if args.lora_rank > 0:
-        from classifier.lora import add_lora
-
-        # LoRA: the dense matrices stay frozen under rank-r updates; the layers' LayerNorms
-        # (18k values) are trained in full and saved beside the adapters.
-        for p in encoder.parameters():
-            p.requires_grad = False
-        for n, p in encoder.named_parameters():
-            if n.startswith("encoder.layer.") and ".LayerNorm." in n:
-                p.requires_grad = True
-        trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
-        add_lora(encoder, args.lora_rank, args.lora_alpha, dropout=0.05)
-    else:
-        trainable = [n for n, p in encoder.named_parameters() if p.requires_grad]
+    trainable = prepare_encoder(encoder, args)
     model.to(device)
     if not args.init_from:
         sample = [t for s in streams for t in s.texts[:200]]
@@ -243,7 +312,6 @@ def train_finetune(args: TrainArgs) -> Path:
         step = state["step"]
         rng = np.random.default_rng(args.seed + step)
         log.info("resumed finetuning at step %d/%d from %s", step, total, ckpt)
-    cfg = model.config
     started = mark = time.perf_counter()
     while step < plan["total"]:
         if step == 50:
@@ -259,53 +327,12 @@ def train_finetune(args: TrainArgs) -> Path:
                 log.info("time budget: %d of %d steps (%.1f ms/step)", fit, total, per_step * 1e3)
                 plan["total"] = max(fit, 2 * plan["warmup"])
                 args.max_steps = plan["total"]
-        model.train()
-        s = streams[int(rng.choice(len(streams), p=probs))]
-        idx = rng.choice(s.train, size=min(args.batch_size, len(s.train)), replace=False)
-        # Accent-stripped on the fly: a third of the rows arrive as bare text.
-        texts = [stripped(s.texts[i]) if rng.random() < 0.33 else s.texts[i] for i in idx]
-        enc = tok(
-            [cfg.prefix + t for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=cfg.max_length,
-            return_tensors="pt",
-        ).to(device)
-        bag = None
-        if cfg.ngram is not None:
-            bag = ngram_batch(texts, cfg.ngram, model.idf.cpu().numpy()).to(device)
-        ext = None
-        if s.extras is not None:
-            e = s.extras[idx] * (rng.random((len(idx), 1)) < 0.5)  # engagement often unknown
-            ext = {"misinformation": torch.from_numpy(e.astype(np.float32)).to(device)}
-        w = torch.from_numpy(s.weights[idx].astype(np.float32)).to(device)
-        with _autocast(device):
-            z = model(
-                input_ids=enc["input_ids"],
-                attention_mask=enc["attention_mask"],
-                ngrams=bag,
-                extras=ext,
-                heads=list(s.labels),
-            )
-            loss = torch.stack(
-                [
-                    head_loss(
-                        z[h].float(), torch.from_numpy(y[idx]).to(device), model.specs[h].kind, w
-                    )
-                    for h, y in s.labels.items()
-                ]
-            ).sum()
-            # A batch holds one stream, so row weights cancel inside the weighted mean;
-            # scaling by the stream's mean weight keeps weak labels worth `weak_weight`.
-            loss = loss * float(s.weights.mean())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
-        opt.step()
+        s, idx = draw_batch(streams, probs, rng, args.batch_size)
+        loss = train_step(model, tok, opt, s, idx, rng, device)
         sched.step()
         step += 1
         if step % 50 == 0 or step == plan["total"]:
-            log.info("step %d/%d %s loss %.4f", step, plan["total"], s.name, float(loss.detach()))
+            log.info("step %d/%d %s loss %.4f", step, plan["total"], s.name, float(loss))
         if step % args.save_steps == 0 or step == plan["total"]:
             ckpt.parent.mkdir(parents=True, exist_ok=True)
             trainable_state = {
