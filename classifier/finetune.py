@@ -31,7 +31,7 @@ from classifier.evaluate import (
     multiclass_report,
     probs_of,
 )
-from classifier.features import ngram_batch
+from classifier.features import NgramBatch, ngram_batch
 from classifier.heads import MultiHeadModel, head_loss
 from classifier.news import _nested_topics
 from classifier.tasks import load_tasks, stripped
@@ -110,6 +110,24 @@ def _device(args: TrainArgs) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _inputs(
+    model: MultiHeadModel, tok: Any, texts: list[str], device: torch.device
+) -> tuple[Any, NgramBatch | None]:
+    """Token ids (with the model's prefix, truncated) and n-gram bags of texts, on device."""
+    cfg = model.config
+    enc = tok(
+        [cfg.prefix + t for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=cfg.max_length,
+        return_tensors="pt",
+    ).to(device)
+    bag = None
+    if cfg.ngram is not None:
+        bag = ngram_batch(texts, cfg.ngram, model.idf.cpu().numpy()).to(device)
+    return enc, bag
+
+
 def _logits(
     model: MultiHeadModel,
     tok: Any,
@@ -120,21 +138,11 @@ def _logits(
     batch: int = 64,
 ) -> dict[str, np.ndarray]:
     """Logits of texts in eval mode, batched."""
-    cfg = model.config
     out: dict[str, list[np.ndarray]] = {h: [] for h in heads}
     model.eval()
     for start in range(0, len(texts), batch):
         chunk = texts[start : start + batch]
-        enc = tok(
-            [cfg.prefix + t for t in chunk],
-            padding=True,
-            truncation=True,
-            max_length=cfg.max_length,
-            return_tensors="pt",
-        ).to(device)
-        bag = None
-        if cfg.ngram is not None:
-            bag = ngram_batch(chunk, cfg.ngram, model.idf.cpu().numpy()).to(device)
+        enc, bag = _inputs(model, tok, chunk, device)
         ext = None
         if extras is not None:
             ext = {"misinformation": torch.from_numpy(extras[start : start + batch]).to(device)}
@@ -201,20 +209,10 @@ def train_step(
     device: torch.device,
 ) -> torch.Tensor:
     """One optimiser step on rows idx of stream s; returns the loss (on the device: no sync)."""
-    cfg = model.config
     model.train()
     # Accent-stripped on the fly: a third of the rows arrive as bare text.
     texts = [stripped(s.texts[i]) if rng.random() < 0.33 else s.texts[i] for i in idx]
-    enc = tok(
-        [cfg.prefix + t for t in texts],
-        padding=True,
-        truncation=True,
-        max_length=cfg.max_length,
-        return_tensors="pt",
-    ).to(device)
-    bag = None
-    if cfg.ngram is not None:
-        bag = ngram_batch(texts, cfg.ngram, model.idf.cpu().numpy()).to(device)
+    enc, bag = _inputs(model, tok, texts, device)
     ext = None
     if s.extras is not None:
         e = s.extras[idx] * (rng.random((len(idx), 1)) < 0.5)  # engagement often unknown
