@@ -31,7 +31,14 @@ def main() -> int:
     import torch
 
     from classifier.encoder import load_encoder
-    from classifier.finetune import draw_batch, prepare_encoder, train_step, training_streams
+    from classifier.finetune import (
+        draw_batch,
+        make_optimizer,
+        prepare_encoder,
+        task_probabilities,
+        train_step,
+        training_streams,
+    )
     from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel
     from classifier.train import TrainArgs, base_config, encoder_path, fit_idf
 
@@ -71,21 +78,14 @@ def main() -> int:
     fit_idf(model, [t for s in streams for t in s.texts])
     prepare_encoder(encoder, args)
     model.to(device)
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
-    enc_params = [p for p in encoder.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {"params": enc_params, "lr": rargs["lr"], "weight_decay": 0.01},
-            {"params": head_params, "lr": rargs["head_lr"], "weight_decay": 0.0},
-        ]
-    )
-    probs = np.sqrt([len(s.train) for s in streams])
-    probs = probs / probs.sum()
+    opt = make_optimizer(model, rargs["lr"], rargs["head_lr"])
+    probs = task_probabilities(streams)
     loaded = time.perf_counter() - t0
     print(
         f"training rows {rows:,} in {len(streams)} tasks, loaded in {loaded:.0f} s;"
         f" device {device}, torch threads {torch.get_num_threads()},"
-        f" {sum(p.numel() for p in enc_params):,} encoder parameters trained"
+        f" {sum(p.numel() for p in encoder.parameters() if p.requires_grad):,} encoder"
+        " parameters trained"
     )
 
     times: list[float] = []

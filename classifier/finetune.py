@@ -191,10 +191,29 @@ def prepare_encoder(encoder: Any, args: TrainArgs) -> list[str]:
     return trainable
 
 
+def make_optimizer(model: MultiHeadModel, lr: float, head_lr: float) -> torch.optim.AdamW:
+    """AdamW over the encoder's trainable parameters (lr, decay 0.01) and the heads (head_lr)."""
+    assert model.encoder is not None
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    return torch.optim.AdamW(
+        [
+            {"params": enc_params, "lr": lr, "weight_decay": 0.01},
+            {"params": head_params, "lr": head_lr, "weight_decay": 0.0},
+        ]
+    )
+
+
+def task_probabilities(streams: Sequence[Stream]) -> np.ndarray:
+    """How often each task is drawn: ~ sqrt(its training rows)."""
+    probs = np.sqrt([len(s.train) for s in streams])
+    return np.asarray(probs / probs.sum())
+
+
 def draw_batch(
     streams: Sequence[Stream], probs: np.ndarray, rng: np.random.Generator, batch_size: int
 ) -> tuple[Stream, np.ndarray]:
-    """One task (probability ~ sqrt(rows)) and a batch of its training rows."""
+    """One task (drawn with `probs`) and a batch of its training rows."""
     s = streams[int(rng.choice(len(streams), p=probs))]
     return s, rng.choice(s.train, size=min(batch_size, len(s.train)), replace=False)
 
@@ -280,14 +299,7 @@ def train_finetune(args: TrainArgs) -> Path:
         model.center.copy_(pooled.mean(0))
         model.scale.copy_(1.0 / (pooled.std(0) + 1e-6))
 
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
-    enc_params = [p for p in encoder.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {"params": enc_params, "lr": args.lr, "weight_decay": 0.01},
-            {"params": head_params, "lr": args.head_lr, "weight_decay": 0.0},
-        ]
-    )
+    opt = make_optimizer(model, args.lr, args.head_lr)
     rows = sum(len(s.train) for s in streams)
     total = args.max_steps or max(1, int(args.epochs * rows / args.batch_size))
     plan = {"total": total, "warmup": max(1, int(0.06 * total))}
@@ -298,8 +310,7 @@ def train_finetune(args: TrainArgs) -> Path:
             max(0.0, (plan["total"] - step) / (plan["total"] - plan["warmup"])),
         ),
     )
-    probs = np.sqrt([len(s.train) for s in streams])
-    probs = probs / probs.sum()
+    probs = task_probabilities(streams)
     step = 0
     ckpt = _checkpoint_path(args)
     if args.resume and ckpt.is_file():
