@@ -190,11 +190,36 @@ class Document(Base):
         back_populates="document", cascade="all, delete-orphan", order_by="Classification.id"
     )
     units: Mapped[list[Unit]] = relationship(secondary="document_units")
+    # Earlier versions the outlet replaced by editing the article (migration 0005).
+    revisions: Mapped[list[DocumentRevision]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="DocumentRevision.replaced_at",
+    )
 
     @property
     def classification(self) -> Classification | None:
         """The newest classification, if any."""
         return self.classifications[-1] if self.classifications else None
+
+
+class DocumentRevision(Base):
+    """A version of a document the outlet later edited, as it was stored before the edit."""
+
+    __tablename__ = "document_revisions"
+    __table_args__ = (Index("ix_document_revisions_document_id", "document_id", "replaced_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text, default="")
+    lead: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # When the crawler saw the edit: this version was shown until then.
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[Document] = relationship(back_populates="revisions")
 
 
 class Classification(Base):
