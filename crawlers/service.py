@@ -2,8 +2,9 @@
 
 A failing source is recorded (last_error, consecutive_failures, health), never raised: one
 broken feed must not stop the others or flood the worker with retries. A transient failure
-(timeout, 429, 5xx) is retried a few times within the source's poll interval first; only the
-last attempt counts as a failure."""
+(timeout, 429, 5xx) is retried a few times within the source's poll interval. Every failed
+attempt counts, retried or not, so a source that cannot be reached shows as failing from its
+first attempt and is flagged after source_failure_threshold attempts, as by `diemtin crawl`."""
 
 from __future__ import annotations
 
@@ -116,11 +117,12 @@ def crawl(
     except Exception as exc:
         session.rollback()
         countdown = _retry_in(session, source_id, exc, attempt, max_attempts)
-        if countdown is not None:
-            _record_retry(session, source_id, run.id, exc, countdown)
+        flagged = _record_failure(session, source_id, run.id, exc, settings)
+        # A flagged source waits for an admin; retrying it would only add failures.
+        if countdown is not None and not flagged:
+            _record_retry(session, source_id, run.id, countdown)
             session.commit()
             raise CrawlRetry(str(exc), countdown) from exc
-        _record_failure(session, source_id, run.id, exc, settings)
     else:
         _record_success(session, source, run, output, stats)
     session.commit()
@@ -174,34 +176,33 @@ def _retry_in(
     return None if countdown > MAX_RETRY_S else countdown
 
 
-def _record_retry(
-    session: Session, source_id: int, run_id: int, exc: Exception, countdown: float
-) -> None:
+def _record_retry(session: Session, source_id: int, run_id: int, countdown: float) -> None:
+    """Turn the failure just recorded into a "retrying" one: the run says when, and the
+    scheduler must not queue a second crawl while this one waits."""
     now = utcnow()
-    message = f"{exc} (retrying in {countdown:g}s)"[:MAX_ERROR_CHARS]
     source = session.get(Source, source_id)
     run = session.get(CrawlRun, run_id)
     if source is not None:
-        # Not a failure yet: health and consecutive_failures wait for the last attempt.
-        source.last_polled_at = now
-        source.last_error, source.last_error_at = message, now
-        # The scheduler must not queue a second crawl while this one waits to retry.
+        source.last_error = f"{source.last_error} (retrying in {countdown:g}s)"[:MAX_ERROR_CHARS]
         hold = now + timedelta(seconds=countdown) + next_poll_delay(source)
         if source.next_poll_at is None or source.next_poll_at < hold:
             source.next_poll_at = hold
     if run is not None:
-        run.finished_at, run.status, run.error = now, "retrying", message
-    log.info("crawl of source %s failed, retrying in %gs: %s", source_id, countdown, exc)
+        run.status = "retrying"
+        run.error = f"{run.error} (retrying in {countdown:g}s)"[:MAX_ERROR_CHARS]
+    log.info("crawl of source %s failed, retrying in %gs", source_id, countdown)
 
 
 def _record_failure(
     session: Session, source_id: int, run_id: int, exc: Exception, settings: Settings
-) -> None:
+) -> bool:
+    """Record one failed attempt on the run and the source; True when it flagged the source."""
     now = utcnow()
     message = str(exc) if isinstance(exc, FetchError) else f"{type(exc).__name__}: {exc}"
     message = message[:MAX_ERROR_CHARS]
     source = session.get(Source, source_id)
     run = session.get(CrawlRun, run_id)
+    flagged = False
     if source is not None:
         source.last_polled_at = now
         source.last_error = message
@@ -223,3 +224,4 @@ def _record_failure(
         log.warning("crawl of source %s failed: %s", source_id, message)
     else:
         log.exception("crawl of source %s failed unexpectedly", source_id, exc_info=exc)
+    return flagged

@@ -157,10 +157,10 @@ def test_transient_failures_are_retried_with_backoff_by_the_worker(
     session.refresh(recovers)
     assert (recovers.health, recovers.consecutive_failures) == ("ok", 0)
     assert sorted(_docs_per_url(session).values()) == [1, 1, 1]
-    # and the dead feed is a failure only after its last retry, counted once
+    # and every attempt at the dead feed is a failure on the source, as with `diemtin crawl`
     assert _runs(session, down.id) == ["retrying", "retrying", "retrying", "failed"]
     session.refresh(down)
-    assert (down.health, down.consecutive_failures) == ("failing", 1)
+    assert (down.health, down.consecutive_failures) == ("failing", 4)
     assert down.last_error is not None and "HTTP 502" in down.last_error
 
 

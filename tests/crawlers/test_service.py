@@ -249,23 +249,49 @@ def _feed_source(session: Session, server: LocalServer, path: str, reply: Route)
     return source
 
 
-def test_a_retryable_failure_before_the_last_attempt_is_not_yet_a_failure(
+def test_an_unreachable_source_retrying_on_schedule_is_not_left_unscanned_with_0_failures(
     session: Session, settings: Settings, server: LocalServer
 ) -> None:
-    # given
+    # given: a source whose server keeps answering 503, crawled as the Celery task does
     source = _feed_source(session, server, "/busy.xml", Reply(503, b"busy"))
-    # when
+    # when: the first attempt of a scheduled crawl fails and a retry is queued
     with pytest.raises(CrawlRetry) as retry:
-        crawl(session, source.id, settings=settings, attempt=1, max_attempts=4)
-    # then: backoff 900 s * 2 / 8; the run says so; health waits for the last attempt
-    assert retry.value.countdown == 225
+        crawl(session, source.id, settings=settings, attempt=0, max_attempts=4)
+    # then: the failure is on the source and the run at once, not only after the last retry
+    assert retry.value.countdown == 112.5
     run = session.scalars(select(CrawlRun)).one()
     assert run.status == "retrying" and "HTTP 503" in (run.error or "")
     session.refresh(source)
-    assert (source.health, source.consecutive_failures) == ("unknown", 0)
-    assert source.last_error is not None and "retrying in 225s" in source.last_error
+    assert (source.health, source.consecutive_failures) == ("failing", 1)
+    assert source.last_error is not None and "retrying in 112.5s" in source.last_error
     assert source.next_poll_at is not None
-    assert source.next_poll_at >= utcnow() + timedelta(seconds=225 + 900 - 5)
+    assert source.next_poll_at >= utcnow() + timedelta(seconds=112 + 1800 - 5)
+
+
+def test_scheduled_retries_flag_the_source_after_the_same_count_as_the_cli(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given: a source that never answers, and the threshold `diemtin crawl` flags at (5)
+    source = _feed_source(session, server, "/down.xml", Reply(503, b"down"))
+    threshold = settings.source_failure_threshold
+    statuses = []
+    # when: one scheduled crawl runs its first attempt and its three Celery retries, then
+    # the next scheduled crawl starts
+    for attempt in [0, 1, 2, 3, 0]:
+        try:
+            run = crawl(session, source.id, settings=settings, attempt=attempt, max_attempts=4)
+            statuses.append(run.status)
+        except CrawlRetry:
+            statuses.append("retrying")
+    # then: every attempt counted; the fifth flags the source and is not retried
+    assert statuses == ["retrying", "retrying", "retrying", "failed", "failed"]
+    session.refresh(source)
+    assert (source.health, source.consecutive_failures) == ("flagged", threshold)
+    runs = session.scalars(select(CrawlRun.status).order_by(CrawlRun.id)).all()
+    assert runs == statuses
+    source.next_poll_at = None
+    session.commit()
+    assert claim_due_sources(session) == []
 
 
 def test_the_last_attempt_records_the_failure(
