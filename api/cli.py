@@ -58,23 +58,42 @@ def _find_source(session, ref: str) -> Source:  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def crawl(source: Annotated[str, typer.Argument(help="Mã số hoặc tên nguồn tin")]) -> None:
-    """Crawl one source now, then index what arrived."""
+def crawl(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Mã số hoặc tên nguồn tin (một hay nhiều)")
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Quét mọi nguồn đang bật")] = False,
+) -> None:
+    """Crawl one, several or all sources now in one process, then index what arrived."""
     from core.search import get_backend
-    from core.search.indexer import index_all_pending
-    from crawlers.service import crawl as crawl_source
+    from crawlers.crawl_now import crawl_now, find_sources, summary_vi
 
+    if not sources and not every:
+        raise typer.BadParameter("Nêu tên hoặc mã số nguồn tin, hoặc dùng --all.")
     run_migrations()
-    with session_scope() as session:
-        src = _find_source(session, source)
-        run = crawl_source(session, src.id)
+
+    def report_run(src: Source, run) -> None:  # type: ignore[no-untyped-def]
         typer.echo(
             f"{src.name}: {run.status}; thấy {run.items_seen}, mới {run.items_new}, "
             f"cập nhật {run.items_updated}" + (f"; lỗi: {run.error}" if run.error else "")
         )
-        indexed = index_all_pending(session, get_backend())
-        typer.echo(f"Đã lập chỉ mục {indexed} tài liệu.")
-        if run.status != "ok":
+
+    with session_scope() as session:
+        try:
+            found = find_sources(session, sources or [], every=every)
+        except LookupError as exc:
+            raise typer.BadParameter(
+                f"Không có nguồn tin {str(exc)!r} (xem `diemtin source list`)."
+            ) from None
+        if not found:
+            typer.echo("Không có nguồn tin nào đang bật.")
+            return
+        settings = get_settings()
+        report = crawl_now(
+            session, found, settings=settings, backend=get_backend(settings), on_run=report_run
+        )
+        typer.echo(summary_vi(report))
+        if report.failed:
             raise typer.Exit(code=1)
 
 
