@@ -48,9 +48,11 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
 
     env = os.environ.copy()
     if demo:
-        # The demo feed lives on 127.0.0.1, which the SSRF guard refuses by default.
-        env["DIEMTIN_ALLOW_PRIVATE_URLS"] = "true"
-        os.environ["DIEMTIN_ALLOW_PRIVATE_URLS"] = "true"
+        # The demo feed lives on 127.0.0.1, which the SSRF guard refuses by default; only
+        # that one address is opened (metadata and link-local stay refused, core/net.py).
+        networks = f"{env.get('DIEMTIN_ALLOWED_PRIVATE_NETWORKS', '')} 127.0.0.1/32".strip()
+        env["DIEMTIN_ALLOWED_PRIVATE_NETWORKS"] = networks
+        os.environ["DIEMTIN_ALLOWED_PRIVATE_NETWORKS"] = networks
         get_settings.cache_clear()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger(__name__)
 
 
 class Settings(BaseSettings):
@@ -75,7 +79,12 @@ class Settings(BaseSettings):
     http_user_agent: str = "diemtin/0.1 (+https://diemtin.vn/bot; theo doi bao chi giao duc)"
     http_timeout_s: float = 20.0
     http_max_bytes: int = 10 * 1024 * 1024
-    # Admin-entered URLs must resolve to public addresses; tests and the demo allow loopback.
+    # Admin-entered URLs (sources, webhooks) must resolve to public addresses, or to one of
+    # these private networks (IPs/CIDRs, comma or space separated; "127.0.0.1/32" for tests
+    # and the demo). Link-local, metadata, multicast and unspecified addresses stay refused
+    # even when listed (core/net.py).
+    allowed_private_networks: str = ""
+    # Deprecated alias: true adds 127.0.0.1/32 and ::1 to allowed_private_networks.
     allow_private_urls: bool = False
 
     default_poll_interval_s: int = 900
@@ -146,6 +155,31 @@ class Settings(BaseSettings):
         if self.smtp_security == "none" and self.smtp_username:
             raise ValueError("DIEMTIN_SMTP_USERNAME needs DIEMTIN_SMTP_SECURITY starttls or ssl")
         return self
+
+    @field_validator("allowed_private_networks")
+    @classmethod
+    def _parse_networks(cls, value: str) -> str:
+        from core.net import parse_networks
+
+        parse_networks(value)
+        return value
+
+    @model_validator(mode="after")
+    def _warn_deprecated(self) -> Settings:
+        if self.allow_private_urls:
+            log.warning(
+                "DIEMTIN_ALLOW_PRIVATE_URLS is deprecated; it now allows only 127.0.0.1/32 "
+                "and ::1. Use DIEMTIN_ALLOWED_PRIVATE_NETWORKS=127.0.0.1/32 instead"
+            )
+        return self
+
+    @property
+    def private_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The private networks outbound requests may reach (see core/net.py)."""
+        from core.net import LOOPBACK_NETWORKS, parse_networks
+
+        networks = parse_networks(self.allowed_private_networks)
+        return networks + LOOPBACK_NETWORKS if self.allow_private_urls else networks
 
     @property
     def secure_cookies(self) -> bool:

@@ -1,11 +1,12 @@
 """Polite, bounded HTTP GET for crawlers: real User-Agent, timeouts, a size cap, conditional
-GET, manual redirects with an SSRF check on every hop, and bounded decompression."""
+GET, manual redirects with an SSRF check on every hop, and bounded decompression.
+
+FetchError, BlockedURLError and check_public_url live in core.net (webhooks use them too);
+they are re-exported here for the crawlers."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import time
 import zlib
 from collections.abc import Iterator
@@ -13,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
+from core.net import BlockedURLError, FetchError, check_public_url, pinned_client
 from core.settings import Settings
 from crawlers.encoding import Decoded, charset_from_content_type, decode
 
@@ -37,29 +39,6 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
     "text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
-
-
-class FetchError(Exception):
-    """A fetch failed; `retryable` says whether trying again later may succeed."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-    ):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retryable = retryable
-        # Seconds the server asked us to wait (Retry-After on 429/503), if it said.
-        self.retry_after = retry_after
-
-
-class BlockedURLError(FetchError):
-    """The URL is not allowed: wrong scheme, or it points at a private/internal address."""
 
 
 @dataclass
@@ -86,51 +65,6 @@ class FetchResult:
     def text(self) -> str:
         """The body as Unicode (NFC) text; see crawlers.encoding."""
         return self.decoded().text
-
-
-def _is_blocked_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    # IPv4-mapped IPv6 (::ffff:127.0.0.1) must be judged by its IPv4 part.
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_loopback
-        or ip.is_private
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-        # Catches the remaining special-purpose ranges, e.g. carrier-grade NAT 100.64/10.
-        or not ip.is_global
-    )
-
-
-def check_public_url(url: str, allow_private: bool = False) -> None:
-    """Raise BlockedURLError unless `url` is http(s) and its host resolves to public addresses.
-
-    Resolution failures raise a retryable FetchError (DNS may be down for a moment)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise BlockedURLError(f"invalid URL {url!r}: {exc}") from exc
-    if parts.scheme not in ("http", "https"):
-        raise BlockedURLError(f"only http and https URLs are allowed, not {parts.scheme!r}")
-    host = parts.hostname
-    if not host:
-        raise BlockedURLError(f"URL has no host: {url!r}")
-    if allow_private:
-        return
-    port = port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve host {host!r}: {exc}", retryable=True) from exc
-    for info in infos:
-        # Scoped IPv6 addresses come back as 'fe80::1%eth0'.
-        address = str(info[4][0]).split("%", 1)[0]
-        ip = ipaddress.ip_address(address)
-        if _is_blocked_ip(ip):
-            raise BlockedURLError(f"refusing {host!r}: it resolves to non-public address {ip}")
 
 
 def _request_headers(
@@ -265,15 +199,14 @@ def fetch(
     headers = _request_headers(settings, etag, last_modified)
     seen: set[str] = set()
     current = url
-    # trust_env=False: a proxy from the environment would bypass the address check below.
-    with httpx.Client(
-        timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
-    ) as client:
+    allowed = settings.private_networks
+    # The pinned client resolves each host once, checks every address and connects to a
+    # checked one, so neither a redirect nor a second DNS answer (rebinding) gets past it.
+    with pinned_client(allowed, timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
         for _hop in range(MAX_REDIRECTS + 1):
-            # Checked on every hop: a public page may redirect to an internal address.
-            # (The address can still change between this check and the connect; accepted
-            # for now, pinning the resolved address needs a custom transport.)
-            check_public_url(current, settings.allow_private_urls)
+            # Scheme and address checked before each hop too, for a clear error on a
+            # redirect to file:// or to an internal address before anything is sent.
+            check_public_url(current, allowed)
             seen.add(current)
             try:
                 with client.stream("GET", current, headers=headers) as response:

@@ -20,7 +20,8 @@ TEST_ENV = {
     "DIEMTIN_ENVIRONMENT": "test",
     "DIEMTIN_SECRET_KEY": "test-secret-key",
     "DIEMTIN_CELERY_EAGER": "false",
-    "DIEMTIN_ALLOW_PRIVATE_URLS": "true",
+    # Only the fixture servers' address; link-local/metadata stay refused (core/net.py).
+    "DIEMTIN_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
     # Blank values beat a developer's .env, which could point at a real database or broker.
     "DIEMTIN_DATABASE_URL": "",
     "DIEMTIN_BROKER_URL": "",

@@ -10,6 +10,7 @@ import time
 import httpx
 
 from alerts.notifiers.base import Message, Notifier, PermanentError, TransientError, register
+from core.net import BlockedURLError, FetchError, check_public_url, pinned_client
 from core.settings import Settings
 
 # Replies that mean "try again later" rather than "this request is wrong".
@@ -46,11 +47,11 @@ class WebhookNotifier:
         if not message.target.startswith(("https://", "http://")):
             raise PermanentError(f"not an http(s) URL: {message.target!r}")
         # The target is stored data: never let it reach the Department's own network
-        # (loopback, private ranges, cloud metadata), as the crawlers never do.
-        from crawlers.http import BlockedURLError, FetchError, check_public_url
-
+        # (loopback, private ranges, cloud metadata), as the crawlers never do. Checked here
+        # for a clear error; the pinned client checks again when it connects.
+        allowed = self.settings.private_networks
         try:
-            check_public_url(message.target, self.settings.allow_private_urls)
+            check_public_url(message.target, allowed)
         except BlockedURLError as exc:
             raise PermanentError(f"webhook target refused: {exc}") from exc
         except FetchError as exc:
@@ -69,14 +70,15 @@ class WebhookNotifier:
             "Idempotency-Key": message.key,
         }
         try:
-            resp = httpx.post(
-                message.target,
-                content=body,
-                headers=headers,
-                timeout=self.settings.http_timeout_s,
-                # As in crawlers.http: an environment proxy must not see signed payloads.
-                trust_env=False,
-            )
+            # Connects only to the address it checked (a rebinding name cannot swap in a
+            # loopback address after the check) and never through an environment proxy,
+            # which would see signed payloads. Redirects are not followed.
+            with pinned_client(allowed, timeout=self.settings.http_timeout_s) as client:
+                resp = client.post(message.target, content=body, headers=headers)
+        except BlockedURLError as exc:
+            raise PermanentError(f"webhook target refused: {exc}") from exc
+        except FetchError as exc:
+            raise TransientError(f"webhook target: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TransientError(f"webhook unreachable: {type(exc).__name__}") from exc
         if resp.is_success:

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import httpx
 
 from core.models import utcnow
+from core.net import pinned_client
 from core.settings import Settings
 from crawlers.http import FetchError, check_public_url
 
@@ -116,7 +117,7 @@ def api_get(
     url = f"{base}?{urlencode(params)}" if params else base
     shown = redact(url, secrets)
     try:
-        check_public_url(url, settings.allow_private_urls)
+        check_public_url(url, settings.private_networks)
     except FetchError as exc:
         exc.message = redact(exc.message, secrets)
         exc.args = (exc.message,)
@@ -126,11 +127,12 @@ def api_get(
     headers = {"User-Agent": settings.http_user_agent, "Accept": ACCEPT_JSON}
     limit = settings.http_max_bytes
     # No redirects: an API that redirects is misconfigured, and following one would carry the
-    # token in the query string to wherever it points. trust_env=False as in crawlers.http.
+    # token in the query string to wherever it points. The pinned client connects only to
+    # the address it checked and ignores proxies, as in crawlers.http.
     try:
         with (
-            httpx.Client(
-                timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False
+            pinned_client(
+                settings.private_networks, timeout=httpx.Timeout(timeout), follow_redirects=False
             ) as client,
             client.stream("GET", url, headers=headers) as response,
         ):

@@ -74,7 +74,8 @@ class CrawlJob:
     user_agent: str = ""
     download_timeout_s: float = 20.0
     max_bytes: int = 10 * 1024 * 1024
-    allow_private: bool = False
+    # Private networks (IPs/CIDRs) the crawl may reach; see core/net.py.
+    allowed_private_networks: list[str] = field(default_factory=list)
 
     @classmethod
     def from_source(
@@ -117,7 +118,7 @@ class CrawlJob:
             user_agent=settings.http_user_agent,
             download_timeout_s=settings.http_timeout_s,
             max_bytes=settings.http_max_bytes,
-            allow_private=settings.allow_private_urls,
+            allowed_private_networks=[str(n) for n in settings.private_networks],
         )
 
     @property

@@ -51,5 +51,8 @@ def scrapy_settings(job: CrawlJob) -> dict[str, Any]:
         "HTTPPROXY_ENABLED": False,
         # Periodic "Crawled N pages" lines are below LOG_LEVEL anyway.
         "EXTENSIONS": {"scrapy.extensions.logstats.LogStats": None},
-        "DIEMTIN_ALLOW_PRIVATE_URLS": job.allow_private,
+        # The SSRF guard: the middleware above refuses a URL with a reason, this resolver
+        # checks every address Twisted connects to (crawlers/spiders/middlewares.py).
+        "TWISTED_DNS_RESOLVER": "crawlers.spiders.middlewares.PublicAddressResolver",
+        "DIEMTIN_ALLOWED_PRIVATE_NETWORKS": job.allowed_private_networks,
     }

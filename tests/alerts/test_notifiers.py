@@ -156,7 +156,7 @@ def test_webhook_refuses_the_departments_own_network(
 ) -> None:
     # given production settings (no private targets) and a receiver on loopback
     api = fake_api(lambda call: (200, {}, {"ok": True}))
-    strict = notify_settings.model_copy(update={"allow_private_urls": False})
+    strict = notify_settings.model_copy(update={"allowed_private_networks": ""})
     # when / then: loopback, private ranges and the cloud metadata address are refused for
     # good, before any connection is made
     for target in (

@@ -195,7 +195,7 @@ def test_add_source_validates_with_vietnamese_messages(
     session: Session, settings: Settings
 ) -> None:
     # given
-    strict = settings.model_copy(update={"allow_private_urls": False})
+    strict = settings.model_copy(update={"allowed_private_networks": ""})
     add_source(session, name="Báo A", url="http://127.0.0.1:9/rss.xml", settings=settings)
     cases = [
         ({"name": "", "url": "https://x.vn/rss"}, "tên nguồn"),

@@ -154,7 +154,7 @@ def app_env(settings: Settings, broker_url: str, **extra: str) -> dict[str, str]
         "DIEMTIN_DATA_DIR": str(settings.data_dir),
         "DIEMTIN_ENVIRONMENT": "test",
         "DIEMTIN_SECRET_KEY": "test-secret-key",
-        "DIEMTIN_ALLOW_PRIVATE_URLS": "true",
+        "DIEMTIN_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
         "DIEMTIN_DATABASE_URL": settings.database_url,
         "DIEMTIN_BROKER_URL": broker_url,
         "DIEMTIN_RESULT_BACKEND": "",

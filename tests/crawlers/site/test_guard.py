@@ -28,7 +28,7 @@ def test_loopback_site_is_refused_when_private_urls_are_not_allowed(
     session: Session, settings: Settings, press_web: PressWeb
 ) -> None:
     # given the production rule: sources must resolve to public addresses
-    strict = settings.model_copy(update={"allow_private_urls": False})
+    strict = settings.model_copy(update={"allowed_private_networks": ""})
     source = site_source(press_web, "baoA")
     session.add(source)
     session.commit()

@@ -11,6 +11,7 @@ import pytest
 from scrapy import Request
 
 from core.models import utcnow
+from core.net import parse_networks
 from core.settings import Settings
 from crawlers.connectors.site import SiteConnector, build_output
 from crawlers.fixtureweb import PressWeb
@@ -142,7 +143,9 @@ def test_sitemaps_named_in_robots_txt() -> None:
 
 def test_crawl_job_from_source_config() -> None:
     # given the settings and a few configs
-    settings = Settings(_env_file=None, http_max_bytes=1234, allow_private_urls=False)
+    settings = Settings(
+        _env_file=None, http_max_bytes=1234, allowed_private_networks="127.0.0.1 10.0.0.0/8"
+    )
     # when
     job = CrawlJob.from_source(
         "https://a.vn/", {"listings": ["https://a.vn/gd"], "article_selector": "h3 a",
@@ -152,9 +155,9 @@ def test_crawl_job_from_source_config() -> None:
     xml = CrawlJob.from_source("https://a.vn/sitemap.xml", {"since_days": 0}, settings, NOW)
     # then
     assert job.since_dt() == NOW - timedelta(days=2) and job.concurrency == 8
-    assert (job.max_bytes, job.allow_private, job.user_agent) == (
+    assert (job.max_bytes, job.allowed_private_networks, job.user_agent) == (
         1234,
-        False,
+        ["127.0.0.1/32", "10.0.0.0/8"],
         settings.http_user_agent,
     )
     assert "diemtin" in job.user_agent
@@ -169,20 +172,20 @@ def test_crawl_job_from_source_config() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "allow_private", "blocked"),
+    ("url", "allowed", "blocked"),
     [
-        ("http://127.0.0.1:8000/robots.txt", False, True),
-        ("http://10.11.12.13/bai.html", False, True),
-        ("http://169.254.169.254/latest/meta-data/", False, True),
-        ("http://[::ffff:127.0.0.1]/", False, True),
-        ("file:///etc/passwd", True, True),
-        ("http://127.0.0.1:8000/bai.html", True, False),
-        ("http://93.184.216.34/bai.html", False, False),
+        ("http://127.0.0.1:8000/robots.txt", "", True),
+        ("http://10.11.12.13/bai.html", "127.0.0.1/32", True),
+        ("http://169.254.169.254/latest/meta-data/", "0.0.0.0/0", True),
+        ("http://[::ffff:127.0.0.1]/", "", True),
+        ("file:///etc/passwd", "127.0.0.1/32", True),
+        ("http://127.0.0.1:8000/bai.html", "127.0.0.1/32", False),
+        ("http://93.184.216.34/bai.html", "", False),
     ],
 )
-def test_public_url_guard(url: str, allow_private: bool, blocked: bool) -> None:
+def test_public_url_guard(url: str, allowed: str, blocked: bool) -> None:
     # given the downloader middleware, as configured by settings
-    guard = PublicUrlGuard(allow_private)
+    guard = PublicUrlGuard(parse_networks(allowed))
     # when / then
     if blocked:
         with pytest.raises(BlockedRequest, match="blocked"):
