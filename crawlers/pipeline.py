@@ -1,7 +1,10 @@
 """The ingest pipeline: fetched items -> normalised, deduplicated, classified documents.
 
 Ids come from the canonical URL, so a re-crawl updates a document and never duplicates it;
-near-duplicates from other URLs and outlets join one story (crawlers.dedupe)."""
+near-duplicates from other URLs and outlets join one story (crawlers.dedupe). How an item for
+a stored document is applied (kept, completed, edited) is decided in crawlers.revisions.
+Text is stored as published (NFC, no control characters); tone-mark placement, case and
+accents are folded only in match keys and the search index (core.text)."""
 
 from __future__ import annotations
 
@@ -23,10 +26,11 @@ from sqlalchemy.orm import Session, selectinload
 from classifier.baseline import BaselineClassifier, Prediction
 from core.celery_app import app as celery_app
 from core.models import Classification, Document, Source, utcnow
-from core.text import clean, normalize
+from core.text import clean
 from crawlers.connectors.base import FetchedItem
-from crawlers.dedupe import attach, fingerprint, prune_bands, reattach
+from crawlers.dedupe import attach, fingerprint, prune_bands, reattach, refresh_story
 from crawlers.encoding import detect_legacy, legacy_to_unicode
+from crawlers.revisions import Incoming, Treatment, keep_revision, sync_quiet_meta, treat
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ MAX_URL = 2000
 MAX_NATIVE_ID = 300
 MAX_AUTHOR = 300
 _LOOKUP_CHUNK = 500
+# Items written per transaction: a long crawl never holds the SQLite writer lock for long,
+# and one failed commit costs at most this many items.
+BATCH_SIZE = 50
 # Meta keys written by people rather than the crawler (crawlers.tipline): never dropped.
 PRESERVED_META = ("submissions", "submitted_by")
 # Sources run a few hours ahead (wrong zone) now and then; beyond a day the date is wrong.
@@ -107,7 +114,7 @@ def document_id(
 
 
 def content_hash(title: str, lead: str, body: str) -> str:
-    """sha256 of the normalised text; equal hashes mean nothing worth re-indexing changed."""
+    """sha256 of the stored text; equal hashes mean nothing worth re-indexing changed."""
     return hashlib.sha256("\x1f".join((title, lead, body)).encode("utf-8")).hexdigest()
 
 
@@ -190,12 +197,15 @@ def _publish_time(item: FetchedItem, now: datetime, meta: dict[str, Any]) -> tup
 
 def _prepare(source: Source, item: FetchedItem, now: datetime) -> _Prepared:
     url = item.url.strip() if item.url else None
-    canon = canonical_url(url) if url else None
+    # The page's own canonical URL (RSS items whose page was read) names the document, so
+    # a feed item and a site crawl of one article are one document.
+    canon = canonical_url(item.canonical_url or url) if (item.canonical_url or url) else None
     if canon and len(canon) > MAX_URL:
         raise ValueError(f"URL longer than {MAX_URL} characters")
     native = clean(str(item.native_id))[:MAX_NATIVE_ID] if item.native_id else ""
     (raw_title, raw_lead, raw_body, raw_author), legacy = _repair_encoding(item)
-    title, lead, body = normalize(raw_title), normalize(raw_lead), normalize(raw_body)
+    # Verbatim: "Thanh Hóa" stays "Thanh Hóa" and "Thanh Hoá" stays "Thanh Hoá".
+    title, lead, body = clean(raw_title), clean(raw_lead), clean(raw_body)
     if not (title or lead or body):
         raise ValueError("item has no text")
     meta = dict(item.meta)
@@ -210,7 +220,7 @@ def _prepare(source: Source, item: FetchedItem, now: datetime) -> _Prepared:
         title=title,
         lead=lead,
         body=body,
-        author=normalize(raw_author)[:MAX_AUTHOR] or None,
+        author=clean(raw_author)[:MAX_AUTHOR] or None,
         published_at=published_at,
         date_from_fetch=date_from_fetch,
         content_hash=content_hash(title, lead, body),
@@ -247,7 +257,11 @@ def _create(session: Session, source: Source, p: _Prepared, now: datetime) -> tu
     return doc, joined
 
 
-def _update(session: Session, doc: Document, p: _Prepared, now: datetime) -> None:
+def _update(
+    session: Session, doc: Document, p: _Prepared, now: datetime, treatment: Treatment
+) -> None:
+    if treatment.revision:
+        keep_revision(session, doc, now)
     doc.url = p.url or doc.url
     doc.title, doc.lead, doc.body = p.title, p.lead, p.body
     doc.author = p.author or doc.author
@@ -263,6 +277,12 @@ def _update(session: Session, doc: Document, p: _Prepared, now: datetime) -> Non
     doc.indexed_at = None
     doc.index_error = None
     _refresh_engagement(doc, p.item)
+    if treatment.same_words:
+        # The fingerprint folds what changed: the document stays where it is.
+        if doc.story is not None:
+            session.flush()
+            refresh_story(session, doc.story)
+        return
     reattach(session, doc, fingerprint(p.title, p.lead, p.body))
 
 
@@ -275,7 +295,9 @@ def _refresh_engagement(doc: Document, item: FetchedItem) -> None:
             setattr(doc, name, value)
 
 
-def _load_existing(session: Session, ids: Sequence[str]) -> dict[str, Document]:
+def _load_existing(
+    session: Session, ids: Sequence[str], *, fresh: bool = False
+) -> dict[str, Document]:
     found: dict[str, Document] = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -283,6 +305,7 @@ def _load_existing(session: Session, ids: Sequence[str]) -> dict[str, Document]:
             select(Document)
             .where(Document.id.in_(chunk))
             .options(selectinload(Document.classifications), selectinload(Document.story))
+            .execution_options(populate_existing=fresh)
         )
         found.update((d.id, d) for d in session.scalars(stmt))
     return found
@@ -308,22 +331,37 @@ def store_prediction(doc: Document, pred: Prediction, now: datetime | None = Non
     row.created_at = now or utcnow()
 
 
-def _classify(session: Session, docs: list[Document], classifier: Classifier) -> list[Document]:
-    """Label `docs`; returns those left unlabelled (for the classify queue to retry)."""
+def _predict(classifier: Classifier, batch: list[_Prepared]) -> dict[str, Prediction]:
+    """Labels of `batch` by document id, computed outside any write transaction; empty when
+    the classifier fails (the documents are still worth keeping and searching)."""
+    if not batch:
+        return {}
+    texts = ["\n".join(part for part in (p.title, p.lead, p.body) if part) for p in batch]
     try:
-        predictions = classifier.predict([classification_text(d) for d in docs])
+        predictions = classifier.predict(texts)
     except Exception:
-        # The documents are still worth keeping and searching without labels.
-        log.exception("classifier %s failed on %d documents", classifier.model_version, len(docs))
-        return docs
+        log.exception("classifier %s failed on %d documents", classifier.model_version, len(batch))
+        return {}
+    return {p.doc_id: pred for p, pred in zip(batch, predictions, strict=True)}
+
+
+def _store_labels(
+    session: Session, docs: list[Document], labels: dict[str, Prediction]
+) -> list[Document]:
+    """Write the precomputed labels; returns the documents left unlabelled."""
     now = utcnow()
-    for doc, pred in zip(docs, predictions, strict=True):
+    unlabelled = []
+    for doc in docs:
+        pred = labels.get(doc.id)
+        if pred is None:
+            unlabelled.append(doc)
+            continue
         try:
             with session.begin_nested():
                 store_prediction(doc, pred, now)
         except Exception:
             log.exception("storing classification of document %s failed", doc.id)
-    return []
+    return unlabelled
 
 
 _default_classifier: Classifier | None = None
@@ -353,6 +391,10 @@ def send_task_safely(name: str, args: Iterable[Any] = ()) -> bool:
         return False
 
 
+def _incoming(p: _Prepared) -> Incoming:
+    return Incoming(p.title, p.lead, p.body, p.content_hash, p.meta)
+
+
 def _upsert(
     session: Session, source: Source, p: _Prepared, doc: Document | None, now: datetime
 ) -> tuple[str, Document]:
@@ -360,10 +402,12 @@ def _upsert(
     if doc is None:
         doc, joined = _create(session, source, p, now)
         return ("joined" if joined else "new"), doc
-    if doc.content_hash == p.content_hash:
+    treatment = treat(doc, _incoming(p))
+    if treatment.action == "unchanged":
         _refresh_engagement(doc, p.item)
+        sync_quiet_meta(doc, _incoming(p), treatment)
         return "unchanged", doc
-    _update(session, doc, p, now)
+    _update(session, doc, p, now, treatment)
     return "updated", doc
 
 
@@ -427,9 +471,55 @@ def ingest(
             continue
         prepared[p.doc_id] = p
 
-    existing = _load_existing(session, list(prepared))
+    classifier = classifier or default_classifier()
+    batch_list = list(prepared.values())
     touched: list[Document] = []
-    for p in prepared.values():
+    unlabelled: list[Document] = []
+    for start in range(0, len(batch_list), BATCH_SIZE):
+        done, left = _ingest_batch(
+            session, source, batch_list[start : start + BATCH_SIZE], now, classifier, stats
+        )
+        touched += done
+        unlabelled += left
+    if touched:
+        _maybe_prune(session, now)
+    session.commit()
+    for doc in unlabelled:
+        # The classify queue tries again (crawlers/tasks.py), then re-indexes and evaluates.
+        send_task_safely("classify_document", args=[doc.id])
+    if touched:
+        send_task_safely("index_documents")
+        if ALERTS_TASK_ENABLED:
+            # One batch per ingest call: one transaction, each story scored once.
+            send_task_safely("evaluate_documents", args=[[doc.id for doc in touched]])
+        _queue_model([doc.id for doc in touched])
+    return stats
+
+
+def _ingest_batch(
+    session: Session,
+    source: Source,
+    batch: list[_Prepared],
+    now: datetime,
+    classifier: Classifier,
+    stats: IngestStats,
+) -> tuple[list[Document], list[Document]]:
+    """Write one batch in its own transaction; (touched, left unlabelled).
+
+    The classifier runs between a short read and the write, so the writer lock (SQLite
+    takes it at BEGIN) is never held while a model computes."""
+    existing = _load_existing(session, [p.doc_id for p in batch])
+    to_label = [
+        p
+        for p in batch
+        if (doc := existing.get(p.doc_id)) is None or treat(doc, _incoming(p)).action != "unchanged"
+    ]
+    session.commit()
+    labels = _predict(classifier, to_label)
+    # Looked up again inside the write: another worker may have written meanwhile.
+    existing = _load_existing(session, [p.doc_id for p in batch], fresh=True)
+    touched: list[Document] = []
+    for p in batch:
         try:
             outcome, doc = _upsert_safely(session, source, p, existing.get(p.doc_id), now)
         except Exception as exc:
@@ -443,22 +533,9 @@ def ingest(
             outcome = "new"
         setattr(stats, outcome, getattr(stats, outcome) + 1)
         touched.append(doc)
-
-    unlabelled: list[Document] = []
-    if touched:
-        unlabelled = _classify(session, touched, classifier or default_classifier())
-        _maybe_prune(session, now)
+    unlabelled = _store_labels(session, touched, labels)
     session.commit()
-    for doc in unlabelled:
-        # The classify queue tries again (crawlers/tasks.py), then re-indexes and evaluates.
-        send_task_safely("classify_document", args=[doc.id])
-    if touched:
-        send_task_safely("index_documents")
-        if ALERTS_TASK_ENABLED:
-            # One batch per ingest call: one transaction, each story scored once.
-            send_task_safely("evaluate_documents", args=[[doc.id for doc in touched]])
-        _queue_model([doc.id for doc in touched])
-    return stats
+    return touched, unlabelled
 
 
 def _queue_model(doc_ids: list[str]) -> None:

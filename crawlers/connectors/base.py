@@ -33,6 +33,9 @@ class FetchedItem:
     shares: int | None = None
     comments: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # The article page's own canonical URL when it differs from `url` (an RSS link read
+    # through its page): it names the document, so RSS and site crawls meet.
+    canonical_url: str | None = None
 
 
 @dataclass

@@ -6,7 +6,10 @@ handed to feedparser as UTF-8."""
 from __future__ import annotations
 
 import calendar
+import email.utils
+import hashlib
 import logging
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +23,7 @@ from core.models import Source, utcnow
 from core.settings import Settings
 from core.text import clean
 from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connector
+from crawlers.dates import parse_vn_datetime
 from crawlers.encoding import charset_from_content_type, decode
 from crawlers.http import FetchError, fetch
 from crawlers.pipeline import canonical_url
@@ -36,6 +40,8 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "template", "object", "embed")
+# "GMT+7", "UTC+07:00": offsets RFC 822 does not know but Vietnamese feeds write.
+_GMT_OFFSET_RE = re.compile(r"\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\s*$", re.I)
 
 
 def html_to_text(html: str | None) -> str:
@@ -63,13 +69,41 @@ def _detail_text(detail: Any, fallback: str | None) -> str:
     return html_to_text(value)
 
 
-def _entry_time(entry: Any) -> tuple[datetime | None, str | None]:
+def parse_feed_date(raw: str | None, now: datetime) -> datetime | None:
+    """A feed date feedparser could not read: RFC 822 with a "GMT+7" zone, or a Vietnamese
+    one ("Thứ hai, 07/12/2026 08:00 GMT+7"); aware UTC or None."""
+    text = " ".join((raw or "").split())
+    if not text:
+        return None
+    rfc = _GMT_OFFSET_RE.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
+    try:
+        moment = email.utils.parsedate_to_datetime(rfc)
+    except (TypeError, ValueError, IndexError):
+        moment = None
+    if moment is not None and moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return parse_vn_datetime(text, now=now)
+
+
+def _entry_time(entry: Any, now: datetime) -> tuple[datetime | None, str | None]:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
             # feedparser normalises every date to a UTC struct_time.
             return datetime.fromtimestamp(calendar.timegm(parsed), UTC), key
+    for key in ("published", "updated", "created"):
+        # The feed gave a date feedparser could not read; the fetch time must not stand in.
+        moment = parse_feed_date(entry.get(key), now)
+        if moment is not None:
+            return moment, f"{key}_parsed"
     return None, None
+
+
+def feed_hash(item: FetchedItem) -> str:
+    """sha256 of what the feed itself says of an item; a re-poll compares it with the last."""
+    stamp = item.published_at.isoformat() if item.published_at else ""
+    text = "\x1f".join((item.title, item.lead, item.body, stamp))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _entry_body(entry: Any) -> str:
@@ -92,7 +126,7 @@ def entry_to_item(entry: Any, *, base_url: str, now: datetime) -> FetchedItem:
     if link:
         link = urljoin(base_url, link)
     meta: dict[str, Any] = {}
-    published_at, date_field = _entry_time(entry)
+    published_at, date_field = _entry_time(entry, now)
     if published_at is not None and published_at > now + MAX_FUTURE:
         meta["published_at_note"] = (
             f"feed date {published_at.isoformat()} is in the future; replaced by fetch time"
@@ -107,7 +141,9 @@ def entry_to_item(entry: Any, *, base_url: str, now: datetime) -> FetchedItem:
     body = _entry_body(entry)
     if body and body == lead:
         body = ""
-    return FetchedItem(
+    # The text is the feed's own until crawlers.enrich reads the page.
+    meta["body_from"] = "feed"
+    item = FetchedItem(
         url=link,
         title=_detail_text(entry.get("title_detail"), entry.get("title")),
         lead=lead,
@@ -117,6 +153,8 @@ def entry_to_item(entry: Any, *, base_url: str, now: datetime) -> FetchedItem:
         native_id=guid,
         meta=meta,
     )
+    item.meta["feed_hash"] = feed_hash(item)
+    return item
 
 
 def _legacy_to_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
