@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.busy import BusyDatabaseMiddleware
 from api.csrf import CSRFMiddleware
 from api.deps import NotAuthenticated
 from api.nul_guard import NulGuardMiddleware
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.public_url)
     # Outermost: refuses U+0000 in any input before sign-in, CSRF or a route reads it.
     app.add_middleware(NulGuardMiddleware)
+    # Around everything: a busy database is a 503 + Retry-After, never a 500, wherever it is met.
+    app.add_middleware(BusyDatabaseMiddleware)
 
     @app.exception_handler(NotAuthenticated)
     async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:
