@@ -1,0 +1,61 @@
+"""The webhook notifier never reaches a refused address: not through a rebinding name
+(public when checked, loopback when connecting), not through a redirect, not to the cloud
+metadata address even when every network is allow-listed."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.notifiers.base import Message, PermanentError
+from alerts.notifiers.webhook import WebhookNotifier
+from core.settings import Settings
+from tests.rebind import PUBLIC, Listener, rebinding
+
+
+def _send(settings: Settings, target: str) -> str:
+    notifier = WebhookNotifier(settings.model_copy(update={"webhook_secret": "bi-mat"}))
+    return notifier.send(Message(key="k1", target=target, subject="Cảnh báo", text="Nội dung"))
+
+
+def test_webhook_to_a_rebinding_name_never_connects(settings: Settings) -> None:
+    # given production's rule and a receiver name that turns into 127.0.0.1 after the check
+    strict = settings.model_copy(update={"allowed_private_networks": ""})
+    with Listener() as receiver, rebinding({"hook.test": [PUBLIC, "127.0.0.1"]}) as dns:
+        # when / then: refused for good, and no POST reached the loopback receiver
+        with pytest.raises(PermanentError, match="refused.*127.0.0.1"):
+            _send(strict, receiver.url("/hook", host="hook.test"))
+        assert dns.lookups["hook.test"] == 2
+        assert receiver.connections == 0
+
+
+def test_webhook_redirect_to_a_forbidden_address_is_not_followed(settings: Settings) -> None:
+    # given an allowed receiver (127.0.0.1/32) that redirects to a forbidden one
+    with Listener() as receiver, Listener("127.0.0.2") as forbidden:
+        url = receiver.route("/hook", 307, Location=forbidden.url("/hook"))
+        # when / then: the 307 is the receiver's answer; the signed body goes nowhere else
+        with pytest.raises(PermanentError, match="HTTP 307"):
+            _send(settings, url)
+        assert receiver.connections == 1 and forbidden.connections == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/hook", "http://0.0.0.0/hook"],
+)
+def test_webhook_to_metadata_refused_even_when_every_network_is_listed(
+    settings: Settings, target: str
+) -> None:
+    # given an allow-list that names every address
+    everything = settings.model_copy(update={"allowed_private_networks": "0.0.0.0/0 ::/0"})
+    # when / then
+    with pytest.raises(PermanentError, match="refused"):
+        _send(everything, target)
+
+
+def test_webhook_delivers_to_an_allow_listed_receiver(settings: Settings) -> None:
+    # given a receiver on 127.0.0.1, which the test settings allow (127.0.0.1/32)
+    with Listener() as receiver:
+        url = receiver.route("/hook", 200, body=b'{"ok":true}')
+        # when / then: the pinned client still delivers to an allowed address
+        assert _send(settings, url) == "k1"
+        assert receiver.connections == 1
