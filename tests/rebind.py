@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -119,9 +120,17 @@ class _Handler(BaseHTTPRequestHandler):
 class Listener:
     """An HTTP server on `host` (any 127.x address) that counts accepted connections."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._server = _Server((host, port), _Handler)
         self._server.routes = {}
+        # Server names clients sent in their TLS hello (SNI).
+        self.server_names: list[str | None] = []
+        if tls is not None:
+            tls.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.host = host
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -142,7 +151,7 @@ class Listener:
 
     def url(self, path: str = "/", host: str | None = None) -> str:
         """`path` on this listener, optionally under another host name (same port)."""
-        return f"http://{host or self.host}:{self.port}{path}"
+        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def __enter__(self) -> Listener:
         self._thread.start()

@@ -4,10 +4,15 @@ metadata address even when every network is allow-listed."""
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
+import httpx
 import pytest
 
 from alerts.notifiers.base import Message, PermanentError
 from alerts.notifiers.webhook import WebhookNotifier
+from core.net import PinnedTransport, parse_networks
 from core.settings import Settings
 from tests.rebind import PUBLIC, Listener, rebinding
 
@@ -59,3 +64,28 @@ def test_webhook_delivers_to_an_allow_listed_receiver(settings: Settings) -> Non
         # when / then: the pinned client still delivers to an allowed address
         assert _send(settings, url) == "k1"
         assert receiver.connections == 1
+
+
+def test_pinned_https_verifies_the_url_name_not_the_pinned_address(
+    tls_files: tuple[Path, Path, Path],
+) -> None:
+    # given an https receiver whose certificate names localhost and 127.0.0.1, and a client
+    # trusting its CA that connects to checked addresses only
+    ca, cert, key = tls_files
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    client_tls = ssl.create_default_context(cafile=str(ca))
+    loopback = parse_networks("127.0.0.1/32")
+    with (
+        Listener(tls=server_tls) as receiver,
+        rebinding({"other.test": ["127.0.0.1"]}),
+        httpx.Client(transport=PinnedTransport(loopback, verify=client_tls)) as client,
+    ):
+        receiver.route("/hook", 200, body=b"ok")
+        # when the URL names localhost, the pinned connection sends that name and verifies it
+        assert client.get(receiver.url("/hook", host="localhost")).text == "ok"
+        assert receiver.server_names == ["localhost"]
+        # then a name the certificate does not carry fails, although it is pinned to an
+        # address the certificate does carry
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            client.get(receiver.url("/hook", host="other.test"))
