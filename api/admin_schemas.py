@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.models import Role
+from crawlers.source_config import public_config
 
 T = TypeVar("T")
 # Row ids fit PostgreSQL's integer and SQLite's INTEGER; larger numbers are refused up front.
@@ -37,12 +38,18 @@ class SourceIn(BaseModel):
         kind="rss",
         scope="local",
         poll_interval_s=900,
+        config={"fetch_pages": True},
     )
     name: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=1, max_length=2000)
     kind: str = Field(default="rss", max_length=20)
     scope: Literal["local", "national", "social"] = "national"
     poll_interval_s: int | None = Field(default=None, ge=60, le=7 * 86400)
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="Settings of the source's kind, e.g. for kind site: sitemaps, listings, "
+        "article_selector, since_days, concurrency (checked; errors name the key).",
+    )
 
 
 class SourceUpdate(BaseModel):
@@ -52,6 +59,11 @@ class SourceUpdate(BaseModel):
     scope: Literal["local", "national", "social"] | None = None
     poll_interval_s: int | None = Field(default=None, ge=60, le=7 * 86400)
     enabled: bool | None = None
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="Merged into the current config (JSON merge patch: null removes a key; "
+        "a secret sent back as '***' is kept).",
+    )
 
 
 class SourceOut(BaseModel):
@@ -69,6 +81,13 @@ class SourceOut(BaseModel):
     last_error: str | None
     last_error_at: datetime | None
     items_total: int
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("config", mode="before")
+    @classmethod
+    def _mask_secrets(cls, value: Any) -> dict[str, Any]:
+        # Access tokens and API keys are written, never read back.
+        return public_config(value if isinstance(value, dict) else {})
 
 
 class RuleFilters(BaseModel):

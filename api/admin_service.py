@@ -30,7 +30,8 @@ from core.models import Alert, Fact, Role, Rule, Source, Subscription, Unit, Use
 from core.search.query import parse
 from core.security import hash_password
 from core.settings import Settings
-from crawlers.sources import MIN_POLL_INTERVAL_S, add_source, validate_source_url
+from crawlers.source_config import public_config
+from crawlers.sources import add_source, edit_source
 
 
 class NotFound(LookupError):
@@ -72,11 +73,18 @@ def _changes(data: Any, **extra: Any) -> dict[str, Any]:
     return {**fields, **extra}
 
 
+def _source_changes(data: SourceIn | SourceUpdate) -> dict[str, Any]:
+    changes = _changes(data)
+    if changes.get("config"):
+        changes["config"] = public_config(changes["config"])
+    return changes
+
+
 def create_source(
     session: Session, *, principal: Principal, data: SourceIn, settings: Settings
 ) -> Source:
     """Add a source with the same checks as `diemtin source add`."""
-    with audit_new_rows(session, principal, "source.create", Source, _changes(data)):
+    with audit_new_rows(session, principal, "source.create", Source, _source_changes(data)):
         return add_source(
             session,
             name=data.name,
@@ -84,6 +92,7 @@ def create_source(
             kind=data.kind,
             poll_interval_s=data.poll_interval_s,
             scope=data.scope,
+            config=data.config,
             settings=settings,
         )
 
@@ -96,29 +105,20 @@ def update_source(
     data: SourceUpdate,
     settings: Settings,
 ) -> Source:
-    """Edit, enable or disable a source."""
+    """Edit, enable or disable a source, or change its config (as `diemtin source edit`)."""
     source: Source = _get(session, Source, source_id, "nguồn tin")
-    if data.name is not None:
-        name = data.name.strip()
-        taken = session.scalar(select(Source.id).where(Source.name == name, Source.id != source_id))
-        if not name or taken is not None:
-            raise ValueError(f"Tên nguồn «{name}» trống hoặc đã được dùng.")
-        source.name = name
-    if data.url is not None:
-        source.url = validate_source_url(data.url, settings=settings)
-    if data.scope is not None:
-        source.scope = data.scope
-    if data.poll_interval_s is not None:
-        if data.poll_interval_s < MIN_POLL_INTERVAL_S:
-            raise ValueError(f"Chu kỳ quét phải từ {MIN_POLL_INTERVAL_S} giây trở lên.")
-        source.poll_interval_s = data.poll_interval_s
-    if data.enabled is not None:
-        source.enabled = data.enabled
-        if data.enabled:
-            # Re-enabling starts afresh: poll soon, forget the old failure streak.
-            source.consecutive_failures = 0
-            source.next_poll_at = None
-    audit(session, principal, "source.update", "source", source.id, _changes(data))
+    edit_source(
+        session,
+        source,
+        settings=settings,
+        name=data.name,
+        url=data.url,
+        scope=data.scope,
+        poll_interval_s=data.poll_interval_s,
+        enabled=data.enabled,
+        config=data.config,
+    )
+    audit(session, principal, "source.update", "source", source.id, _source_changes(data))
     session.commit()
     return source
 

@@ -5,24 +5,23 @@ from __future__ import annotations
 import getpass
 import logging
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from api.cli_corrections import corrections_app
+from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import session_scope
-from core.models import Document, Role, Source, User, utcnow
+from core.models import Role, Source, User
 from core.security import hash_password
 from core.settings import get_settings
 
 app = typer.Typer(help="diemtin: theo dõi báo chí về giáo dục.", no_args_is_help=True)
 user_app = typer.Typer(help="Người dùng.", no_args_is_help=True)
-source_app = typer.Typer(help="Nguồn tin.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
 notify_app = typer.Typer(help="Thông báo đã gửi và gửi lỗi.", no_args_is_help=True)
@@ -45,16 +44,6 @@ def migrate() -> None:
     """Create or upgrade the database schema (safe to run again)."""
     run_migrations()
     typer.echo(f"Cơ sở dữ liệu đã ở phiên bản mới nhất: {get_settings().db_url}")
-
-
-def _find_source(session, ref: str) -> Source:  # type: ignore[no-untyped-def]
-    cond = Source.name == ref
-    if ref.isdigit():
-        cond = or_(cond, Source.id == int(ref))
-    source = session.scalar(select(Source).where(cond))
-    if source is None:
-        raise typer.BadParameter(f"Không có nguồn tin {ref!r} (xem `diemtin source list`).")
-    return source
 
 
 @app.command()
@@ -168,62 +157,6 @@ def user_add(
         session.flush()
         audit(session, None, "user.create", "user", user.id, {"role": role.value, "by": "cli"})
     typer.echo(f"Đã thêm người dùng {username} ({role.value}).")
-
-
-@source_app.command("add")
-def source_add(
-    name: str,
-    url: str,
-    kind: Annotated[str, typer.Option(help="rss | site | facebook | youtube | forum")] = "rss",
-    interval: Annotated[int | None, typer.Option(help="Chu kỳ quét (giây)", min=30)] = None,
-    scope: Annotated[str, typer.Option(help="local | national | social")] = "national",
-) -> None:
-    """Add a source to crawl."""
-    from crawlers.sources import add_source
-
-    run_migrations()
-    with session_scope() as session:
-        try:
-            src = add_source(
-                session,
-                name=name,
-                url=url,
-                kind=kind,
-                poll_interval_s=interval,
-                scope=scope,
-                settings=get_settings(),
-            )
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        typer.echo(f"Đã thêm nguồn #{src.id} {src.name}.")
-
-
-@source_app.command("list")
-def source_list() -> None:
-    """List sources with their health."""
-    run_migrations()
-    with session_scope() as session:
-        rows = session.scalars(select(Source).order_by(Source.id)).all()
-        if not rows:
-            typer.echo("Chưa có nguồn tin nào.")
-        since = utcnow() - timedelta(days=1)
-        per_day = dict(
-            session.execute(
-                select(Document.source_id, func.count())
-                .where(Document.fetched_at >= since)
-                .group_by(Document.source_id)
-            ).all()
-        )
-        for s in rows:
-            state = s.health if s.enabled else "disabled"
-            last = s.last_success_at.isoformat(timespec="minutes") if s.last_success_at else "-"
-            typer.echo(
-                f"#{s.id:<4} {state:<8} {s.kind:<8} {s.name} <{s.url}> "
-                f"lần tốt gần nhất: {last}; {s.items_total} tin, "
-                f"{per_day.get(s.id, 0)} tin/24 giờ; "
-                f"lỗi liên tiếp: {s.consecutive_failures}"
-                + (f"; lỗi: {s.last_error[:120]}" if s.last_error and s.health != "ok" else "")
-            )
 
 
 @units_app.command("import")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from core.models import Source
 from core.settings import Settings, get_settings
 from crawlers.connectors.base import registered_kinds
 from crawlers.http import BlockedURLError, FetchError, check_public_url
+from crawlers.source_config import merge_config, validate_config
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,13 @@ def add_source(
     kind: str = "rss",
     poll_interval_s: int | None = None,
     scope: str = "national",
+    config: dict[str, Any] | None = None,
     settings: Settings,
 ) -> Source:
-    """Validate and create a source (committed); ValueError carries a Vietnamese message."""
+    """Validate and create a source (committed); ValueError carries a Vietnamese message.
+
+    `config` is the kind's settings (crawlers.source_config), checked before anything is
+    written."""
     name = (name or "").strip()
     if not name:
         raise ValueError("Vui lòng nhập tên nguồn tin.")
@@ -129,14 +135,75 @@ def add_source(
     if interval < MIN_POLL_INTERVAL_S:
         raise ValueError(f"Chu kỳ quét phải từ {MIN_POLL_INTERVAL_S} giây trở lên.")
     url = validate_source_url(url, settings=settings)
+    checked = validate_config(kind, config, settings=settings, check_url=validate_source_url)
     source = Source(
         name=name,
         url=url,
         kind=kind,
         scope=scope,
+        config=checked,
         poll_interval_s=interval,
         next_poll_at=None,
     )
     session.add(source)
     session.commit()
+    return source
+
+
+def edit_source(
+    session: Session,
+    source: Source,
+    *,
+    settings: Settings,
+    name: str | None = None,
+    url: str | None = None,
+    scope: str | None = None,
+    poll_interval_s: int | None = None,
+    enabled: bool | None = None,
+    config: dict[str, Any] | None = None,
+    replace_config: bool = False,
+) -> Source:
+    """Change what is given (None: unchanged), every change checked before any is made; the
+    caller commits. `config` is merged into the current one (a null value removes a key)
+    unless `replace_config`; ValueError carries a Vietnamese message."""
+    if name is not None:
+        name = name.strip()
+        taken = session.scalar(select(Source.id).where(Source.name == name, Source.id != source.id))
+        if not name or len(name) > MAX_NAME or taken is not None:
+            raise ValueError(f"Tên nguồn «{name}» trống, quá dài hoặc đã được dùng.")
+    if url is not None:
+        url = validate_source_url(url, settings=settings)
+    if scope is not None and scope not in SCOPES:
+        raise ValueError("Phạm vi phải là một trong: local, national, social.")
+    if poll_interval_s is not None and poll_interval_s < MIN_POLL_INTERVAL_S:
+        raise ValueError(f"Chu kỳ quét phải từ {MIN_POLL_INTERVAL_S} giây trở lên.")
+    new_config = None
+    if config is not None:
+        merged = config if replace_config else merge_config(source.config, config)
+        new_config = validate_config(
+            source.kind, merged, settings=settings, check_url=validate_source_url
+        )
+    for field, value in (
+        ("name", name), ("url", url), ("scope", scope), ("poll_interval_s", poll_interval_s),
+    ):  # fmt: skip
+        if value is not None:
+            setattr(source, field, value)
+    if new_config is not None or url is not None:
+        if new_config is not None:
+            source.config = new_config
+        # What to fetch changed: try it at the next tick, and let a flagged source, which an
+        # admin has now looked at, be polled again.
+        source.next_poll_at = None
+        source.etag = source.last_modified = None
+        if source.health == "flagged":
+            source.health, source.consecutive_failures = "unknown", 0
+    if enabled is not None:
+        if enabled and (not source.enabled or source.health == "flagged"):
+            # Re-enabling (or saving a flagged source as enabled) starts afresh: poll soon,
+            # forget the old failure streak.
+            source.consecutive_failures = 0
+            source.next_poll_at = None
+            if source.health == "flagged":
+                source.health = "unknown"
+        source.enabled = enabled
     return source
