@@ -127,9 +127,9 @@ def _text(value: str | None, what: str, *, required: bool = True) -> str:
 
 
 def _load(session: Session, alert_id: int) -> Alert:
-    alert = session.get(
-        Alert, alert_id, with_for_update=session.get_bind().dialect.name != "sqlite"
-    )
+    # FOR UPDATE: a row lock on PostgreSQL, SQLite's write lock taken now (core.db_lock),
+    # so two officers acting on one case at once are serialised either way.
+    alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise CaseNotFound(f"Không tìm thấy cảnh báo #{alert_id}.")
     return alert

@@ -18,7 +18,7 @@ from alerts.spikes import DEFAULT_CALENDAR, detect
 from alerts.story_alerts import Outcome, remember_province, upsert_hot_many, upsert_misinfo
 from alerts.units import get_matcher
 from core.celery_app import app
-from core.db import session_scope
+from core.db import lock_for_write, session_scope
 from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
 from core.settings import Settings, get_settings
 
@@ -30,11 +30,16 @@ STORY_LOCK_CLASS = 7001
 
 
 def lock_story(session: Session, story_id: int | None) -> None:
-    """Serialise alert evaluation per story until the transaction ends (PostgreSQL).
+    """Serialise alert evaluation per story until the transaction ends.
 
     Two workers evaluating documents of one story at once would each find no alert and
-    open two. SQLite needs nothing: its writers already queue (BEGIN IMMEDIATE)."""
-    if story_id is not None and session.get_bind().dialect.name == "postgresql":
+    open two. On SQLite the one write lock, taken before the story's alerts are read
+    (transactions otherwise take it at their first write), does it."""
+    if story_id is None:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        lock_for_write(session)
+    elif session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(:cls, :story)"),
             {"cls": STORY_LOCK_CLASS, "story": story_id},
