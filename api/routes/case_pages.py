@@ -22,6 +22,7 @@ from api.cases import (
     summaries,
 )
 from api.deps import MAX_ROW_ID, OfficerDep, Principal, ReaderDep, RowId, SessionDep
+from api.revisions import edits_of
 from api.templating import TEMPLATES
 from core.models import Role, Unit
 
@@ -120,6 +121,8 @@ def _render_case(
         "topics": labels.TOPICS,
         "risks": labels.RISKS,
         "why": {k: v for k, v in case.details.items() if k != "documents"},
+        # Articles the outlet edited ("Bài đã được sửa"), with what changed.
+        "edits": edits_of(session, [d.id for d in case.documents]),
     }
     return TEMPLATES.TemplateResponse(request, "case.html", context, status_code=status_code)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from api import labels
 from api.cases import document_visible
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
+from api.revisions import edits_of
 from api.search_params import SearchParams
 from api.svg import stacked_bars
 from api.templating import TEMPLATES
@@ -92,4 +93,5 @@ def document_page(
     )
     if doc is None:
         raise HTTPException(status_code=404, detail="Không tìm thấy tài liệu.")
-    return TEMPLATES.TemplateResponse(request, "document.html", {"doc": doc})
+    context = {"doc": doc, "edits": edits_of(session, [doc.id]).get(doc.id, [])}
+    return TEMPLATES.TemplateResponse(request, "document.html", context)
