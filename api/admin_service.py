@@ -23,6 +23,7 @@ from api.admin_schemas import (
     UserIn,
     UserUpdate,
 )
+from api.auth import end_credentials
 from api.deps import Principal
 from core import taxonomy
 from core.audit import audit
@@ -321,6 +322,11 @@ def update_user(session: Session, *, principal: Principal, user_id: int, data: U
         raise ValueError("Không thể tự khóa hoặc tự đổi vai trò của chính mình.")
     if fields.get("password"):
         user.password_hash = hash_password(fields["password"])
+    if fields.get("password") or (fields.get("active") is False and user.active):
+        # Nothing issued under the old password (or before a deactivation) survives it;
+        # an admin changing their own password keeps the session they are using.
+        own = user_id == principal.user_id and principal.via == "session"
+        end_credentials(session, user.id, keep_session=principal.session_id if own else None)
     user.role, user.unit_id = role, unit_id
     for key in ("full_name", "email", "active"):
         if fields.get(key) is not None:

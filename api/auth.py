@@ -6,20 +6,31 @@ token's sha256 is stored (ApiToken.token_hash)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import audit
 from core.models import ApiToken, LoginAttempt, User, WebSession, utcnow
-from core.security import hash_password, needs_rehash, new_secret, sha256_hex, verify_password
+from core.security import (
+    hash_password,
+    needs_rehash,
+    new_secret,
+    rehash_password,
+    sha256_hex,
+    verify_password,
+)
 from core.settings import Settings
 
 __all__ = ["audit", "LoginError", "authenticate", "create_session", "load_session"]
 
 SESSION_COOKIE = "diemtin_session"
+# Scope key: the session whose CSRF token api.csrf checked for this (unsafe) request.
+CSRF_CHECKED = "diemtin_csrf_checked_session"
 TOKEN_PREFIX = "dt_"
 # A session's expiry is pushed forward at most this often, so reads rarely write.
 SLIDE_EVERY = timedelta(minutes=5)
@@ -43,16 +54,36 @@ class NewSession:
     row: WebSession
 
 
-def _failures_since(session: Session, since_col: object, value: str, window: timedelta) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(since_col == value, LoginAttempt.success.is_(False))
-            .where(LoginAttempt.at >= utcnow() - window)
-        )
-        or 0
+# Past login_rate_per_user failures for one name (from any address), tries are spaced out
+# by at most this much: enough to slow a spread-out guesser, short enough for the real user.
+USER_SPACING_CAP = timedelta(seconds=30)
+SLOW_DOWN = "Đăng nhập sai quá nhiều lần. Vui lòng chờ {seconds} giây rồi thử lại."
+
+
+def _failures(
+    session: Session, window: timedelta, *where: Any, reset_by_success: bool = True
+) -> tuple[int, datetime | None]:
+    """Failures matching `where` within the window (and since the last success): count, latest."""
+    since = utcnow() - window
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.at)).where(*where, LoginAttempt.success.is_(True))
     )
+    if reset_by_success and last_ok is not None and last_ok > since:
+        since = last_ok
+    count, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            *where, LoginAttempt.success.is_(False), LoginAttempt.at > since
+        )
+    ).one()
+    return int(count or 0), latest
+
+
+def _wait(count: int, latest: datetime | None, free: int, cap: timedelta) -> int:
+    """Seconds still to wait: after `free` failures each try waits twice the last, up to cap."""
+    if count < free or latest is None:
+        return 0
+    delay = min(timedelta(seconds=2 ** min(count - free + 1, 20)), cap)
+    return max(0, math.ceil((latest + delay - utcnow()).total_seconds()))
 
 
 def authenticate(
@@ -60,52 +91,37 @@ def authenticate(
 ) -> User:
     """Check a sign-in and record the attempt; raises LoginError with a Vietnamese message.
 
-    Refuses when the address or the user name has too many recent failures (rate limit)
-    and when the account is locked after `login_max_failures` consecutive failures."""
+    Refuses (429) when the address has too many recent failures, and spaces out tries for a
+    user name that keeps failing. There is no hard lock: the real user gets in after the
+    wait, and unknown names are answered exactly like real ones (nothing tells them apart)."""
     username = username.strip()[:100]
     window = timedelta(minutes=settings.login_window_minutes)
-    if _failures_since(session, LoginAttempt.ip, ip, window) >= settings.login_rate_per_ip:
+    # Not reset by a success: a guesser with an account of their own could reset it at will.
+    by_ip = _failures(session, window, LoginAttempt.ip == ip, reset_by_success=False)
+    if by_ip[0] >= settings.login_rate_per_ip:
         raise LoginError(
             "Quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau "
             f"{settings.login_window_minutes} phút.",
             429,
         )
-    if _failures_since(session, LoginAttempt.username, username, window) >= (
-        settings.login_rate_per_user
-    ):
-        raise LoginError(
-            "Quá nhiều lần đăng nhập sai với tên này. Vui lòng thử lại sau "
-            f"{settings.login_window_minutes} phút.",
-            429,
-        )
+    # Per name and address first: a guesser elsewhere cannot slow the real user much.
+    pair = _failures(session, window, LoginAttempt.username == username, LoginAttempt.ip == ip)
+    wait = _wait(*pair, settings.login_max_failures, timedelta(minutes=settings.lockout_minutes))
+    anywhere = _failures(session, window, LoginAttempt.username == username)
+    wait = max(wait, _wait(*anywhere, settings.login_rate_per_user, USER_SPACING_CAP))
+    if wait:
+        raise LoginError(SLOW_DOWN.format(seconds=wait), 429)
     user = session.scalar(select(User).where(User.username == username))
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        session.add(LoginAttempt(username=username, ip=ip, success=False))
-        session.commit()
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginError(
-            f"Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau {minutes} phút "
-            "hoặc liên hệ quản trị viên.",
-            423,
-        )
     ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not ok or not user.active:
         session.add(LoginAttempt(username=username, ip=ip, success=False))
-        if user is not None and user.active:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
-                audit(session, None, "user.locked", "user", user.id, {"ip": ip})
         session.commit()
         raise LoginError("Tên đăng nhập hoặc mật khẩu không đúng.")
     if needs_rehash(user.password_hash):
         # Old scrypt hashes (and argon2 with outdated parameters) move to today's argon2id.
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+        # A weak password already in use is still re-hashed: refusing here would lock them out.
+        user.password_hash = rehash_password(password)
+    user.last_login_at = utcnow()
     session.add(LoginAttempt(username=username, ip=ip, success=True))
     return user
 
@@ -151,6 +167,23 @@ def end_session(session: Session, cookie: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.id == sha256_hex(cookie)))
 
 
+def end_credentials(session: Session, user_id: int, *, keep_session: str | None = None) -> None:
+    """End every browser session and revoke every API token of a user (the caller commits).
+
+    Called when their password changes or they are deactivated, so that nothing issued
+    under the old credentials outlives them (reactivation then revives nothing).
+    `keep_session` (a WebSession id) spares the session making a self-service change."""
+    ended = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_session is not None:
+        ended = ended.where(WebSession.id != keep_session)
+    session.execute(ended)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
 def create_token(session: Session, user: User, name: str) -> tuple[str, ApiToken]:
     """A new personal API token: the secret (shown once) and its stored row."""
     secret = TOKEN_PREFIX + new_secret()
@@ -170,6 +203,20 @@ def load_token(session: Session, secret: str) -> ApiToken | None:
     if row is None or row.revoked_at is not None:
         return None
     return row
+
+
+def bearer_problem(session: Session, header: str) -> str | None:
+    """Why an Authorization header does not authenticate (Vietnamese), or None when it does."""
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return "Tiêu đề Authorization phải có dạng 'Bearer <mã truy cập>'."
+    token = load_token(session, secret.strip())
+    if token is None:
+        return "Mã truy cập không hợp lệ hoặc đã bị thu hồi."
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        return "Tài khoản của mã truy cập này đã bị khóa."
+    return None
 
 
 def ensure_first_admin(session: Session, settings: Settings) -> str | None:

@@ -188,10 +188,10 @@ def get_visible(session: Session, principal: Principal, alert_id: int) -> Alert:
 
 def document_visible(session: Session, principal: Principal, doc_id: str) -> bool:
     """Whether the caller may read a document: a unit focal point only its unit's."""
-    if principal.role != Role.unit_focal.value:
+    if principal.unit_scope is None:
         return True
     stmt = select(DocumentUnit.document_id).where(
-        DocumentUnit.document_id == doc_id, DocumentUnit.unit_id == principal.unit_id
+        DocumentUnit.document_id == doc_id, DocumentUnit.unit_id == principal.unit_scope
     )
     return session.scalar(stmt) is not None
 
@@ -240,9 +240,25 @@ def summaries(session: Session, alerts: list[Alert]) -> list[CaseSummary]:
     ]
 
 
-def detail(session: Session, alert: Alert) -> CaseDetail:
+def detail(session: Session, alert: Alert, principal: Principal) -> CaseDetail:
     """Everything the case page shows: timeline, why flagged, history."""
     docs = story_documents(session, alert)
+    scope = principal.unit_scope
+    if scope is not None:
+        # A focal point sees a case that touches its unit, but of the story's documents
+        # only its unit's: the others' titles and URLs are not theirs to read.
+        mine = set(
+            session.scalars(
+                select(DocumentUnit.document_id).where(
+                    DocumentUnit.unit_id == scope,
+                    DocumentUnit.document_id.in_([d.id for d in docs]),
+                )
+            )
+        )
+        docs = [d for d in docs if d.id in mine]
+    details = dict(alert.details or {})
+    if scope is not None and "documents" in details:
+        details["documents"] = [d.id for d in docs]
     outlets = {
         s.id: s.name
         for s in session.scalars(select(Source).where(Source.id.in_({d.source_id for d in docs})))
@@ -259,7 +275,7 @@ def detail(session: Session, alert: Alert) -> CaseDetail:
         )
         if fact
         else None,
-        details=alert.details or {},
+        details=details,
         response=alert.response,
         dismiss_reason=alert.dismiss_reason,
         acknowledged_at=alert.acknowledged_at,

@@ -15,15 +15,23 @@ from fastapi import Depends, HTTPException, Path, Request
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api.auth import SESSION_COOKIE, load_session, load_token, slide_session
+from api.auth import CSRF_CHECKED, SESSION_COOKIE, load_session, load_token, slide_session
+from api.csrf import REFUSED as CSRF_REFUSED
 from core.db import new_session, session_scope
 from core.models import ApiToken, Role, User, WebSession, utcnow
 from core.search import SearchBackend, get_backend
 from core.settings import Settings
 
+# Methods that change nothing; any other needs a CSRF-checked session (see api.csrf).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
 # Row ids fit PostgreSQL's INTEGER; a larger id in a path is a 422, never a database error.
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Mã số")]
+
+# A unit focal point without a unit is scoped to this id, which no unit has (ids start at 1):
+# "no unit" means "nothing", never "everything".
+NO_UNIT = 0
 
 # A token's last_used_at is written at most this often (reads should not all write).
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
@@ -68,6 +76,15 @@ class Principal:
     ip: str | None = None
     # "session" (browser cookie) or "token" (Authorization: Bearer).
     via: str = "session"
+    # The WebSession id behind a cookie caller (kept through their own password change).
+    session_id: str | None = None
+
+    @property
+    def unit_scope(self) -> int | None:
+        """The one unit whose coverage this caller sees; None when they see the province."""
+        if self.role != Role.unit_focal.value:
+            return None
+        return self.unit_id if self.unit_id is not None else NO_UNIT
 
     @property
     def display_name(self) -> str:
@@ -116,10 +133,17 @@ def _from_token(request: Request, session: Session, header: str) -> User:
     return user
 
 
-def _from_cookie(request: Request, session: Session, settings: Settings) -> User:
+def _from_cookie(request: Request, session: Session, settings: Settings) -> WebSession:
     row = load_session(session, request.cookies.get(SESSION_COOKIE))
     if row is None:
         raise NotAuthenticated("Bạn cần đăng nhập để tiếp tục.")
+    if (
+        request.method not in SAFE_METHODS
+        and request.scope.get("state", {}).get(CSRF_CHECKED) != row.id
+    ):
+        # api.csrf checked another session, or none: however the Cookie header was shaped,
+        # a cookie authenticates a write only for the session whose CSRF token came with it.
+        raise HTTPException(status_code=403, detail=CSRF_REFUSED)
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("Tài khoản đã bị khóa. Vui lòng liên hệ quản trị viên.")
@@ -127,7 +151,7 @@ def _from_cookie(request: Request, session: Session, settings: Settings) -> User
     if new_expiry is not None:
         _write(request, session, WebSession, row.id, expires_at=new_expiry)
     request.state.csrf_token = row.csrf_token
-    return user
+    return row
 
 
 def get_principal(
@@ -141,10 +165,13 @@ def get_principal(
         return cached
     header = request.headers.get("authorization")
     # A request that sends a token is judged by the token alone: never by a cookie too.
+    session_id = None
     if header is not None:
         user, via = _from_token(request, session, header), "token"
     else:
-        user, via = _from_cookie(request, session, settings), "session"
+        row = _from_cookie(request, session, settings)
+        user, via, session_id = session.get(User, row.user_id), "session", row.id
+        assert user is not None  # _from_cookie checked it
     principal = Principal(
         user_id=user.id,
         username=user.username,
@@ -153,6 +180,7 @@ def get_principal(
         full_name=user.full_name,
         ip=client_ip(request),
         via=via,
+        session_id=session_id,
     )
     request.state.principal = principal
     return principal

@@ -19,14 +19,28 @@ from core.settings import get_settings
 log = logging.getLogger("diemtin.run")
 
 
-def _commands(host: str, port: int, data_dir: str) -> dict[str, list[str]]:
+def web_command(host: str, port: int, forwarded_allow_ips: str) -> list[str]:
+    """The uvicorn command line of the web app."""
+    # uvicorn otherwise trusts X-Forwarded-For from 127.0.0.1 (or $FORWARDED_ALLOW_IPS):
+    # any local caller could then pick its own address and dodge the sign-in limits.
+    proxies = (
+        ["--forwarded-allow-ips", forwarded_allow_ips]
+        if forwarded_allow_ips.strip()
+        else ["--no-proxy-headers"]
+    )
+    return [
+        sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        "--host", host, "--port", str(port), "--log-level", "info", *proxies,
+    ]  # fmt: skip
+
+
+def _commands(
+    host: str, port: int, data_dir: str, forwarded_allow_ips: str = ""
+) -> dict[str, list[str]]:
     py = sys.executable
     celery = [py, "-m", "celery", "-A", "core.celery_app:app"]
     return {
-        "web": [
-            py, "-m", "uvicorn", "api.main:create_app", "--factory",
-            "--host", host, "--port", str(port), "--log-level", "info",
-        ],
+        "web": web_command(host, port, forwarded_allow_ips),
         # Threads: crawls wait on the network, and SQLite plus the embedded broker need no
         # separate processes on one machine.
         "worker": [
@@ -73,7 +87,9 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
 
     children = {
         name: subprocess.Popen(cmd, env=env)
-        for name, cmd in _commands(host, port, str(settings.data_dir)).items()
+        for name, cmd in _commands(
+            host, port, str(settings.data_dir), settings.forwarded_allow_ips
+        ).items()
     }
     log.info("diemtin đang chạy: http://%s:%d (Ctrl+C để dừng)", host, port)
     stopping = False

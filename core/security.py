@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,12 +16,32 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 # argon2-cffi's defaults follow RFC 9106's second recommended profile (64 MiB, t=3, p=4).
 _HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(s.strip().lower() for s in lines if s.strip() and not s.startswith("#"))
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password that is short, common or one repeated character (ValueError)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    # Guessing tries the common passwords first: length alone lets "12345678" through.
+    if password.strip().lower() in _common_passwords() or len(set(password)) < 3:
+        raise ValueError("Mật khẩu quá phổ biến, dễ bị đoán. Hãy chọn mật khẩu khác.")
 
 
 def hash_password(password: str) -> str:
-    """Hash a password with argon2id (self-describing `$argon2id$...` string)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    """Hash a new password with argon2id (`$argon2id$...`), after check_new_password."""
+    check_new_password(password)
+    return _HASHER.hash(password)
+
+
+def rehash_password(password: str) -> str:
+    """Today's argon2id hash of a password already in use (no strength check)."""
     return _HASHER.hash(password)
 
 

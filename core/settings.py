@@ -125,13 +125,18 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=12 * 60, ge=5)
     # None = Secure cookies exactly in production (served over https behind the proxy).
     cookie_secure: bool | None = None
-    # Lockout after this many consecutive failures, for lockout_minutes.
+    # After this many failures for one user name from one address, each further try waits
+    # twice as long as the one before, up to lockout_minutes (never a hard lock).
     login_max_failures: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
-    # Failed sign-ins allowed per address and per user name within login_window_minutes.
+    # Failed sign-ins allowed per address within login_window_minutes; past
+    # login_rate_per_user failures for a user name (any address) tries are spaced out.
     login_rate_per_ip: int = Field(default=20, ge=1)
     login_rate_per_user: int = Field(default=10, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Addresses of the reverse proxies whose X-Forwarded-For `diemtin run` trusts
+    # (comma-separated, as uvicorn's --forwarded-allow-ips); empty = trust no one.
+    forwarded_allow_ips: str = ""
     # `diemtin run` creates this admin when the database has no user yet (empty = do not).
     admin_username: str = "admin"
     admin_password: str = ""

@@ -18,7 +18,7 @@ from api.auth import (
     load_session,
 )
 from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
-from api.routes.auth import set_session_cookie, sign_in
+from api.routes.auth import refuse_token_minting, set_session_cookie, sign_in
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
 
@@ -112,6 +112,7 @@ def token_create(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
     """Create a token and show its secret this once."""
+    refuse_token_minting(principal)
     if not name.strip():
         return _tokens_page(
             request, session, principal, error="Vui lòng đặt tên cho mã truy cập.", status_code=400

@@ -160,9 +160,21 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
     return [TokenOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/tokens", status_code=201, response_model=NewTokenOut)
+def refuse_token_minting(principal: Principal) -> None:
+    """403 for a token caller: a leaked token must not be able to outlive its revocation."""
+    if principal.via != "session":
+        raise HTTPException(
+            status_code=403,
+            detail="Mã truy cập không thể tạo mã truy cập mới; hãy đăng nhập bằng mật khẩu.",
+        )
+
+
+@router.post(
+    "/tokens", status_code=201, response_model=NewTokenOut, responses={403: {"model": ErrorOut}}
+)
 def new_token(body: TokenIn, session: SessionDep, principal: PrincipalDep) -> NewTokenOut:
-    """Create a personal API token; the secret is in this answer only."""
+    """Create a personal API token (signed in with a password, not with a token)."""
+    refuse_token_minting(principal)
     user = session.get(User, principal.user_id)
     assert user is not None
     secret, row = create_token(session, user, body.name)

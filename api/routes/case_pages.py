@@ -101,7 +101,7 @@ def _render_case(
     status_code: int = 200,
     draft: tuple[str, str, str] = ("", "", ""),
 ) -> HTMLResponse:
-    case = detail(session, get_visible(session, principal, alert_id))
+    case = detail(session, get_visible(session, principal, alert_id), principal)
     context = {
         "case": case,
         "error": error,

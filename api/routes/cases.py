@@ -117,13 +117,13 @@ def updates(
 @router.get("/{alert_id}", response_model=CaseDetail, responses=ERRORS)
 def get_case(alert_id: RowId, session: SessionDep, principal: ReaderDep) -> CaseDetail:
     """One case: story timeline, why it was flagged, history."""
-    return detail(session, get_visible(session, principal, alert_id))
+    return detail(session, get_visible(session, principal, alert_id), principal)
 
 
 @router.get("/{alert_id}/events", response_model=list[EventOut], responses=ERRORS)
 def get_events(alert_id: RowId, session: SessionDep, principal: ReaderDep) -> list[EventOut]:
     """The case's history, oldest first."""
-    return detail(session, get_visible(session, principal, alert_id)).events
+    return detail(session, get_visible(session, principal, alert_id), principal).events
 
 
 def run_action(
@@ -145,7 +145,7 @@ def _act(
 ) -> CaseDetail:
     run_action(session, principal, alert_id, fn)
     session.expire_all()
-    return detail(session, get_visible(session, principal, alert_id))
+    return detail(session, get_visible(session, principal, alert_id), principal)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=CaseDetail, responses=ERRORS)

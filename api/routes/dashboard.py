@@ -73,7 +73,7 @@ def _search(backend: SearchBackend, days: int, tz: ZoneInfo, who: Principal, **k
     query = SearchQuery(
         date_from=start,
         date_to=end,
-        units=[who.unit_id] if who.unit_id is not None else [],
+        units=[who.unit_scope] if who.unit_scope is not None else [],
         size=1,
         highlight=False,
         **kw,
@@ -164,7 +164,7 @@ def top_units(
 @router.get("/api/v1/dashboard/cases", response_model=list[CaseAgeOut], tags=["dashboard"])
 def open_cases(session: SessionDep, who: ReaderDep) -> Any:
     """Open cases by age (new, acknowledged, assigned)."""
-    return stats.open_cases_by_age(session, utcnow(), unit_id=who.unit_id)
+    return stats.open_cases_by_age(session, utcnow(), unit_id=who.unit_scope)
 
 
 @router.get("/tong-quan", response_class=HTMLResponse, include_in_schema=False)
@@ -199,7 +199,7 @@ def dashboard_page(
             for what, rows in blocks.items()
         },
         "blocks": blocks,
-        "cases": stats.open_cases_by_age(session, utcnow(), unit_id=who.unit_id),
+        "cases": stats.open_cases_by_age(session, utcnow(), unit_id=who.unit_scope),
         "labels": labels.ALL,
     }
     return TEMPLATES.TemplateResponse(request, "dashboard.html", context)

@@ -85,7 +85,7 @@ def _report(session: Any, settings: Settings, who: Principal, code: str | None) 
         tz,
         target_phong=settings.positive_target_phong_gddt,
         target_truong=settings.positive_target_truong,
-        unit_id=who.unit_id,
+        unit_id=who.unit_scope,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import SESSION_COOKIE
-from core.models import AuditLog, LoginAttempt, User, WebSession, utcnow
+from core.models import AuditLog, User, WebSession, utcnow
 from core.security import needs_rehash, sha256_hex, verify_password
 from tests.factories import PASSWORD, login_as, make_user
 
@@ -77,40 +77,6 @@ def test_sign_in_from_another_site_is_refused(app_client: TestClient, session: S
     assert ok.status_code == 303 and SESSION_COOKIE in ok.headers["set-cookie"]
 
 
-def test_wrong_password_message_and_lockout(app_client: TestClient, session: Session) -> None:
-    user = make_user(session)
-    session.commit()
-    for _ in range(4):
-        r = _login(app_client, user.username, "sai-mat-khau")
-        assert r.status_code == 401
-        assert r.json()["detail"] == "Tên đăng nhập hoặc mật khẩu không đúng."
-    r = _login(app_client, user.username, "sai-mat-khau")  # the 5th failure locks
-    assert r.status_code == 401
-    r = _login(app_client, user.username)  # even the right password is refused now
-    assert r.status_code == 423 and "tạm khóa" in r.json()["detail"]
-    session.expire_all()
-    locked = session.get(User, user.id)
-    assert locked is not None and locked.locked_until is not None
-    # when the lockout has passed, the right password works and the counter resets
-    locked.locked_until = utcnow() - timedelta(seconds=1)
-    session.commit()
-    assert _login(app_client, user.username).status_code == 200
-
-
-def test_rate_limit_per_user_name_and_per_address(app_client: TestClient, session: Session) -> None:
-    for _ in range(10):
-        assert _login(app_client, "khong-ton-tai", "x").status_code == 401
-    r = _login(app_client, "khong-ton-tai", "x")
-    assert r.status_code == 429 and "Quá nhiều lần đăng nhập sai với tên này" in r.json()["detail"]
-    for i in range(10):
-        _login(app_client, f"ten-khac-{i}", "x")
-    user = make_user(session)
-    session.commit()
-    r = _login(app_client, user.username)
-    assert r.status_code == 429 and "từ địa chỉ này" in r.json()["detail"]
-    assert session.query(LoginAttempt).count() == 20
-
-
 def test_csrf_is_required_for_cookie_writes(app_client: TestClient) -> None:
     login_as(app_client, "press_officer")
     token = app_client.headers.pop("X-CSRF-Token")
@@ -151,7 +117,8 @@ def test_personal_tokens_authenticate_without_csrf_and_can_be_revoked(
     me = bearer.get("/api/v1/me", headers=auth).json()
     assert me == {**me, "id": user.id, "via": "token"}
     # a write with a token needs no CSRF token (no ambient credential)
-    assert bearer.post("/api/v1/tokens", json={"name": "b"}, headers=auth).status_code == 201
+    other = app_client.post("/api/v1/tokens", json={"name": "b"}).json()
+    assert bearer.delete(f"/api/v1/tokens/{other['id']}", headers=auth).status_code == 204
     assert app_client.delete(f"/api/v1/tokens/{created['id']}").status_code == 204
     r = bearer.get("/api/v1/me", headers=auth)
     assert r.status_code == 401 and "thu hồi" in r.json()["detail"]
