@@ -21,7 +21,7 @@ from crawlers.encoding import charset_from_content_type
 from crawlers.extract import ExtractionError, extract_article
 from crawlers.http import FetchError, fetch
 from crawlers.pipeline import canonical_url, document_id
-from crawlers.revisions import FEED_HASH, ORIGIN_PAGE, PAGE_UNAVAILABLE
+from crawlers.revisions import FEED_HASH, ORIGIN_PAGE, PAGE_PENDING, PAGE_UNAVAILABLE, RETRY_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _lookup(stored: dict[str, dict[str, Any]], item: FetchedItem) -> dict[str, A
 
 def page_wanted(item: FetchedItem, stored: dict[str, Any] | None) -> bool:
     """Whether to read the page of a summary item, given its stored document's meta."""
-    if stored is None or stored.get(PAGE_UNAVAILABLE):
+    if stored is None or any(stored.get(key) for key in RETRY_KEYS):
         return True
     return stored.get(FEED_HASH) != item.meta.get(FEED_HASH)
 
@@ -88,10 +88,15 @@ def enrich_from_pages(
     todo.sort(key=lambda i: _lookup(stored, output.items[i]) is not None)
     limit = int((source.config or {}).get("max_pages", DEFAULT_MAX_PAGES))
     done = 0
-    for n, i in enumerate(todo):
-        if n >= limit:
-            output.errors.append(f"{limit} article pages fetched; the rest keep the feed summary")
-            break
+    for i in todo[limit:]:
+        # Marked, so a later poll reads these pages even though their feed entry is unchanged.
+        item = output.items[i]
+        output.items[i] = replace(item, meta={**item.meta, PAGE_PENDING: True})
+    if len(todo) > limit:
+        output.errors.append(
+            f"{limit} article pages fetched; {len(todo) - limit} wait for the next poll"
+        )
+    for i in todo[:limit]:
         output.items[i], ok = _read_page(output.items[i], settings, output.errors)
         done += ok
     return done

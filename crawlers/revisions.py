@@ -26,6 +26,9 @@ ORIGIN_SOURCE = "source"
 # and whether the article page answered.
 FEED_HASH = "feed_hash"
 PAGE_UNAVAILABLE = "page_unavailable"
+# The page was not read this poll (the per-poll page limit): read it on a later one.
+PAGE_PENDING = "page_pending"
+RETRY_KEYS = (PAGE_UNAVAILABLE, PAGE_PENDING)
 # A page edited over and over keeps its newest versions only.
 MAX_REVISIONS = 20
 
@@ -95,10 +98,11 @@ def sync_quiet_meta(doc: Document, new: Incoming, treatment: Treatment) -> bool:
     feed_matches_text = origin(doc.meta) == ORIGIN_FEED or page_read
     if FEED_HASH in new.meta and feed_matches_text:
         meta[FEED_HASH] = new.meta[FEED_HASH]
-    if PAGE_UNAVAILABLE in new.meta:
-        meta[PAGE_UNAVAILABLE] = new.meta[PAGE_UNAVAILABLE]
-    elif page_read:
-        meta.pop(PAGE_UNAVAILABLE, None)
+    for key in RETRY_KEYS:
+        if key in new.meta:
+            meta[key] = new.meta[key]
+        elif page_read:
+            meta.pop(key, None)
     if meta == (doc.meta or {}):
         return False
     doc.meta = meta

@@ -131,3 +131,21 @@ def test_rss_item_is_named_by_its_page_canonical_url_and_meets_the_site_crawl(
     stats = ingest(session, site, [item])
     assert stats.new == 0
     assert session.scalar(select(func.count()).select_from(Document)) == 1
+
+
+def test_pages_left_over_by_the_page_limit_are_read_on_later_polls(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given three new items and a limit of two article pages per poll
+    room = _newsroom(server)
+    source = room.source(session)
+    source.config = {"max_pages": 2}
+    session.commit()
+    # when the unchanged feed is polled three times
+    runs = [crawl(session, source.id, settings=settings) for _ in range(3)]
+    # then the third page was read on the second poll and nothing after that
+    assert room.page_hits() == 3
+    assert "wait for the next poll" in (runs[0].error or "")
+    session.expire_all()
+    for doc in session.scalars(select(Document)):
+        assert doc.meta["body_from"] == "page" and "page_pending" not in doc.meta
