@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from alerts import factbank
@@ -230,11 +230,24 @@ def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
     return evaluate(session, doc_id).touched
 
 
+def mark_evaluated(session: Session, doc_ids: Sequence[str]) -> None:
+    """Record that evaluation committed for these documents: the sweep (crawlers.sweep)
+    queues documents never evaluated. After the evaluation's commit, so a crash between the
+    two costs one redundant (idempotent) evaluation, never a missed one."""
+    if doc_ids:
+        session.execute(
+            update(Document)
+            .where(Document.id.in_(list(dict.fromkeys(doc_ids))))
+            .values(evaluated_at=utcnow())
+        )
+
+
 @app.task(name="evaluate_document")
 def evaluate_document(doc_id: str) -> int:
     """Evaluate alerts for one new or changed document; safe to run twice."""
     with session_scope() as session:
         out = evaluate(session, doc_id)
+        mark_evaluated(session, [doc_id])
     request_notifications(out.notify)
     return len(out.touched)
 
@@ -244,6 +257,7 @@ def evaluate_documents(doc_ids: list[str]) -> int:
     """evaluate_document for a batch (one transaction, each story scored once)."""
     with session_scope() as session:
         out = evaluate_many(session, doc_ids)
+        mark_evaluated(session, doc_ids)
     request_notifications(out.notify)
     return len(out.touched)
 

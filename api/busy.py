@@ -6,45 +6,20 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.db import lock_deadline
+from core.dberrors import is_database_busy
+
 log = logging.getLogger(__name__)
+
+__all__ = ["BUSY_MESSAGE", "RETRY_AFTER_S", "BusyDatabaseMiddleware", "is_database_busy"]
 
 BUSY_MESSAGE = "Cơ sở dữ liệu đang bận, hãy thử lại sau ít phút."
 # Long enough for a batch commit to finish; short enough that a form resubmit feels prompt.
 RETRY_AFTER_S = 5
-_BUSY_MARKERS = (
-    # SQLite: another connection holds the write lock past the busy timeout.
-    "database is locked",
-    "database is busy",
-    "database table is locked",
-    # SQLite: the disk is full or the file cannot be written (health reports the cause).
-    "database or disk is full",
-    "disk i/o error",
-    "readonly database",
-    # PostgreSQL: a server restart or failover, or a lock/statement timeout.
-    "could not connect",
-    "connection refused",
-    "server closed the connection",
-    "terminating connection",
-    "lock timeout",
-    "statement timeout",
-)
-
-
-def is_database_busy(exc: BaseException) -> bool:
-    """True for a lock/busy error (SQLite) or a lost connection / lock timeout (PostgreSQL):
-    errors that a later try of the same work can get past. Not a missing table or bad SQL,
-    which stay 500s: retrying cannot help them."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if not isinstance(exc, (OperationalError, sqlite3.OperationalError)):
-        return False
-    return any(m in str(exc).lower() for m in _BUSY_MARKERS)
 
 
 def _find_busy(exc: BaseException) -> BaseException | None:
@@ -59,11 +34,13 @@ def _find_busy(exc: BaseException) -> BaseException | None:
 
 
 class BusyDatabaseMiddleware:
-    """Outermost ASGI middleware: a busy-database error from a route, a dependency or an inner
-    middleware becomes 503 + Retry-After (HTML page for browsers, JSON for the API)."""
+    """Outermost ASGI middleware: a request waits at most `deadline_s` for the write lock, and
+    a busy-database error from a route, a dependency or an inner middleware becomes 503 +
+    Retry-After (an HTML page for browsers, JSON for the API)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, deadline_s: float = 10.0) -> None:
         self.app = app
+        self.deadline_s = deadline_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +55,10 @@ class BusyDatabaseMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            # The route's threads inherit this context: a writer waits for the lock in
+            # core.db_lock's backoff until the deadline, then raises DatabaseBusy.
+            with lock_deadline(self.deadline_s):
+                await self.app(scope, receive, tracking_send)
         except Exception as exc:
             busy = _find_busy(exc)
             if busy is None or started:

@@ -12,15 +12,29 @@ import typer
 from sqlalchemy import select
 
 from api.cli_corrections import corrections_app
+from api.cli_errors import ensure_schema, run_with_retries
 from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
-from core.db import session_scope
+from core.db import new_session, session_scope
 from core.models import Role, Source, User
 from core.security import hash_password
 from core.settings import get_settings
 
-app = typer.Typer(help="diemtin: theo dõi báo chí về giáo dục.", no_args_is_help=True)
+class DiemtinTyper(typer.Typer):
+    """The top-level command: a busy database is retried, then reported in one sentence."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        try:
+            settings = get_settings()
+            wait_s, data_dir = settings.cli_busy_wait_s, settings.data_dir
+        except Exception:  # settings errors are reported by the command itself
+            wait_s, data_dir = 0.0, "?"
+        parent = super().__call__
+        return run_with_retries(lambda: parent(*args, **kwargs), wait_s=wait_s, data_dir=data_dir)
+
+
+app = DiemtinTyper(help="diemtin: theo dõi báo chí về giáo dục.", no_args_is_help=True)
 user_app = typer.Typer(help="Người dùng.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
@@ -59,7 +73,7 @@ def crawl(
 
     if not sources and not every:
         raise typer.BadParameter("Nêu tên hoặc mã số nguồn tin, hoặc dùng --all.")
-    run_migrations()
+    ensure_schema()
 
     def report_run(src: Source, run) -> None:  # type: ignore[no-untyped-def]
         typer.echo(
@@ -108,7 +122,7 @@ def reindex(
             raise typer.BadParameter(f"Không có kiểu chỉ mục {backend!r}.")
         # Filling a new backend from the database is how a deployment moves to it.
         settings = settings.model_copy(update={"search_backend": backend})
-    run_migrations()
+    ensure_schema()
     started = time.monotonic()
 
     def progress(done: int, remaining: int) -> None:
@@ -134,7 +148,7 @@ def user_add(
     ] = None,
 ) -> None:
     """Add a user with a role."""
-    run_migrations()
+    ensure_schema()
     if password is None:
         password = getpass.getpass("Mật khẩu: ")
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
@@ -168,7 +182,7 @@ def units_import(
 
     from alerts.unit_import import import_units
 
-    run_migrations()
+    ensure_schema()
     path = Path(file)
     if not path.is_file():
         raise typer.BadParameter(f"Không tìm thấy tệp {file}.")
@@ -237,7 +251,7 @@ def digest(
         when = date.fromisoformat(day) if day else None
     except ValueError:
         raise typer.BadParameter(f"Ngày phải có dạng YYYY-MM-DD, không phải {day!r}.") from None
-    run_migrations()
+    ensure_schema()
     with session_scope() as session:
         if not preview:
             keys = send_due_digests(session, get_settings())
@@ -256,8 +270,8 @@ def notify_failed() -> None:
     """List notifications that failed after their last retry."""
     from core.models import Notification
 
-    run_migrations()
-    with session_scope() as session:
+    ensure_schema()
+    with new_session(read_only=True) as session:
         rows = session.scalars(
             select(Notification).where(Notification.status == "failed").order_by(Notification.id)
         ).all()
@@ -277,7 +291,7 @@ def notify_requeue(
     """Put failed notifications back in the queue with a fresh retry budget."""
     from alerts.outbox import requeue_failed
 
-    run_migrations()
+    ensure_schema()
     with session_scope() as session:
         n = requeue_failed(session, ids=ids or None)
     typer.echo(f"Đã đưa {n} thông báo trở lại hàng đợi.")

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost: refuses U+0000 in any input before sign-in, CSRF or a route reads it.
     app.add_middleware(NulGuardMiddleware)
     # Around everything: a busy database is a 503 + Retry-After, never a 500, wherever it is met.
-    app.add_middleware(BusyDatabaseMiddleware)
+    app.add_middleware(BusyDatabaseMiddleware, deadline_s=settings.web_lock_deadline_s)
 
     @app.exception_handler(NotAuthenticated)
     async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:

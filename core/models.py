@@ -158,6 +158,7 @@ class Document(Base):
         Index("ix_documents_unindexed", "indexed_at"),
         # Covers the period figures (dashboard, report): no article row is read (0004p).
         Index("ix_documents_period", "published_at", "source_id", "id"),
+        Index("ix_documents_unevaluated", "evaluated_at"),
     )
 
     # uuid5 of the canonical URL (or of source + native id for items without a URL).
@@ -183,6 +184,8 @@ class Document(Base):
     # Null until the search backend has the current version; the indexer retries these.
     indexed_at: Mapped[datetime | None]
     index_error: Mapped[str | None] = mapped_column(Text)
+    # Null until alert evaluation committed for it; the sweep queues such documents (0006).
+    evaluated_at: Mapped[datetime | None]
 
     source: Mapped[Source] = relationship(back_populates="documents")
     story: Mapped[Story | None] = relationship(back_populates="documents")
@@ -520,3 +523,12 @@ class LabelCorrection(Base):
     predicted: Mapped[Any | None] = mapped_column(JSON)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HealthProbe(Base):
+    """One row /healthz rewrites: proof that the database can be written, not only read."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var"
     # Empty means "<data_dir>/diemtin.sqlite3"; any SQLAlchemy URL works (postgresql+psycopg://...).
     database_url: str = ""
+    # How long a `diemtin` command keeps retrying a busy database (short tries, each logged)
+    # before it says so and exits 75; sweep_stale_work's bounds are below it.
+    cli_busy_wait_s: float = Field(default=60.0, ge=0)
+    # A web request that needs the write lock waits at most this long for it, then answers
+    # 503 + Retry-After (well inside browsers' and proxies' own 30-60 s timeouts).
+    web_lock_deadline_s: float = Field(default=10.0, gt=0)
+    # Documents stored this long ago but not yet classified / indexed / evaluated are queued
+    # again by the sweep (beat); crawl runs "running" for longer are closed as interrupted.
+    sweep_grace_s: float = Field(default=300.0, gt=0)
+    sweep_tick_s: float = Field(default=300.0, gt=0)
+    crawl_run_stale_s: float = Field(default=3600.0, gt=0)
 
     # "sqlite" = FTS5 tables in the same SQLite file (a file of their own beside a PostgreSQL
     # database); "elasticsearch" = the official client on elasticsearch_url.

@@ -6,6 +6,7 @@ import logging
 
 from core.celery_app import app
 from core.db import session_scope
+from core.dberrors import is_database_busy
 from core.search import get_backend
 from core.search.indexer import index_pending
 from core.settings import get_settings
@@ -23,7 +24,11 @@ def index_documents(max_batches: int = 20) -> int:
         for _ in range(max_batches):
             try:
                 n = index_pending(session, backend, batch=settings.search_index_batch)
-            except Exception:
+            except Exception as exc:
+                if is_database_busy(exc):
+                    # A lock, not the backend: the task is retried (DiemtinTask), and what
+                    # earlier batches indexed is committed already.
+                    raise
                 # Already recorded on the documents; the next tick retries them.
                 log.exception("search backend unavailable; documents stay pending")
                 break

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from core.celery_app import app
 from core.db import session_scope
+from core.dberrors import is_database_busy
 from core.models import Document, utcnow
 from crawlers.pipeline import (
     classification_text,
@@ -52,7 +53,9 @@ def crawl_source(self: Task, source_id: int) -> str | None:
     except LookupError:
         # Deleted between scheduling and crawling: nothing to do.
         log.info("source %s no longer exists; crawl skipped", source_id)
-    except Exception:
+    except Exception as exc:
+        if is_database_busy(exc):
+            raise  # retried with backoff by DiemtinTask; a crawl is idempotent
         # Only the database itself can get here (crawl() records everything else); the
         # next scheduler tick tries again.
         log.exception("crawl of source %s could not be recorded", source_id)
