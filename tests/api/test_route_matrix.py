@@ -127,13 +127,20 @@ def test_every_route_is_declared(app) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.mark.parametrize("role", [None, *ROLES])
-def test_role_route_matrix(app, role: str | None) -> None:  # type: ignore[no-untyped-def]
-    application, unit_id = app
+# A focal point whose unit was never set: same rights, and every page must still answer
+# (scoped to nothing, never to the province).
+FOCAL_WITHOUT_UNIT = "unit_focal-without-unit"
+
+
+@pytest.mark.parametrize("caller", [None, *ROLES, FOCAL_WITHOUT_UNIT])
+def test_role_route_matrix(app, caller: str | None) -> None:  # type: ignore[no-untyped-def]
+    application, focal_unit = app
+    role = "unit_focal" if caller == FOCAL_WITHOUT_UNIT else caller
+    unit_id = focal_unit if caller == "unit_focal" else None
     failures = []
     with TestClient(application) as client:
         if role:
-            login_as(client, role, unit_id if role == "unit_focal" else None)
+            login_as(client, role, unit_id)
         for method, path in all_routes(application):
             who = expectation(method, path)
             if who is None:
@@ -158,7 +165,9 @@ def test_role_route_matrix(app, role: str | None) -> None:  # type: ignore[no-un
             else:
                 ok = status == 403
             if not ok:
-                failures.append(f"{method} {path} as {role or 'anonymous'}: {status}")
+                failures.append(f"{method} {path} as {caller or 'anonymous'}: {status}")
+            if status >= 500:
+                failures.append(f"{method} {path} as {caller or 'anonymous'}: {status} (error)")
             if role and client.get("/api/v1/me").status_code == 401:
-                login_as(client, role, unit_id if role == "unit_focal" else None)  # signed out
+                login_as(client, role, unit_id)  # signed out
     assert not failures, "\n".join(failures)
