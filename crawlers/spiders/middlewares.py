@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from twisted.internet import defer, threads
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IResolverSimple
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # The Scrapy setting that carries the job's allow-list (a list of IPs/CIDRs).
 NETWORKS_SETTING = "DIEMTIN_ALLOWED_PRIVATE_NETWORKS"
+# Names the resolver refused, with why (one crawl per process): a refused name is not looked
+# up again, and the guard turns Twisted's bare "Couldn't find the hostname" into the reason.
+_refused: dict[str, str] = {}
 
 
 class BlockedRequest(IgnoreRequest):
@@ -70,6 +73,14 @@ class PublicUrlGuard:
         if verdict is not None:
             raise BlockedRequest(f"blocked {request.url}: {verdict}")
 
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        """Give a lookup the resolver refused its real reason (BlockedRequest)."""
+        host = urlsplit(request.url).hostname
+        # Scrapy re-raises Twisted's DNSLookupError as its own CannotResolveHostError.
+        lookup_failed = isinstance(exception, DNSLookupError | CannotResolveHostError)
+        if lookup_failed and host in _refused:
+            raise BlockedRequest(f"blocked {request.url}: {_refused[host]}") from exception
+
 
 class RefusedAddressError(DNSLookupError):
     """A name that resolves to a refused address; to Twisted, a failed lookup."""
@@ -106,6 +117,8 @@ class PublicAddressResolver:
         """The checked address of `name`; fails with RefusedAddressError when refused."""
         if name in self._pinned:
             return defer.succeed(self._pinned[name])
+        if name in _refused:
+            return defer.fail(RefusedAddressError(name, _refused[name]))
         d = threads.deferToThreadPool(
             self.reactor, self.reactor.getThreadPool(), self._lookup, name
         )
@@ -118,6 +131,8 @@ class PublicAddressResolver:
         except FetchError as exc:
             # Logged here because Twisted reports only "Couldn't find the hostname".
             log.warning("not connecting to %s: %s", name, exc)
+            if isinstance(exc, BlockedURLError):
+                _refused[name] = exc.message
             raise RefusedAddressError(name, exc.message) from exc
         ipv4 = [a for a in addresses if ":" not in a]
         if not ipv4:

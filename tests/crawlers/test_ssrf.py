@@ -144,6 +144,7 @@ def test_site_crawl_of_a_rebinding_name_never_connects(tmp_path: Path) -> None:
         assert target.connections == 0
         errors = [r for r in records if r.get("type") == "error"]
         assert errors and all("rebind.test" in e["url"] for e in errors)
+        assert "refusing 'rebind.test': 127.0.0.1 is a non-public address" in errors[0]["message"]
         assert records[-1]["type"] == "stats" and records[-1]["start_failures"] == 1
 
 
