@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from classifier.baseline import BaselineClassifier, Prediction
 from core.celery_app import app
-from core.db import session_scope
+from core.db import lock_for_write, retry_on_lock, session_scope
 from core.models import Document, utcnow
 from core.settings import Settings, get_settings
 from crawlers.pipeline import Classifier, classification_text, send_task_safely, store_prediction
@@ -43,7 +44,10 @@ def _needs_labels(doc: Document, version: str) -> bool:
 def classify_stored(
     session: Session, doc_ids: Sequence[str], classifier: Classifier, *, batch: int = BATCH
 ) -> list[str]:
-    """Store `classifier`'s labels for the given documents; returns the ids it (re)labelled."""
+    """Store `classifier`'s labels for the given documents; returns the ids it (re)labelled.
+
+    The model runs outside any transaction (a relabel once held SQLite's write lock 63 s);
+    each batch's labels are then written in a short transaction of their own."""
     ids = list(dict.fromkeys(doc_ids))
     done: list[str] = []
     for start in range(0, len(ids), batch):
@@ -53,18 +57,48 @@ def classify_stored(
             .options(selectinload(Document.classifications))
         ).all()
         todo = [d for d in docs if _needs_labels(d, classifier.model_version)]
+        # End the read before inference: a snapshot held for minutes keeps SQLite's WAL
+        # from being checkpointed, and nothing here needs it any more.
+        session.commit()
         if not todo:
             continue
         predictions = _predict(classifier, todo)
+        labels = {d.id: (d.updated_at, p) for d, p in zip(todo, predictions, strict=True)}
+        done += retry_on_lock(
+            lambda labels=labels: _store_batch(session, labels), what="storing model labels"
+        )
+    return done
+
+
+def _store_batch(session: Session, labels: dict[str, tuple[datetime, Prediction]]) -> list[str]:
+    """Write one batch's labels (one short write transaction); ids stored."""
+    try:
+        # The check below must see the text the labels describe, with no writer in between.
+        lock_for_write(session)
+        docs = session.scalars(
+            select(Document)
+            .where(Document.id.in_(list(labels)))
+            .options(selectinload(Document.classifications))
+            .execution_options(populate_existing=True)
+        ).all()
         now = utcnow()
-        for doc, pred in zip(todo, predictions, strict=True):
+        stored = []
+        for doc in docs:
+            read_at, pred = labels[doc.id]
+            if doc.updated_at != read_at:
+                # Recrawled with new text while the model ran: that change queued its own
+                # relabel, and these labels describe the old text.
+                continue
             store_prediction(doc, pred, now)
             # The index holds the baseline's topics and sentiment until it sees these.
             doc.indexed_at = None
             doc.index_error = None
+            stored.append(doc.id)
         session.commit()
-        done += [d.id for d in todo]
-    return done
+        return stored
+    except Exception:
+        session.rollback()
+        raise
 
 
 def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Prediction]:

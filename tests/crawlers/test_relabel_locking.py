@@ -1,0 +1,94 @@
+"""Relabelling with the model never holds the write lock while the model runs (issue 15: a
+relabel held SQLite's write lock 63 s; the CLI and three tasks failed meanwhile)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from classifier.baseline import BaselineClassifier, Prediction
+from core import db
+from core.models import Classification, Document, Source, utcnow
+from crawlers.classify import classify_stored
+from tests.factories import make_document, make_source
+
+DOCS = 200
+
+
+class SlowModel(BaselineClassifier):
+    """The keyword labels at a model's pace (0.25 s a batch, like e5 on a busy CPU)."""
+
+    model_version = "cham-1"
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        time.sleep(0.25)
+        return [
+            Prediction(**{**p.__dict__, "model_version": self.model_version})
+            for p in super().predict(texts)
+        ]
+
+
+def test_relabelling_leaves_the_database_writable_and_holds_the_lock_briefly(
+    session: Session,
+) -> None:
+    # given a few hundred stored documents and a slow model
+    source = make_source(session)
+    ids = [
+        make_document(session, source, f"Tin giáo dục số {i}", "Học sinh đi học.").id
+        for i in range(DOCS)
+    ]
+    session.commit()
+    db.reset_write_stats()
+    # when the model relabels them while the web app writes every 50 ms
+    relabelled: list[str] = []
+
+    def relabel() -> None:
+        with db.new_session() as s:
+            relabelled.extend(classify_stored(s, ids, SlowModel(), batch=50))
+
+    worker = threading.Thread(target=relabel)
+    worker.start()
+    waits, n = [], 0
+    while worker.is_alive():
+        started = time.monotonic()
+        # a web request gives up (503) after 0.5 s
+        with db.lock_deadline(0.5), db.session_scope() as s:
+            s.add(Source(name=f"Nguồn {n}", url=f"https://nguon{n}.example.vn/rss"))
+        waits.append(time.monotonic() - started)
+        n += 1
+        time.sleep(0.05)
+    worker.join()
+    # then every write went through at once, and no write transaction held the lock long
+    assert n >= 10 and max(waits) < 0.25, waits
+    assert db.write_stats().busy_failures == 0
+    assert db.longest_write() < 0.25, db.write_stats()
+    # and every document carries the model's labels
+    assert sorted(relabelled) == sorted(ids)
+    labelled = session.scalar(select(func.count()).where(Classification.model_version == "cham-1"))
+    assert labelled == DOCS
+    assert session.scalar(select(func.count()).where(Document.indexed_at.is_(None))) == DOCS
+
+
+def test_labels_of_text_changed_while_the_model_ran_are_not_stored(session: Session) -> None:
+    # given a document whose text is rewritten (recrawled) while the model runs
+    source = make_source(session)
+    doc = make_document(session, source, "Tin cũ", "Nội dung cũ.")
+    session.commit()
+
+    class RewrittenMeanwhile(SlowModel):
+        def predict(self, texts: list[str]) -> list[Prediction]:
+            with db.session_scope() as s:
+                rewritten = s.get(Document, doc.id)
+                # as the pipeline records a text change
+                rewritten.title, rewritten.updated_at = "Tin mới", utcnow()
+            return super().predict(texts)
+
+    # when it relabels
+    with db.new_session() as s:
+        done = classify_stored(s, [doc.id], RewrittenMeanwhile())
+    # then the stale labels are dropped (the rewrite queues its own relabel)
+    assert done == []
+    assert session.scalar(select(func.count()).where(Classification.model_version == "cham-1")) == 0
