@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import get_engine
+from core.db_lock import begin_write
 from core.models import Document, Source, SourceKind, utcnow
 from core.settings import Settings
 from core.text import clean, normalize
@@ -89,11 +93,52 @@ def _checked(
     return text, canon, screenshot, who
 
 
+def submission_id(entered_by: str | None, idempotency_key: str | None) -> str:
+    """The id of one submission: from the client's idempotency key (per staff account) when
+    it sent one, so a retried request finds its own submission instead of adding another."""
+    if not idempotency_key:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"tip:{entered_by or ''}:{idempotency_key}"))
+
+
+def has_submission(doc: Document | None, sub_id: str) -> bool:
+    """True when `doc` already records the submission `sub_id` (a replayed request)."""
+    return doc is not None and any(
+        s.get("id") == sub_id for s in (doc.meta or {}).get("submissions") or []
+    )
+
+
+@contextmanager
+def one_transaction(db_url: str) -> Iterator[Session]:
+    """A session whose own commits (ingest commits per batch) only release savepoints: all
+    its work commits once, when the block ends, or not at all. A tip the client is told
+    failed is then never stored, and one told stored always is (its audit row included)."""
+    with get_engine(db_url).connect() as conn:
+        outer = conn.begin()
+        # The lock first (SQLite): the savepoints below would otherwise write on a deferred
+        # transaction that cannot wait for the lock. A tip's write is one small document.
+        begin_write(conn)
+        session = Session(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+            session.commit()
+            outer.commit()
+        except BaseException:
+            session.rollback()
+            outer.rollback()
+            raise
+        finally:
+            session.close()
+
+
 def _submission(
-    who: str, channel: str, at: datetime, text: str, screenshot: str, entered_by: str | None
-) -> dict[str, Any]:
+    who: str, channel: str, at: datetime, text: str, screenshot: str, entered_by: str | None,
+    sub_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     record: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
+        "id": sub_id or str(uuid.uuid4()),
         "submitted_by": who,
         "channel": channel,
         "submitted_at": at.isoformat(),
@@ -128,7 +173,14 @@ def is_duplicate(doc: Document) -> bool:
     return len(meta.get("submissions") or []) > 1 or meta.get("submitted_by") is None
 
 
-def submit_tip(
+def submit_tip(session: Session, **kwargs: Any) -> Document:
+    """Store a forwarded post as a "tip" document (or add this submission to the one already
+    there) and commit; raises TipError with a Vietnamese message on bad input (record_tip's
+    arguments)."""
+    return record_tip(session, **kwargs)[0]
+
+
+def record_tip(
     session: Session,
     *,
     text: str,
@@ -139,11 +191,12 @@ def submit_tip(
     settings: Settings,
     entered_by: str | None = None,
     classifier: Classifier | None = None,
-) -> Document:
-    """Store a forwarded post as a "tip" document (or add this submission to the one already
-    there) and commit; raises TipError with a Vietnamese message on bad input.
+    sub_id: str | None = None,
+) -> tuple[Document, bool]:
+    """submit_tip, also saying whether this was a replay of a submission already stored.
 
-    `submitted_by` is who sent the tip; `entered_by` the staff account that recorded it."""
+    `submitted_by` is who sent the tip; `entered_by` the staff account that recorded it;
+    `sub_id` the submission's id (submission_id), which makes a replay add nothing."""
     text, canon, screenshot, who = _checked(text, url, screenshot_text, submitted_by, channel)
     source = tipline_source(session)
     doc_id = (
@@ -152,13 +205,15 @@ def submit_tip(
         else document_id(source_id=source.id, native_id=text_fingerprint(text))
     )
     now = utcnow()
-    record = _submission(who, channel, now, text, screenshot, entered_by)
+    record = _submission(who, channel, now, text, screenshot, entered_by, sub_id)
     existing = session.get(Document, doc_id)
+    if existing is not None and has_submission(existing, record["id"]):
+        return existing, True
     if existing is not None:
         # Already known (a repeat tip, or an article we crawled): keep its text, note the tip.
         _record(existing, record, text)
         session.commit()
-        return existing
+        return existing, False
     body = text + (SCREENSHOT_SEPARATOR + screenshot if screenshot else "")
     meta: dict[str, Any] = {
         "submitted_by": who,
@@ -188,4 +243,4 @@ def submit_tip(
         # Another submission of the same post won the race; add ours to it.
         _record(doc, record, text)
         session.commit()
-    return doc
+    return doc, False

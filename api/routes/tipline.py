@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
 
-from api.deps import Principal, SessionDep, SettingsDep, require_roles
+from api.deps import Principal, SettingsDep, require_roles
 from api.schemas import ErrorOut
 from core.audit import audit
-from core.models import Role
-from crawlers.tipline import Channel, TipError, is_duplicate, submit_tip
+from core.db import retry_on_lock
+from core.models import Document, Role
+from crawlers.pipeline import send_task_safely
+from crawlers.tipline import (
+    Channel,
+    TipError,
+    is_duplicate,
+    one_transaction,
+    record_tip,
+    submission_id,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["tipline"])
 OfficerDep = Annotated[Principal, Depends(require_roles(Role.admin, Role.press_officer))]
@@ -41,24 +50,50 @@ class TipOut(BaseModel):
     responses={400: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 def create_tip(
-    body: TipCreate, session: SessionDep, settings: SettingsDep, principal: OfficerDep
+    body: TipCreate,
+    settings: SettingsDep,
+    principal: OfficerDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="The client's token for this submission: a retried request with the "
+            "same key is answered again, never stored twice",
+        ),
+    ] = None,
 ) -> TipOut:
-    """Record a tip; the same post submitted again joins the existing document."""
+    """Record a tip; the same post submitted again joins the existing document.
+
+    The tip, its submission record and its audit row commit together or not at all."""
+    sub_id = submission_id(principal.username, idempotency_key)
+
+    def store() -> tuple[Document, bool]:
+        with one_transaction(settings.db_url) as session:
+            doc, replay = record_tip(
+                session,
+                text=body.text,
+                url=body.url,
+                screenshot_text=body.screenshot_text,
+                submitted_by=body.submitted_by,
+                channel=body.channel,
+                settings=settings,
+                entered_by=principal.username,
+                sub_id=sub_id,
+            )
+            duplicate = is_duplicate(doc)
+            if not replay:
+                audit(
+                    session, principal, "tip.create", "document", doc.id, {"duplicate": duplicate}
+                )
+            return doc, duplicate
+
     try:
-        doc = submit_tip(
-            session,
-            text=body.text,
-            url=body.url,
-            screenshot_text=body.screenshot_text,
-            submitted_by=body.submitted_by,
-            channel=body.channel,
-            settings=settings,
-            entered_by=principal.username,
-        )
+        # The whole transaction again when the lock could not be had (nothing was stored).
+        doc, duplicate = retry_on_lock(store, what="tip")
     except TipError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    duplicate = is_duplicate(doc)
-    # submit_tip (crawlers/) commits the tip itself, so its audit row follows in a second commit.
-    audit(session, principal, "tip.create", "document", doc.id, {"duplicate": duplicate})
-    session.commit()
+    # Queued again after the commit: ingest's own requests ran before it and may have found
+    # nothing yet (both tasks are idempotent).
+    send_task_safely("index_documents")
+    send_task_safely("evaluate_documents", args=[[doc.id]])
     return TipOut(id=doc.id, duplicate=duplicate, document_url=f"/tai-lieu/{doc.id}")
