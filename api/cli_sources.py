@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import func, or_, select
 
-from core.db import migrate as run_migrations
+from api.cli_errors import ensure_schema
 from core.db import session_scope
 from core.models import Document, Source, utcnow
 from core.settings import get_settings
@@ -134,7 +134,7 @@ def source_add(
         since_days=since_days,
         concurrency=concurrency,
     )
-    run_migrations()
+    ensure_schema()
     with session_scope() as session:
         try:
             src = add_source(
@@ -195,7 +195,7 @@ def source_edit(
     )
     if replace_config and changes is None:
         raise typer.BadParameter("--replace-config cần --config hoặc --config-file.")
-    run_migrations()
+    ensure_schema()
     with session_scope() as session:
         src = find_source(session, source)
         try:
@@ -232,7 +232,7 @@ def source_edit(
 @source_app.command("list")
 def source_list() -> None:
     """List sources with their health."""
-    run_migrations()
+    ensure_schema()
     with session_scope() as session:
         rows = session.scalars(select(Source).order_by(Source.id)).all()
         if not rows:
