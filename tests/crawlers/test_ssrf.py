@@ -1,6 +1,7 @@
-"""SSRF on every hop: a rebinding name (public on the first lookup, loopback next) and a
-redirect to a refused address must never reach the refused listener, in the httpx fetcher,
-the article enricher and the Scrapy site crawler alike (the webhook: tests/alerts)."""
+"""SSRF on every hop: the allow-list and the addresses it never opens, even when listed;
+a rebinding name (public on the first lookup, loopback next) and a redirect to a refused
+address never reach the refused listener, in the httpx fetcher, the article enricher and
+the Scrapy site crawler alike (the webhook: tests/alerts/test_webhook_ssrf.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.models import Source
+from core.net import parse_networks
 from core.settings import PROJECT_ROOT, Settings
 from crawlers.connectors.base import CrawlOutput, FetchedItem
 from crawlers.enrich import enrich_from_pages
-from crawlers.http import BlockedURLError, fetch
+from crawlers.http import BlockedURLError, check_public_url, fetch
 from crawlers.spiders.config import CrawlJob
 from tests.rebind import ENV, PUBLIC, Listener, rebinding
 
@@ -29,6 +31,79 @@ ARTICLE = (
     + "<p>Sở Giáo dục và Đào tạo tổ chức hội nghị tổng kết năm học tại thành phố.</p>" * 8
     + "</article></body></html>"
 ).encode()
+
+
+LOOPBACK_ONLY = parse_networks("127.0.0.1/32")
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback_listed"),
+    [
+        ("http://127.0.0.1/rss.xml", True),
+        ("http://10.1.2.3/feed", False),
+        ("http://192.168.1.10/", False),
+        ("http://169.254.169.254/latest/meta-data/", False),
+        ("http://[::1]/", False),
+        ("http://0.0.0.0/", False),
+        ("http://100.64.0.1/", False),
+        ("http://127.0.0.2/", False),
+    ],
+)
+def test_guard_refuses_internal_addresses_outside_the_allow_list(
+    url: str, loopback_listed: bool
+) -> None:
+    # when / then: nothing internal passes without an allow-list, and 127.0.0.1/32 opens
+    # exactly 127.0.0.1
+    with pytest.raises(BlockedURLError):
+        check_public_url(url)
+    if loopback_listed:
+        check_public_url(url, LOOPBACK_ONLY)
+    else:
+        with pytest.raises(BlockedURLError):
+            check_public_url(url, LOOPBACK_ONLY)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://0.0.0.0:8000/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://[fe80::1]/",
+        "http://[::]/",
+        "http://[ff02::1]/",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/",
+    ],
+)
+def test_metadata_link_local_and_multicast_refused_even_when_listed(url: str) -> None:
+    # given an allow-list that names every address there is
+    everything = parse_networks("0.0.0.0/0, ::/0")
+    # when / then
+    with pytest.raises(BlockedURLError):
+        check_public_url(url, everything)
+    check_public_url("http://10.1.2.3/", everything)
+
+
+def test_allow_list_setting_rejects_host_names() -> None:
+    # when / then: a name could be re-pointed, so only addresses and CIDRs are accepted
+    with pytest.raises(ValueError, match="not an IP address or CIDR"):
+        Settings(_env_file=None, allowed_private_networks="127.0.0.1/32 intranet.local")
+    listed = Settings(_env_file=None, allowed_private_networks="127.0.0.1, 10.8.0.0/16")
+    assert [str(n) for n in listed.private_networks] == ["127.0.0.1/32", "10.8.0.0/16"]
+
+
+def test_deprecated_allow_private_urls_means_loopback_only() -> None:
+    # given the old switch, which used to turn every address check off
+    old = Settings(_env_file=None, allow_private_urls=True)
+    # when / then: it now opens loopback only
+    check_public_url("http://127.0.0.1/", old.private_networks)
+    check_public_url("http://[::1]/", old.private_networks)
+    for url in ("http://10.1.2.3/", "http://169.254.169.254/", "http://127.0.0.2/"):
+        with pytest.raises(BlockedURLError):
+            check_public_url(url, old.private_networks)
 
 
 @pytest.fixture
