@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,8 +27,6 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-# (host, port) -> the addresses the name resolves to, as text.
-Resolver = Callable[[str, int], list[str]]
 
 # Never reachable, even when listed in DIEMTIN_ALLOWED_PRIVATE_NETWORKS: nothing a news site or
 # a webhook receiver legitimately uses lives here, and the metadata services hand out cloud
@@ -117,20 +115,6 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
-_resolver: Resolver = system_resolver
-
-
-def set_resolver(resolver: Resolver | None) -> Resolver:
-    """Use `resolver` for every later lookup (None: the system's); returns the previous one.
-
-    Tests point this at a resolver that changes its answer, to prove that the address that
-    was checked is the one connected to."""
-    global _resolver
-    previous = _resolver
-    _resolver = resolver or system_resolver
-    return previous
-
-
 def _as_networks(allowed: Iterable[IPNetwork] | bool) -> tuple[IPNetwork, ...]:
     # A bool is the old allow_private flag: True meant "loopback" in every caller.
     if isinstance(allowed, bool):
@@ -157,7 +141,7 @@ def resolve_checked(host: str, port: int, allowed: Iterable[IPNetwork] | bool = 
     addresses = _literal(host)
     if addresses is None:
         try:
-            addresses = _resolver(host, port)
+            addresses = system_resolver(host, port)
         except (OSError, UnicodeError) as exc:
             raise FetchError(f"cannot resolve host {host!r}: {exc}", retryable=True) from exc
         if not addresses:
