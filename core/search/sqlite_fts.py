@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from core.db import get_engine
+from core.db_lock import begin_write
 from core.search.base import (
     FACET_FIELDS,
     Bucket,
@@ -37,6 +38,10 @@ from core.text import fold
 MAX_INDEXED_CHARS = 100_000
 TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
 RESCORE_WINDOW = 5000
+# Index writes commit at least this often, and segment merges go this many pages a step, so
+# the write lock shared with the documents is never held long (issue 15: <= 250 ms).
+WRITE_SLICE_S = 0.1
+MERGE_PAGES = 200
 NO_DATE = np.iinfo(np.int64).min
 FACET_LIMIT = 20
 
@@ -167,51 +172,58 @@ class SqliteFtsBackend:
             return
         self.setup()
         # The last version of a document given twice in one batch wins.
-        latest = {d.id: d for d in docs}
-        with self.engine.begin() as conn:
-            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            self._delete_rows(cur, list(latest))
-            meta_rows, fts_rows, unit_rows = [], [], []
-            for d in latest.values():
-                cur.execute(
-                    "INSERT INTO search_docs (doc_id, source_name, story_id, url, topics, units, "
-                    "title, lead, body) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        d.id,
-                        d.source_name,
-                        d.story_id,
-                        d.url,
-                        json.dumps(d.topics, ensure_ascii=False),
-                        json.dumps(d.units),
-                        d.title,
-                        d.lead,
-                        d.body,
-                    ),
-                )
-                rowid = cur.lastrowid
-                mask = 0
-                for topic in d.topics:
-                    mask |= TOPIC_BITS.get(topic, 0)
-                meta_rows.append(
-                    (
-                        rowid,
-                        _epoch(d.published_at),
-                        self._day(d.published_at),
-                        d.source_id,
-                        d.sentiment,
-                        d.risk,
-                        mask,
-                    )
-                )
-                fts_rows.append((rowid, *_fts_text(d.title, d.lead, d.body)))
-                unit_rows += [(rowid, int(u)) for u in set(d.units)]
-            cur.executemany("INSERT INTO search_meta VALUES (?,?,?,?,?,?,?)", meta_rows)
-            cur.executemany("INSERT INTO search_fts(rowid, title, body) VALUES (?,?,?)", fts_rows)
-            cur.executemany("INSERT INTO search_units VALUES (?,?)", unit_rows)
+        latest = list({d.id: d for d in docs}.values())
+        done = 0
+        while done < len(latest):
+            # Slices of WRITE_SLICE_S, each its own transaction: FTS5's cost per document
+            # varies with its length, and the file's one write lock must not wait on a
+            # whole batch (a re-index; a document is re-indexed whole, so a slice is safe).
+            with self.engine.begin() as conn:
+                begin_write(conn)
+                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                started = time.perf_counter()
+                while done < len(latest) and time.perf_counter() - started < WRITE_SLICE_S:
+                    self._index_one(cur, latest[done])
+                    done += 1
+
+    def _index_one(self, cur: Any, d: IndexDoc) -> None:
+        self._delete_rows(cur, [d.id])
+        cur.execute(
+            "INSERT INTO search_docs (doc_id, source_name, story_id, url, topics, units, "
+            "title, lead, body) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                d.id,
+                d.source_name,
+                d.story_id,
+                d.url,
+                json.dumps(d.topics, ensure_ascii=False),
+                json.dumps(d.units),
+                d.title,
+                d.lead,
+                d.body,
+            ),
+        )
+        rowid = cur.lastrowid
+        mask = 0
+        for topic in d.topics:
+            mask |= TOPIC_BITS.get(topic, 0)
+        cur.execute(
+            "INSERT INTO search_meta VALUES (?,?,?,?,?,?,?)",
+            (rowid, _epoch(d.published_at), self._day(d.published_at), d.source_id,
+             d.sentiment, d.risk, mask),
+        )  # fmt: skip
+        cur.execute(
+            "INSERT INTO search_fts(rowid, title, body) VALUES (?,?,?)",
+            (rowid, *_fts_text(d.title, d.lead, d.body)),
+        )
+        cur.executemany(
+            "INSERT INTO search_units VALUES (?,?)", [(rowid, int(u)) for u in set(d.units)]
+        )
 
     def delete(self, ids: Sequence[str]) -> None:
         self.setup()
         with self.engine.begin() as conn:
+            begin_write(conn)
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             self._delete_rows(cur, list(ids))
 
@@ -230,12 +242,35 @@ class SqliteFtsBackend:
     def refresh(self) -> None:
         """Committed rows are visible at once in SQLite; nothing to do."""
 
-    def optimize(self) -> None:
-        """Merge FTS5 segments (after a bulk load) so queries touch fewer b-trees."""
+    def optimize(self) -> int:
+        """Merge FTS5 segments (after a bulk load) so queries touch fewer b-trees; returns
+        the merge steps run.
+
+        FTS5's 'optimize' rewrites the whole index in one transaction (seconds at 100k
+        documents, every writer waiting); 'merge' does the same work in steps of
+        MERGE_PAGES pages, each its own short transaction: negative once (every segment
+        eligible, as 'optimize'), then positive until a step changes nothing."""
         self.setup()
+        steps, pages = 0, -MERGE_PAGES
+        while True:
+            with self.engine.begin() as conn:
+                begin_write(conn)
+                dbapi_conn = conn.connection.driver_connection
+                before = dbapi_conn.total_changes  # type: ignore[union-attr]
+                conn.exec_driver_sql(
+                    "INSERT INTO search_fts(search_fts, rank) VALUES('merge', ?)", (pages,)
+                )
+                worked = dbapi_conn.total_changes - before >= 2  # type: ignore[union-attr]
+            steps += 1
+            pages = MERGE_PAGES
+            if not worked:
+                break
         with self.engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES('optimize')")
+            begin_write(conn)
+            # Sampled statistics: a full ANALYZE reads every index of the file under the lock.
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
             conn.exec_driver_sql("ANALYZE")
+        return steps
 
     def count(self) -> int:
         self.setup()
