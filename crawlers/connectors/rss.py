@@ -70,11 +70,16 @@ def _detail_text(detail: Any, fallback: str | None) -> str:
 
 
 def parse_feed_date(raw: str | None, now: datetime) -> datetime | None:
-    """A feed date feedparser could not read: RFC 822 with a "GMT+7" zone, or a Vietnamese
-    one ("Thứ hai, 07/12/2026 08:00 GMT+7"); aware UTC or None."""
+    """A feed date, RFC 822 ("GMT+7", "+0700", "ICT") or Vietnamese ("Thứ hai, 07/12/2026
+    08:00 GMT+7"), as aware UTC; None when unreadable."""
     text = " ".join((raw or "").split())
     if not text:
         return None
+    # The shared press-date parser reads RFC 822 (named zones, GMT+7, +0700) and Vietnamese
+    # day/month names alike, so a feed and its page agree on a moment.
+    moment = parse_vn_datetime(text, now=now)
+    if moment is not None:
+        return moment
     rfc = _GMT_OFFSET_RE.sub(lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", text)
     try:
         moment = email.utils.parsedate_to_datetime(rfc)
@@ -82,20 +87,21 @@ def parse_feed_date(raw: str | None, now: datetime) -> datetime | None:
         moment = None
     if moment is not None and moment.tzinfo is not None:
         return moment.astimezone(UTC)
-    return parse_vn_datetime(text, now=now)
+    return None
 
 
 def _entry_time(entry: Any, now: datetime) -> tuple[datetime | None, str | None]:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
-        if parsed:
-            # feedparser normalises every date to a UTC struct_time.
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC), key
     for key in ("published", "updated", "created"):
-        # The feed gave a date feedparser could not read; the fetch time must not stand in.
+        # Our parser first: feedparser reads "ICT" as UTC and "2026-12-07 12:40 GMT+7" as
+        # midnight. It refuses dates over a day ahead, which feedparser's reading below keeps
+        # so the future-date note can say what the feed claimed.
         moment = parse_feed_date(entry.get(key), now)
         if moment is not None:
             return moment, f"{key}_parsed"
+        parsed = entry.get(f"{key}_parsed")
+        if parsed:
+            # feedparser normalises every date to a UTC struct_time.
+            return datetime.fromtimestamp(calendar.timegm(parsed), UTC), f"{key}_parsed"
     return None, None
 
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawlers.dates import parse_vn_datetime
+from crawlers.connectors.rss import parse_feed
+from crawlers.dates import parse_vn_datetime, read_vn_datetime
 
 # 10:00 in Vietnam on Tuesday 21/11/2023.
 NOW = datetime(2023, 11, 21, 3, 0, tzinfo=UTC)
@@ -153,3 +154,77 @@ def test_other_zone_for_local_times_and_naive_now() -> None:
     parsed = parse_vn_datetime("20/11/2023 08:15", now=NOW.replace(tzinfo=None), tz="UTC")
     # then
     assert parsed == datetime(2023, 11, 20, 8, 15, tzinfo=UTC)
+
+
+# 12:40 in Vietnam on Monday 07/12/2026, and a `now` an hour later.
+DEC7_1240 = datetime(2026, 12, 7, 5, 40, tzinfo=UTC)
+DEC7_NOW = datetime(2026, 12, 7, 6, 40, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon, 07 Dec 2026 12:40:00 GMT+7",
+        "Mon, 07 Dec 2026 12:40:00 GMT+07:00",
+        "Mon, 07 Dec 2026 12:40:00 +0700",
+        "Mon, 07 Dec 2026 05:40:00 GMT",
+        "Mon, 07 Dec 2026 05:40:00 UTC",
+        "Mon, 07 Dec 2026 12:40:00 ICT",
+        "Mon, 07 Dec 2026 00:40:00 EST",
+        "07 December 2026 12:40 GMT+7",
+        "Dec 7, 2026 12:40 PM GMT+7",
+        "Thứ hai, 07/12/2026 - 12:40",
+        "Thứ Hai, 07 Tháng 12 2026 12:40:00 +0700",
+        "Thứ Hai, 07 Tháng Mười Hai 2026 12:40:00 +0700",
+        "T2, 07 Th12 2026 12:40:00 +0700",
+        "07 thg 12, 2026 12:40",
+        "ngày 7 tháng 12 năm 2026 lúc 12:40",
+    ],
+)
+def test_rfc822_and_vietnamese_feed_dates_parse(text: str) -> None:
+    # given feed dates as RSS writes them: English or Vietnamese day/month names, GMT+7,
+    # +0700, named zones
+    # when
+    reading = read_vn_datetime(text, now=DEC7_NOW)
+    # then
+    assert reading is not None, text
+    assert reading.moment == DEC7_1240
+    assert (reading.relative, reading.has_time) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "relative", "has_time"),
+    [("1 giờ trước", True, True), ("ngày 7 tháng 12 năm 2026", False, False)],
+)
+def test_reading_says_whether_time_was_relative_or_a_day_only(
+    text: str, relative: bool, has_time: bool
+) -> None:
+    # when
+    reading = read_vn_datetime(text, now=DEC7_NOW)
+    # then a relative time and a bare day are told apart from a full byline time
+    assert reading is not None
+    assert (reading.relative, reading.has_time) == (relative, has_time)
+
+
+@pytest.mark.parametrize(
+    "pub_date",
+    [
+        "Mon, 07 Dec 2026 12:40:00 ICT",
+        "2026-12-07 12:40:00 GMT+7",
+        "T2, 07 Th12 2026 12:40:00 +0700",
+        "Thứ hai, 07/12/2026 - 12:40",
+    ],
+)
+def test_feed_items_dated_the_vietnamese_way_keep_their_moment(pub_date: str) -> None:
+    # given a feed whose pubDate feedparser misreads (ICT as UTC, a spaced ISO date with
+    # GMT+7 as midnight) or cannot read at all
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Báo thử'
+        "</title><link>https://baomau.example.vn/</link><item><title>Tin giáo dục</title>"
+        "<link>https://baomau.example.vn/tin-1.html</link>"
+        f"<pubDate>{pub_date}</pubDate></item></channel></rss>"
+    ).encode()
+    # when
+    out = parse_feed(feed, url="https://baomau.example.vn/rss", now=DEC7_NOW)
+    # then the shared parser reads it as the page would
+    assert out.items[0].published_at == DEC7_1240
