@@ -55,7 +55,7 @@ __all__ = [
 _LOOKUP_CHUNK = 500
 # Items written per transaction: a long crawl never holds the SQLite writer lock for long,
 # and one failed commit costs at most this many items.
-BATCH_SIZE = 50
+BATCH_SIZE = 25
 # Meta keys written by people rather than the crawler (crawlers.tipline): never dropped.
 PRESERVED_META = ("submissions", "submitted_by")
 # Story bands of long-quiet stories are pruned at most this often per process.
