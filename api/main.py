@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.body_limits import BodyLimitMiddleware
 from api.busy import BusyDatabaseMiddleware
 from api.csrf import CSRFMiddleware
 from api.deps import NotAuthenticated
@@ -34,6 +35,7 @@ from api.routes import (
     tipline,
     web,
 )
+from api.security_headers import SecurityHeadersMiddleware
 from api.templating import TEMPLATES
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
@@ -81,11 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(cases.router)
     app.include_router(case_pages.router)
-    app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.public_url)
-    # Outermost: refuses U+0000 in any input before sign-in, CSRF or a route reads it.
+    # Inside the gate: refuses U+0000 in any input before a route reads it.
     app.add_middleware(NulGuardMiddleware)
+    # The gate: anonymous writes refused and CSRF checked before any body is read.
+    app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.public_url)
+    # Body caps by route kind (413), before the gate or anything else reads a body.
+    app.add_middleware(BodyLimitMiddleware)
     # Around everything: a busy database is a 503 + Retry-After, never a 500, wherever it is met.
     app.add_middleware(BusyDatabaseMiddleware, deadline_s=settings.web_lock_deadline_s)
+    # On every answer, the 503s and 413s above included.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
 
     @app.exception_handler(NotAuthenticated)
     async def _anonymous(request: Request, exc: NotAuthenticated) -> Response:

@@ -3,9 +3,9 @@
 PostgreSQL text cannot hold U+0000 (SQLite can), so a NUL in a JSON string, a form field or
 the query string would reach the database as a 500 on one backend and be stored on the
 other. One pure ASGI check answers 422 with a clear message on both, before any route runs.
-JSON and urlencoded bodies are read here and replayed to the app; multipart bodies (files
-such as XLSX imports are binary) and bodies larger than MAX_CHECKED_BYTES pass unchecked
-(their fields are validated where they are parsed)."""
+Bodies that FastAPI parses as JSON (every JSON media type) and urlencoded forms are read
+here and replayed to the app; multipart bodies (files such as XLSX imports are binary) pass
+unchecked (their fields are validated where they are parsed)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CHECKED_TYPES = ("application/json", "application/x-www-form-urlencoded")
-MAX_CHECKED_BYTES = 5 * 1024 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
+# As large as the largest body api.body_limits lets through, so no accepted body skips this.
+MAX_CHECKED_BYTES = 8 * 1024 * 1024
 # URL escapes (query strings, forms), JSON escapes, raw bytes.
 _NUL_URL = re.compile(rb"%00|\x00")
 _NUL_JSON = re.compile(rb"\\u0000|\x00", re.IGNORECASE)
@@ -37,7 +38,7 @@ class NulGuardMiddleware:
             await _refuse(send)
             return
         ctype = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
-        if ctype not in CHECKED_TYPES:
+        if ctype != FORM_TYPE and not parsed_as_json(ctype):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -50,11 +51,22 @@ class NulGuardMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = message.get("more_body", False)
-        nul = _NUL_JSON if ctype == "application/json" else _NUL_URL
+        nul = _NUL_URL if ctype == FORM_TYPE else _NUL_JSON
         if not more and nul.search(b"".join(chunks)):
             await _refuse(send)
             return
         await self.app(scope, _replay(chunks, None, receive, more), send)
+
+
+def parsed_as_json(media_type: str) -> bool:
+    """Whether FastAPI parses a body of this media type as JSON.
+
+    It does for application/json, any application/*+json (application/x+json slipped past a
+    list of two names) and for a body with no Content-Type at all."""
+    if not media_type:
+        return True
+    main, _, sub = media_type.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
 def _replay(

@@ -31,3 +31,20 @@ def test_nul_in_json_form_or_query_is_refused_and_nothing_stored(
         # and ordinary input, "%00" text inside JSON included, still goes through
         ok = client.post("/api/v1/admin/units", json={"name": "Trường 100%00", "type": "truong"})
         assert ok.status_code in (200, 201), ok.text
+
+
+def test_nul_in_any_json_media_type_is_refused(settings: Settings, session: Session) -> None:
+    # FastAPI parses every application/*+json body (and one without Content-Type) as JSON
+    with TestClient(create_app(settings)) as client:
+        login_as(client, "admin")
+        body = b'{"name": "quy t\\u0000c", "type": "truong"}'
+        for ctype in (
+            "application/x+json",
+            "application/vnd.diemtin+json; charset=utf-8",
+            "Application/JSON",
+            None,
+        ):
+            headers = {"Content-Type": ctype} if ctype else {}
+            r = client.post("/api/v1/admin/units", content=body, headers=headers)
+            assert r.status_code == 422 and "NUL" in r.json()["detail"], (ctype, r.text)
+        assert session.scalar(select(func.count()).select_from(Unit)) == 0
