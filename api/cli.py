@@ -17,7 +17,7 @@ from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import new_session, session_scope
-from core.models import Role, Source, User
+from core.models import Role, Source, Unit, User
 from core.security import hash_password
 from core.settings import get_settings
 
@@ -146,8 +146,14 @@ def user_add(
         str | None,
         typer.Option(help="Mật khẩu (bỏ trống để nhập ẩn)", envvar="DIEMTIN_NEW_PASSWORD"),
     ] = None,
+    unit: Annotated[
+        int | None, typer.Option(help="Mã số đơn vị (bắt buộc với unit_focal)", min=1)
+    ] = None,
 ) -> None:
-    """Add a user with a role."""
+    """Add a user with a role (a unit focal point with its unit)."""
+    if role == Role.unit_focal and unit is None:
+        # Without a unit a focal point would see nothing (never the whole province).
+        raise typer.BadParameter("Đầu mối đơn vị phải gắn với một đơn vị: thêm --unit <mã số>.")
     ensure_schema()
     if password is None:
         password = getpass.getpass("Mật khẩu: ")
@@ -160,12 +166,15 @@ def user_add(
     with session_scope() as session:
         if session.scalar(select(User).where(User.username == username)):
             raise typer.BadParameter(f"Người dùng {username!r} đã tồn tại.")
+        if unit is not None and session.get(Unit, unit) is None:
+            raise typer.BadParameter(f"Không có đơn vị mã số {unit} (xem /quan-tri/don-vi).")
         user = User(
             username=username,
             role=role.value,
             email=email,
             full_name=full_name,
             password_hash=hashed,
+            unit_id=unit,
         )
         session.add(user)
         session.flush()
