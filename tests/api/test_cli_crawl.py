@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app
-from core import db
 from core.celery_app import configure
 from core.models import CrawlRun, Document, Source, utcnow
 from core.search import SearchQuery, get_backend
@@ -65,19 +64,27 @@ def _count(session: Session, model: type) -> int:
     return n
 
 
-def test_crawl_does_not_say_0_indexed_when_a_worker_indexed_the_documents_first(
-    settings: Settings,
-    session: Session,
-    two_sites: tuple[DemoSite, DemoSite],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # given: tasks run at once in-process, so the pipeline's index_documents indexes the new
-    # documents before the command's own indexing pass (as a running worker does)
+@pytest.fixture
+def eager_tasks(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tasks run at once in-process: the pipeline's index_documents indexes new documents
+    before the command's own indexing pass, as a running worker does."""
     import core.tasks  # noqa: F401  (registers index_documents)
 
     monkeypatch.setenv("DIEMTIN_CELERY_EAGER", "true")
     get_settings.cache_clear()
     configure(get_settings())
+    yield
+    monkeypatch.setenv("DIEMTIN_CELERY_EAGER", "false")
+    get_settings.cache_clear()
+    configure(get_settings())
+
+
+def test_crawl_does_not_say_0_indexed_when_a_worker_indexed_the_documents_first(
+    settings: Settings,
+    session: Session,
+    two_sites: tuple[DemoSite, DemoSite],
+    eager_tasks: None,
+) -> None:
     # when
     result = runner.invoke(app, ["crawl", "Báo Alpha"], catch_exceptions=False)
     # then: both documents are searchable and the command says so
@@ -87,7 +94,6 @@ def test_crawl_does_not_say_0_indexed_when_a_worker_indexed_the_documents_first(
     assert "2 đã được tiến trình nền lập chỉ mục trước" in result.output
     assert "2/2 đã tìm kiếm được" in result.output
     assert "Đã lập chỉ mục 0 tài liệu" not in result.output
-    db.get_engine().dispose()
 
 
 def test_crawl_says_stored_pending_and_searchable_when_it_indexes_itself(
