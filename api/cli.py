@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -28,8 +29,8 @@ class DiemtinTyper(typer.Typer):
         try:
             settings = get_settings()
             wait_s, data_dir = settings.cli_busy_wait_s, settings.data_dir
-        except Exception:  # settings errors are reported by the command itself
-            wait_s, data_dir = 0.0, "?"
+        except Exception:  # reported by the command itself (Settings creates the data dir)
+            wait_s, data_dir = 0.0, os.environ.get("DIEMTIN_DATA_DIR", "var")
         parent = super().__call__
         return run_with_retries(lambda: parent(*args, **kwargs), wait_s=wait_s, data_dir=data_dir)
 

@@ -17,6 +17,10 @@ class HealthOut(BaseModel):
     search: bool
     search_backend: str
     documents_pending_index: int | None = None
+    # A write probe: reads can succeed on a full disk or a read-only file while every
+    # write fails.
+    writable: bool = True
+    reasons: list[str] = Field(default_factory=list, examples=[["disk: No space left on device"]])
 
 
 class BucketOut(BaseModel):

@@ -9,9 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from api.auth import ensure_first_admin
+from api.cli_errors import EXIT_DATA_DIR, data_dir_message
+from api.routes.health import probe_disk
 from core.celery_app import QUEUES
 from core.db import migrate, session_scope
 from core.settings import get_settings
@@ -55,8 +58,50 @@ def _commands(
     }  # fmt: skip
 
 
+class Restarts:
+    """When to restart one child: 1, 2, 4 ... 60 s after each exit; a child that ran for
+    STABLE_S before it died starts again from 1 s."""
+
+    STABLE_S = 60.0
+    MAX_DELAY_S = 60.0
+
+    def __init__(self) -> None:
+        self.delay = 1.0
+        self.started = time.monotonic()
+        self.exited_at: float | None = None
+        self.count = 0
+
+    def due(self, name: str, returncode: int | None) -> bool:
+        """Called while the child is dead: True once its restart is due (and counted)."""
+        now = time.monotonic()
+        if self.exited_at is None:
+            self.exited_at = now
+            if now - self.started >= self.STABLE_S:
+                self.delay = 1.0
+            log.error(
+                "%s exited with code %s; restarting it in %.0f s", name, returncode, self.delay
+            )
+        if now - self.exited_at < self.delay:
+            return False
+        self.count += 1
+        self.started, self.exited_at = now, None
+        self.delay = min(self.delay * 2, self.MAX_DELAY_S)
+        log.warning("restarting %s (restart %d)", name, self.count)
+        return True
+
+
+def data_dir_problem(data_dir: Path) -> str | None:
+    """Why the data directory cannot hold the database (None when it can): created when
+    missing (a first start), then a real write."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return str(exc)
+    return probe_disk(data_dir)
+
+
 def supervise(*, demo: bool = False, host: str | None = None, port: int | None = None) -> int:
-    """Run until interrupted or until a child dies; returns the exit code."""
+    """Run until interrupted, restarting a child that dies; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from crawlers.sources import ensure_default_sources
 
@@ -70,6 +115,12 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
         get_settings.cache_clear()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    problem = data_dir_problem(settings.data_dir)
+    if problem:
+        # One sentence for the person starting it, not a traceback (detail in the log).
+        log.debug("data directory unusable: %s", problem)
+        print(data_dir_message(settings.data_dir), file=sys.stderr)
+        return EXIT_DATA_DIR
     migrate()
     site = None
     with session_scope() as session:
@@ -85,12 +136,9 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
             register_demo_source(session, site.feed_url)
             log.info("trang báo mẫu: %s (RSS %s)", site.base_url, site.feed_url)
 
-    children = {
-        name: subprocess.Popen(cmd, env=env)
-        for name, cmd in _commands(
-            host, port, str(settings.data_dir), settings.forwarded_allow_ips
-        ).items()
-    }
+    commands = _commands(host, port, str(settings.data_dir), settings.forwarded_allow_ips)
+    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    restarts = {name: Restarts() for name in children}
     log.info("diemtin đang chạy: http://%s:%d (Ctrl+C để dừng)", host, port)
     stopping = False
 
@@ -104,10 +152,10 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
     try:
         while not stopping:
             for name, proc in children.items():
-                if proc.poll() is not None:
-                    log.error("%s exited with code %s; stopping everything", name, proc.returncode)
-                    code = proc.returncode or 1
-                    stopping = True
+                # One child dying (a worker killed for memory, a crash) is restarted with
+                # backoff; the others, the web app above all, keep serving meanwhile.
+                if proc.poll() is not None and restarts[name].due(name, proc.returncode):
+                    children[name] = subprocess.Popen(commands[name], env=env)
             time.sleep(0.5)
     finally:
         for proc in children.values():

@@ -162,6 +162,8 @@ def test_healthz_and_openapi(client: TestClient) -> None:
         "search": True,
         "search_backend": "sqlite",
         "documents_pending_index": 0,
+        "writable": True,
+        "reasons": [],
     }
     spec = client.get("/openapi.json").json()
     assert "/api/v1/search" in spec["paths"] and "/api/v1/documents/{doc_id}" in spec["paths"]
