@@ -105,10 +105,12 @@ def _entry_time(entry: Any, now: datetime) -> tuple[datetime | None, str | None]
     return None, None
 
 
-def feed_hash(item: FetchedItem) -> str:
-    """sha256 of what the feed itself says of an item; a re-poll compares it with the last."""
-    stamp = item.published_at.isoformat() if item.published_at else ""
-    text = "\x1f".join((item.title, item.lead, item.body, stamp))
+def feed_hash(item: FetchedItem, raw_date: str) -> str:
+    """sha256 of what the feed itself says of an item; a re-poll compares it with the last.
+
+    The date goes in as the feed wrote it: a date replaced by the fetch time (one in the
+    future) must not make every poll look like an edit."""
+    text = "\x1f".join((item.title, item.lead, item.body, raw_date))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -159,7 +161,8 @@ def entry_to_item(entry: Any, *, base_url: str, now: datetime) -> FetchedItem:
         native_id=guid,
         meta=meta,
     )
-    item.meta["feed_hash"] = feed_hash(item)
+    raw_date = " ".join(str(entry.get(k) or "") for k in ("published", "updated"))
+    item.meta["feed_hash"] = feed_hash(item, raw_date)
     return item
 
 

@@ -149,3 +149,25 @@ def test_pages_left_over_by_the_page_limit_are_read_on_later_polls(
     session.expire_all()
     for doc in session.scalars(select(Document)):
         assert doc.meta["body_from"] == "page" and "page_pending" not in doc.meta
+
+
+def test_a_future_dated_item_is_not_fetched_again_on_every_poll(
+    session: Session, settings: Settings, server: LocalServer
+) -> None:
+    # given an item dated years ahead (the fetch time stands in for it)
+    room = Newsroom(server)
+    room.add(
+        Article(
+            "/tin/lich-thi.html",
+            "Lịch thi học kỳ hai",
+            "Các trường thi từ giữa tháng năm.",
+            DIGITAL,
+            pub_date="Mon, 01 Jan 2035 08:00:00 +0700",
+        )
+    )
+    source = room.source(session)
+    crawl(session, source.id, settings=settings)
+    # when the unchanged feed is polled again
+    second = crawl(session, source.id, settings=settings)
+    # then the stand-in date did not make it look changed
+    assert second.items_updated == 0 and room.page_hits() == 1
