@@ -195,6 +195,8 @@ def source_edit(
     )
     if replace_config and changes is None:
         raise typer.BadParameter("--replace-config cần --config hoặc --config-file.")
+    if changes is None and all(v is None for v in (name, url, interval, scope, enable)):
+        raise typer.BadParameter("Không có gì để sửa (xem `diemtin source edit --help`).")
     ensure_schema()
     with session_scope() as session:
         src = find_source(session, source)

@@ -106,6 +106,8 @@ def test_bad_config_on_the_command_line_is_refused_in_vietnamese(
             assert message in " ".join(result.output.replace("│", " ").split()), result.output
     assert _config(session, "Báo Site") == {}
     assert session.scalar(select(func.count()).select_from(Source)) == 1
+    nothing = runner.invoke(app, ["source", "edit", "Báo Site"])
+    assert nothing.exit_code != 0 and "Không có gì để sửa" in nothing.output
 
 
 def test_a_site_source_configured_by_the_cli_is_crawled_with_that_config(
