@@ -93,3 +93,21 @@ def test_diff_is_word_level_escaped_and_shortens_long_unchanged_runs() -> None:
     html = str(diff_html(f"{words} <b>cũ</b>.", f"{words} mới."))
     assert html.startswith(" … ") and "từ0 " not in html and "từ59" in html
     assert "<del>&lt;b&gt;cũ&lt;/b&gt;.</del><ins>mới.</ins>" in html
+
+
+def test_a_document_whose_page_is_gone_says_so(
+    session: Session, client_for: Callable[..., TestClient]
+) -> None:
+    # given a feed item whose article page answered 410
+    source = Source(name="Báo Thử", url="https://baothu.example.vn/rss")
+    session.add(source)
+    session.commit()
+    gone = {"page_unavailable": {"status": 410, "gone": True}, "body_from": "feed"}
+    ingest(session, source, [FetchedItem(url=URL, title="Tin đã gỡ", lead="Tóm tắt.", meta=gone)])
+    doc = session.scalars(select(Document)).one()
+    session.commit()
+    # when
+    page = client_for("press_officer").get(f"/tai-lieu/{doc.id}")
+    # then
+    assert "Trang bài gốc không truy cập được (mã 410), có thể bài đã bị gỡ" in page.text
+    assert "Tóm tắt." in page.text
