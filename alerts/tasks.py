@@ -15,7 +15,13 @@ from alerts import factbank
 from alerts.lifecycle import set_deadline
 from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
 from alerts.spikes import DEFAULT_CALENDAR, detect
-from alerts.story_alerts import Outcome, remember_province, upsert_hot_many, upsert_misinfo
+from alerts.story_alerts import (
+    Outcome,
+    remember_province,
+    stories_signals,
+    upsert_hot_many,
+    upsert_misinfo,
+)
 from alerts.units import get_matcher
 from core.celery_app import app
 from core.db import lock_for_write, session_scope
@@ -149,20 +155,23 @@ def _rule_alerts(
 
 
 def _fact_match(
-    session: Session, doc: Document, settings: Settings, embedder: factbank.Embedder | None,
-    out: Outcome,
-) -> None:  # fmt: skip
+    session: Session, doc: Document, settings: Settings, embedder: factbank.Embedder | None
+) -> factbank.FactMatch | None:
     if doc.story is None:
-        return  # misinfo cases are per story
-    threshold = settings.fact_similarity_threshold
+        return None  # misinfo cases are per story
     try:
-        match = factbank.match_document(session, doc, embedder=embedder, threshold=threshold)
+        return factbank.match_document(
+            session, doc, embedder=embedder, threshold=settings.fact_similarity_threshold
+        )
     except Exception:
         # The encoder failing must not cost the rule and hot alerts of this document.
         log.exception("fact bank matching failed for document %s", doc.id)
-        return
-    if match is not None:
-        upsert_misinfo(session, doc.story, doc, match, threshold, out)
+        return None
+
+
+# Documents evaluated per transaction: a crawl's or a relabel's whole batch in one held the
+# write lock for seconds (issue 15); each chunk's stories are still scored once.
+EVALUATE_CHUNK = 32
 
 
 def evaluate_many(
@@ -173,22 +182,42 @@ def evaluate_many(
     embedder: factbank.Embedder | None = None,
 ) -> Outcome:
     """Link units, apply rules, match the fact bank and score the stories of these
-    documents in one transaction; commits, and returns the alerts to notify."""
+    documents, EVALUATE_CHUNK documents per transaction; commits, and returns the alerts
+    to notify."""
     settings = settings or get_settings()
     out = Outcome()
+    ids = list(dict.fromkeys(doc_ids))
+    for start in range(0, len(ids), EVALUATE_CHUNK):
+        _evaluate_chunk(session, ids[start : start + EVALUATE_CHUNK], settings, embedder, out)
+    return out
+
+
+def _evaluate_chunk(
+    session: Session, doc_ids: Sequence[str], settings: Settings,
+    embedder: factbank.Embedder | None, out: Outcome,
+) -> None:  # fmt: skip
     docs = _load(session, doc_ids)
     if not docs:
-        return out
-    # In id order, so two batches sharing stories cannot deadlock.
-    for story_id in sorted({d.story_id for d in docs if d.story_id is not None}):
-        lock_story(session, story_id)
+        session.commit()
+        return
     matcher = get_matcher(session, settings.province)
     rules = compiled_rules(session)
+    # Reading and CPU work first, outside the write lock: unit matching, the encoder pass of
+    # fact matching, and the province scan that story scoring caches.
     mentions: dict[str, list[int]] = {}
     for doc in docs:
         found = matcher.find(document_text(doc))
         mentions[doc.id] = found.unit_ids
         remember_province(doc.id, doc.content_hash, matcher, found.names_province)
+    fact_matches = {}
+    if factbank.has_refuted_facts(session):
+        fact_matches = {doc.id: _fact_match(session, doc, settings, embedder) for doc in docs}
+    story_ids = sorted({d.story_id for d in docs if d.story_id is not None})
+    stories_signals(session, story_ids, matcher)
+    # Then the story locks (in id order, so two batches sharing stories cannot deadlock):
+    # the stories' alerts are read and written under them.
+    for story_id in story_ids:
+        lock_story(session, story_id)
     _link_all(session, docs, mentions)
     session.flush()
     matched = []
@@ -196,13 +225,13 @@ def evaluate_many(
         facts = facts_of(doc, mentions[doc.id])
         matched.append((doc, facts, matching_rules(rules, facts)))
     _rule_alerts(session, matched, out)
-    if factbank.has_refuted_facts(session):
-        for doc in docs:
-            _fact_match(session, doc, settings, embedder, out)
-    # A story is scored once per batch, after all its new documents are in.
+    for doc in docs:
+        match = fact_matches.get(doc.id)
+        if match is not None and doc.story is not None:
+            upsert_misinfo(session, doc.story, doc, match, settings.fact_similarity_threshold, out)
+    # A story is scored once per chunk, after all its new documents are in.
     upsert_hot_many(session, docs, matcher, out)
     session.commit()
-    return out
 
 
 def evaluate(
