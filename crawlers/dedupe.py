@@ -53,6 +53,8 @@ WINDOW = timedelta(days=7)
 # A story stays findable this long after it last grew (in wall-clock time, so a backfill of
 # old articles clusters too); then its bands are deleted and the table stays small.
 BANDS_KEPT_FOR = timedelta(days=30)
+# Stories whose bands one prune deletes (64 rows each).
+PRUNE_STORIES = 500
 
 _VALUE_MASK = (1 << VALUE_BITS) - 1
 _U64 = 1 << 64
@@ -294,9 +296,22 @@ def unindex_story(session: Session, story_id: int) -> None:
     session.execute(delete(bands_table).where(bands_table.c.story_id == story_id))
 
 
-def prune_bands(session: Session, now: datetime) -> int:
-    """Delete the bands of stories that stopped growing BANDS_KEPT_FOR ago; rows deleted."""
-    result = session.execute(delete(bands_table).where(bands_table.c.expires_at < now))
+def prune_bands(session: Session, now: datetime, *, stories: int = PRUNE_STORIES) -> int:
+    """Delete the bands of (at most `stories`) stories that stopped growing BANDS_KEPT_FOR
+    ago; rows deleted. Bounded: a month of stories at once held the write lock for seconds;
+    the rest go at the next call."""
+    expired = (
+        select(bands_table.c.story_id)
+        .where(bands_table.c.expires_at < now)
+        .distinct()
+        .limit(stories)
+        .scalar_subquery()
+    )
+    result = session.execute(
+        delete(bands_table).where(
+            bands_table.c.story_id.in_(expired), bands_table.c.expires_at < now
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
