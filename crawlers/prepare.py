@@ -85,7 +85,8 @@ def prepare(source: Source, item: FetchedItem, now: datetime) -> Prepared:
     url = item.url.strip() if item.url else None
     # The page's own canonical URL (RSS items whose page was read) names the document, so
     # a feed item and a site crawl of one article are one document.
-    canon = canonical_url(item.canonical_url or url) if (item.canonical_url or url) else None
+    named_by = item.canonical_url or url
+    canon = canonical_url(named_by) if named_by else None
     if canon and len(canon) > MAX_URL:
         raise ValueError(f"URL longer than {MAX_URL} characters")
     native = clean(str(item.native_id))[:MAX_NATIVE_ID] if item.native_id else ""
