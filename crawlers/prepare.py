@@ -80,13 +80,22 @@ def _publish_time(item: FetchedItem, now: datetime, meta: dict[str, Any]) -> tup
     return item.published_at, False
 
 
+def _page_canonical(url: str | None) -> str | None:
+    """The page's canonical URL when it is usable; a broken one falls back to the item URL
+    rather than costing the item."""
+    try:
+        canon = canonical_url(url) if url else None
+    except ValueError:
+        return None
+    return canon if canon and len(canon) <= MAX_URL else None
+
+
 def prepare(source: Source, item: FetchedItem, now: datetime) -> Prepared:
     """One item checked and cleaned for storage; raises ValueError when it cannot be stored."""
     url = item.url.strip() if item.url else None
     # The page's own canonical URL (RSS items whose page was read) names the document, so
     # a feed item and a site crawl of one article are one document.
-    named_by = item.canonical_url or url
-    canon = canonical_url(named_by) if named_by else None
+    canon = _page_canonical(item.canonical_url) or (canonical_url(url) if url else None)
     if canon and len(canon) > MAX_URL:
         raise ValueError(f"URL longer than {MAX_URL} characters")
     native = clean(str(item.native_id))[:MAX_NATIVE_ID] if item.native_id else ""

@@ -171,3 +171,17 @@ def test_a_future_dated_item_is_not_fetched_again_on_every_poll(
     second = crawl(session, source.id, settings=settings)
     # then the stand-in date did not make it look changed
     assert second.items_updated == 0 and room.page_hits() == 1
+
+
+def test_a_broken_page_canonical_falls_back_to_the_feed_link(session: Session) -> None:
+    # given a page whose canonical link is unusable
+    source = Source(name="Báo Thử", url="http://127.0.0.1:9/rss.xml")
+    session.add(source)
+    session.commit()
+    link = "https://baothu.example.vn/tin/1.html"
+    item = FetchedItem(url=link, title="Tin", body="Nội dung.", canonical_url="ftp://x/1")
+    # when
+    stats = ingest(session, source, [item])
+    # then the item is stored under its feed link, not lost
+    assert stats.new == 1
+    assert session.get(Document, document_id(canonical_url(link))) is not None
