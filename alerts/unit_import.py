@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.unit_xlsx import read_xlsx
 from core.audit import Actor, audit
 from core.models import Unit
 from core.text import clean, fold
@@ -66,19 +67,8 @@ def _unit_type(value: str) -> str | None:
 def read_rows(filename: str, data: bytes) -> list[list[str]]:
     """The file's rows as text cells; ValueError for a file that is not CSV/XLSX."""
     if filename.lower().endswith(".xlsx") or data[:2] == b"PK":
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise ValueError(f"Không đọc được tệp Excel: {exc}") from None
-        sheet = book.worksheets[0]
-        rows = [
-            ["" if c is None else str(c) for c in row]
-            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)
-        ]
-        book.close()
-        return rows
+        # Bounded up front and parsed in a child process (a zip of XML can unpack to GBs).
+        return read_xlsx(data, max_rows=MAX_ROWS)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
