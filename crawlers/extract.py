@@ -1,10 +1,13 @@
 """Article extraction from a news page: trafilatura for the body, our own rules for metadata.
 
 The body comes from trafilatura (main-content detection) run on a tree from which we have
-already cut what Vietnamese news templates wrap around an article (navigation, breadcrumbs,
-captions, related links, comments, ads, the lead and the byline), so neither its heuristics
-nor ours alone decide. Title, lead, author, publish time and canonical URL come from the
-page's own metadata, which is more reliable than any text heuristic."""
+already cut what Vietnamese news templates wrap around an article (crawlers.pagetree:
+navigation, breadcrumbs, captions, related links and sections, comments, ads, the lead and
+the byline), so neither its heuristics nor ours alone decide. Lead, author and canonical URL
+come from the page's own metadata, which is more reliable than any text heuristic; the title
+is the article's visible <h1> (og:title when it has none), and the publish time is the
+metadata's unless the article's own byline shows another (crawlers.pubtime). Text is kept as
+published: NFC and whitespace only, never tone-mark placement or case."""
 
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 import trafilatura
+from lxml.html import HtmlElement
 
 from core.text import clean
-from crawlers.dates import parse_vn_datetime
 from crawlers.encoding import decode_html
+from crawlers.pagetree import class_tokens, in_chrome, strip_boilerplate
+from crawlers.pubtime import article_scope, publish_time
 from crawlers.spiders.config import site_of
 
 __all__ = ["ExtractedArticle", "ExtractionError", "extract_article"]
@@ -60,40 +65,20 @@ class ExtractedArticle:
 
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _SPACE_RE = re.compile(r"\s+")
-_SPLIT_CLASS_RE = re.compile(r"[\s_-]+")
 # Agency tags at the start of a lead: "TTO - ", "(Dân trí) - ", "(GDĐX) - ", "VOV.VN - ".
 _AGENCY_TAG_RE = re.compile(r"^(?:\([^()\n]{1,20}\)|[A-ZĐ][A-Za-zĐ0-9.&]{1,12})\s*[-–—]\s+")
-_BYLINE_PREFIX_RE = re.compile(r"^(?:tác giả|bài và ảnh|bài, ảnh|theo)\s*:?\s*", re.I)
+_BYLINE_PREFIX_RE = re.compile(r"^(?:tác giả|bài và ảnh|bài, ảnh|ảnh|theo)\s*:?\s*", re.I)
 _CANONICAL_XPATH = "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
 _TITLE_SEPARATORS = (" - ", " | ", " – ", " — ", " :: ")
+# An <h1> shorter than this is a section name ("Giáo dục"), not a headline.
+_MIN_HEADLINE_WORDS = 4
 _VIETNAMESE_LETTERS = frozenset("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
-# Tags that never hold article text.
-_DROP_TAGS = (
-    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-    "nav", "header", "footer", "aside", "form", "button", "select", "figure", "figcaption",
-    "video", "audio", "picture",
-)  # fmt: skip
-# class/id tokens of boilerplate blocks; prefixes catch 'related-news', 'PhotoCMS_Caption'.
-_BOILERPLATE_PREFIXES = (
-    "related", "relate", "caption", "breadcrumb", "advert", "banner", "quangcao", "sidebar",
-    "social", "share", "comment", "binhluan", "tinlienquan", "lienquan", "tinkhac", "navbar",
-    "navigation", "menu", "footer", "author", "tacgia", "byline", "subscribe", "newsletter",
-    "popup", "cookie",
-)  # fmt: skip
-_BOILERPLATE_TOKENS = frozenset({"ads", "ad", "nav", "tags", "tag", "keywords", "print", "rating"})
-_BOILERPLATE_TYPES = ("related", "photo", "video", "vote")
 _LEAD_TOKENS = frozenset({"sapo", "lead", "summary", "chapeau", "excerpt", "description"})
 _AUTHOR_TOKENS = ("author", "tacgia", "byline")
-_DATE_TOKENS = ("date", "time", "publish", "pubdate", "ngay", "thoigian", "datetime")
 _ARTICLE_TYPES = frozenset(
     {"newsarticle", "article", "reportagenews", "blogposting", "analysisnewsarticle",
      "opinionnewsarticle", "backgroundnewsarticle", "webpage", "liveblogposting"}
-)  # fmt: skip
-_META_DATE_KEYS = (
-    "article:published_time", "og:article:published_time", "og:published_time",
-    "datepublished", "pubdate", "publishdate", "dc.date.issued", "dc.date.created",
-    "parsely-pub-date", "sailthru.date", "date",
 )  # fmt: skip
 
 
@@ -114,11 +99,6 @@ def _parse(text: str) -> lxml.html.HtmlElement:
     if root is None:
         raise ExtractionError("not an HTML page")
     return root
-
-
-def _class_tokens(el: lxml.html.HtmlElement) -> list[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return [t for t in _SPLIT_CLASS_RE.split(raw) if t]
 
 
 def _meta(root: lxml.html.HtmlElement) -> dict[str, str]:
@@ -178,20 +158,53 @@ def _strip_site_name(title: str, site_names: set[str]) -> str:
     return title
 
 
-def _title(root: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any]) -> str:
+def _visible(el: lxml.html.HtmlElement) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return el.get("hidden") is None and "display:none" not in style
+
+
+def _home_link(el: HtmlElement) -> bool:
+    """A logo: the element's one link goes to the home page."""
+    hrefs = [a.get("href") or "" for a in el.iter("a")]
+    return len(hrefs) == 1 and urlsplit(hrefs[0]).path in ("", "/")
+
+
+def _headline_element(root: lxml.html.HtmlElement, site_names: set[str]) -> HtmlElement | None:
+    """The article's own visible <h1>: not the logo, not a sidebar's heading."""
+    found = []
+    for h in root.iter("h1"):
+        text = _text(h.text_content())
+        if not text or text in site_names or in_chrome(h) or not _visible(h):
+            continue
+        if any(not _visible(a) for a in (h, *h.iterancestors())) or _home_link(h):
+            continue
+        found.append(h)
+    if not found:
+        return None
+    in_article = [h for h in found if next(h.iterancestors("article"), None) is not None]
+    return max(in_article or found, key=lambda h: len(_text(h.text_content())))
+
+
+def _title(
+    root: lxml.html.HtmlElement,
+    meta: dict[str, str],
+    ld: dict[str, Any],
+    headline: HtmlElement | None,
+) -> str:
     site_names = {s for s in (meta.get("og:site_name"), meta.get("application-name")) if s}
     og = _text(meta.get("og:title") or meta.get("twitter:title"))
-    h1s = [_text(h.text_content()) for h in root.iter("h1")]
-    h1s = [h for h in h1s if h and h not in site_names]
+    h1 = _text(headline.text_content()) if headline is not None else ""
+    # The headline readers see wins over og:title: outlets retitle the page after an outcry
+    # and leave the share title behind. A section name in <h1> ("Giáo dục") is no headline.
+    if h1 and (not og or len(h1.split()) >= _MIN_HEADLINE_WORDS):
+        return h1
     if og:
-        title = _strip_site_name(og, site_names)
-        # og:title with the site's name glued on and no og:site_name to say so.
-        return next((h for h in h1s if title.startswith(h) and title != h), title)
-    if h1s:
-        return max(h1s, key=len)
-    headline = _text(str(ld.get("headline") or ""))
-    if headline:
-        return headline
+        return _strip_site_name(og, site_names)
+    if h1:
+        return h1
+    ld_headline = _text(str(ld.get("headline") or ""))
+    if ld_headline:
+        return ld_headline
     page_title = _text(root.findtext(".//title"))
     for sep in _TITLE_SEPARATORS:
         if sep in page_title:
@@ -199,15 +212,11 @@ def _title(root: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any]
     return page_title
 
 
-def _in_chrome(el: lxml.html.HtmlElement) -> bool:
-    return any(a.tag in ("header", "nav", "footer", "aside") for a in el.iterancestors())
-
-
 def _lead_element(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     for el in root.xpath("//body//*[@class or @id]"):
-        if not _LEAD_TOKENS.intersection(_class_tokens(el)):
+        if not _LEAD_TOKENS.intersection(class_tokens(el)):
             continue
-        if el.tag in ("meta", "img", "a") or el.find(".//img") is not None or _in_chrome(el):
+        if el.tag in ("meta", "img", "a") or el.find(".//img") is not None or in_chrome(el):
             continue
         if len(_text(el.text_content())) >= 20:
             return el
@@ -229,46 +238,24 @@ def _author(root: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any
         return name
     xpath = "//body//*[@rel='author' or @itemprop='author' or @class]"
     for el in root.xpath(xpath):
-        tokens = _class_tokens(el)
+        tokens = class_tokens(el)
         if not (
             el.get("rel") == "author"
             or el.get("itemprop") == "author"
             or any(t.startswith(_AUTHOR_TOKENS) for t in tokens)
         ):
             continue
+        # A byline block holding an author element holds the date too; the inner one names.
+        if any(
+            any(t.startswith(_AUTHOR_TOKENS) for t in class_tokens(d))
+            for d in el.iterdescendants()
+            if isinstance(d.tag, str)
+        ):
+            continue
         name = _BYLINE_PREFIX_RE.sub("", _text(el.text_content()))
         if 1 < len(name) <= 100:
             return name
     return None
-
-
-def _published(
-    root: lxml.html.HtmlElement, meta: dict[str, str], ld: dict[str, Any], now: datetime
-) -> tuple[datetime | None, str | None, lxml.html.HtmlElement | None]:
-    """The publish time, where it came from, and the visible element that showed it."""
-    for key in _META_DATE_KEYS:
-        moment = parse_vn_datetime(meta.get(key), now=now)
-        if moment is not None:
-            return moment, "meta", None
-    for key in ("datePublished", "dateCreated"):
-        value = ld.get(key)
-        moment = parse_vn_datetime(value if isinstance(value, str) else None, now=now)
-        if moment is not None:
-            return moment, "json-ld", None
-    for el in root.iter("time"):
-        moment = parse_vn_datetime(el.get("datetime") or el.text_content(), now=now)
-        if moment is not None:
-            return moment, "time", el
-    for el in root.xpath("//body//*[@class or @id or @data-role]"):
-        tokens = _class_tokens(el) + [(el.get("data-role") or "").lower()]
-        if not any(t.startswith(_DATE_TOKENS) for t in tokens if t) or _in_chrome(el):
-            continue
-        text = _text(el.text_content())
-        if 6 <= len(text) <= 120:
-            moment = parse_vn_datetime(text, now=now)
-            if moment is not None:
-                return moment, "text", el
-    return None, None, None
 
 
 def _canonical(
@@ -298,37 +285,6 @@ def _language(root: lxml.html.HtmlElement, meta: dict[str, str], text: str) -> s
     if _VIETNAMESE_LETTERS.intersection(text.lower()):
         return "vi"
     return None
-
-
-def _strip_boilerplate(root: lxml.html.HtmlElement, keep_out: list[lxml.html.HtmlElement]) -> int:
-    """Cut template blocks out of the tree; returns how many images went with them."""
-    images = len(root.xpath("//body//img"))
-    doomed = list(keep_out)
-    for el in root.iter(*_DROP_TAGS):
-        doomed.append(el)
-    # Blocks holding the headline or the lead hold the article too, whatever their class
-    # says (VnExpress's main column is 'sidebar-1').
-    # (A set of the elements themselves: lxml proxies are only stable while referenced.)
-    protected = {a for el in keep_out for a in el.iterancestors()}
-    for el in root.xpath("//body//*[@class or @id or @type]"):
-        if el in protected:
-            continue
-        tokens = _class_tokens(el)
-        kind = (el.get("type") or "").lower()
-        if (
-            _BOILERPLATE_TOKENS.intersection(tokens)
-            or any(t.startswith(_BOILERPLATE_PREFIXES) for t in tokens)
-            or (el.tag == "div" and kind.startswith(_BOILERPLATE_TYPES))
-        ):
-            doomed.append(el)
-    for el in root.xpath("//body//img"):
-        # Image tables (<table class="image"><tr><td><img>...caption) hold no article text.
-        table = next(el.iterancestors("table"), None)
-        doomed.append(table if table is not None and len(table.xpath(".//tr")) <= 3 else el)
-    for el in doomed:
-        if el.getparent() is not None:
-            el.drop_tree()
-    return images
 
 
 def _has_letters(*texts: str) -> bool:
@@ -377,22 +333,28 @@ def extract_article(
     root = _parse(text)
     meta = _meta(root)
     ld = _article_ld(root)
-    title = _title(root, meta, ld)
+    site_names = {s for s in (meta.get("og:site_name"), meta.get("application-name")) if s}
+    headline = _headline_element(root, site_names)
+    title = _title(root, meta, ld, headline)
     lead_el = _lead_element(root)
     lead = _clean_lead(_text(lead_el.text_content())) if lead_el is not None else ""
     if not lead:
         lead = _text(meta.get("og:description") or meta.get("description"))
     author = _author(root, meta, ld)
-    published_at, published_from, date_el = _published(root, meta, ld, now)
+    warnings: list[str] = []
+    scope = article_scope(headline)
+    published_at, published_from, date_el = publish_time(
+        root, meta, ld, scope, now=now, warnings=warnings
+    )
     canonical, original = _canonical(root, meta, url)
     language = _language(root, meta, title + lead)
 
     # Shown above the article, kept out of its body: headline, lead, dateline.
     keep_out = [el for el in (lead_el, date_el) if el is not None]
     keep_out += list(root.iter("h1"))
-    images = _strip_boilerplate(root, keep_out)
+    declared = [u for u in (canonical, original) if u and u != url]
+    images = strip_boilerplate(root, keep_out, urls=[url, *declared])
     paragraphs = _body(root, url)
-    warnings: list[str] = []
     if not paragraphs:
         # Our cleaning may have cut a site's whole article wrapper; retry on the raw page.
         paragraphs = _body(_parse(text), url)
