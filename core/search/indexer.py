@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core.db_lock import is_lock_error
@@ -58,6 +59,10 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
             selectinload(Document.units),
             selectinload(Document.source),
         )
+        # Sessions keep objects after commit (expire_on_commit=False): a document loaded
+        # earlier in this session (a crawl, then alert evaluation linking units) would be
+        # indexed with the labels and unit links it had then.
+        .execution_options(populate_existing=True)
     ).all()
     if not docs:
         # Not left open: an idle snapshot keeps SQLite's WAL from being checkpointed.
@@ -88,7 +93,7 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
     # A document changed while we indexed it stays pending, so the newer text is indexed.
     # One executemany through Core: an ORM UPDATE per document re-evaluated its WHERE on
     # every object in the session (1,000 documents: 11 s holding the write lock).
-    table = Document.__table__
+    table = cast(Table, Document.__table__)
     session.connection().execute(
         update(table)
         .where(table.c.id == bindparam("doc_id"), table.c.updated_at == bindparam("stamp"))
@@ -140,12 +145,13 @@ def mark_all_pending(session: Session, *, chunk: int = RESET_CHUNK) -> int:
     marked = 0
     while True:
         ids = select(Document.id).where(Document.indexed_at.is_not(None)).limit(chunk)
-        n = session.execute(
+        result = session.execute(
             update(Document)
             .where(Document.id.in_(ids.scalar_subquery()))
             .values(indexed_at=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        n = int(getattr(result, "rowcount", 0) or 0)
         session.commit()
         marked += n
         if n < chunk:
