@@ -7,6 +7,7 @@ the stored text, and then the version it replaces is kept as a DocumentRevision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -177,3 +178,13 @@ def repoll_report(before: dict[str, DocState], after: dict[str, DocState]) -> Re
         shortened=sum(a.body_chars < b.body_chars for b, a in kept),
         stories_changed=sum(a.story_id != b.story_id for b, a in kept),
     )
+
+
+def measure_repoll(
+    session: Session, poll: Callable[[], object], source_ids: list[int] | None = None
+) -> RepollReport:
+    """Run `poll` (a second crawl of unchanged sources) and report what it changed."""
+    before = corpus_state(session, source_ids)
+    poll()
+    session.expire_all()
+    return repoll_report(before, corpus_state(session, source_ids))
