@@ -109,6 +109,16 @@ def _link_all(session: Session, docs: list[Document], mentions: dict[str, list[i
         for d in docs
         for u in sorted(set(mentions[d.id]) - have[d.id])
     )
+    # The index keeps each document's unit ids (the unit filter, focal points' scope): a
+    # changed link re-indexes the document, as new labels do (crawlers.tasks).
+    # An UPDATE, not attribute sets: a loaded object may hold a stale indexed_at of None.
+    changed = [d.id for d in docs if set(mentions[d.id]) != have[d.id]]
+    if changed:
+        session.execute(
+            update(Document)
+            .where(Document.id.in_(changed))
+            .values(indexed_at=None, updated_at=utcnow())
+        )
 
 
 def _rule_alerts(

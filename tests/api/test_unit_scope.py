@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from alerts.tasks import evaluate
 from api.cli import app as cli_app
 from core.models import Alert, Document, DocumentUnit, Unit, User, utcnow
-from core.search import get_backend
+from core.search import SearchQuery, get_backend
 from core.search.indexer import index_all_pending
 from core.settings import Settings
 from tests.factories import login_as, make_alert, make_document, make_source, make_unit
@@ -111,3 +112,27 @@ def test_cli_refuses_a_unit_focal_without_a_unit(settings: Settings, session: Se
     session.rollback()
     user = session.scalar(select(User).where(User.username == "dau-moi"))
     assert user is not None and user.unit_id == unit.id
+
+
+def test_units_linked_by_alert_evaluation_reach_the_search_index(
+    app_client: TestClient, session: Session, settings: Settings
+) -> None:
+    # given a document indexed before the unit it names was in the registry
+    source = make_source(session)
+    doc = make_document(session, source, "Trường THCS Nguyễn Du tổ chức lễ khai giảng")
+    session.commit()
+    backend = get_backend(settings)
+    index_all_pending(session, backend)
+    session.commit()
+    unit = make_unit(session, "Trường THCS Nguyễn Du")
+    session.commit()
+    # when alert evaluation links the unit to the document, and the indexer runs
+    evaluate(session, doc.id, settings=settings)
+    assert session.scalar(select(DocumentUnit.unit_id)) == unit.id
+    index_all_pending(session, backend)
+    session.commit()
+    # then the unit filter (and the focal point's scope) finds it, as the report counts it
+    assert backend.search(SearchQuery(units=[unit.id])).total == 1
+    login_as(app_client, "unit_focal", unit.id)
+    hits = app_client.get("/api/v1/search", params={"q": "khai giang"}).json()["hits"]
+    assert [h["id"] for h in hits] == [doc.id]
