@@ -68,6 +68,7 @@ _PHOTO_STORY_CAPTIONS = 3
 _PHOTO_STORY_SHARE = 0.4
 _EDITION_RE = re.compile(r"\binternational\b|\benglish\b|(?:bản|bằng) tiếng anh", re.I)
 _BANNER_MAX_CHARS = 300
+_BANNER_DEPTH = 4
 
 
 def _norm(text: str | None) -> str:
@@ -108,14 +109,14 @@ def _in_running_text(el: lxml.html.HtmlElement) -> bool:
 
 def _headline_link(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     """The link that leads the element as a headline leads a teaser: first, alone on its line."""
-    text = _norm(el.text_content())
     for a in el.iter("a"):
         words = _norm(a.text_content())
         if not words:
             continue
-        if len(words.split()) < _HEADLINE_WORDS or _norm(a.tail) or not text.startswith(words):
+        if len(words.split()) < _HEADLINE_WORDS or _norm(a.tail):
             return None
-        return a
+        # Checked last: the element's whole text is the costly part.
+        return a if _norm(el.text_content()).startswith(words) else None
     return None
 
 
@@ -159,9 +160,18 @@ def _related_sections(
     root: lxml.html.HtmlElement, protected: set[lxml.html.HtmlElement]
 ) -> list[lxml.html.HtmlElement]:
     doomed: list[lxml.html.HtmlElement] = []
-    for el in root.xpath("//body//*[not(self::a)]"):
-        if not _label(el):
-            continue
+    # Labels are short text nodes: looking at text nodes spares building every block's text.
+    labels = []
+    for node in root.xpath("//body//text()[string-length(normalize-space()) <= 40]"):
+        el = node.getparent()
+        if el is not None and (node.is_tail or el.tag == "a"):
+            el = el.getparent()  # the block the words sit in
+        # The node's own words first: most short text is not a label, and the block's text
+        # costs more to build.
+        words = _norm(node).strip(_LABEL_TRIM).lower()
+        if el is not None and words in _RELATED_LABELS and _label(el):
+            labels.append(el)
+    for el in labels:
         label = _label_block(el)
         parent = label.getparent()
         if parent is None:
@@ -188,7 +198,7 @@ def _headline_runs(
 ) -> list[lxml.html.HtmlElement]:
     """Unlabelled lists of related headlines: two or more sibling items, each led by one."""
     doomed: list[lxml.html.HtmlElement] = []
-    for parent in root.xpath("//body//*[count(*) >= 2]"):
+    for parent in root.xpath("//body//*[count(*[descendant-or-self::a]) >= 2]"):
         run: list[lxml.html.HtmlElement] = []
         for child in [*parent, None]:
             if child is not None and isinstance(child.tag, str) and child not in protected:
@@ -216,13 +226,24 @@ def _edition_banners(root: lxml.html.HtmlElement, urls: list[str]) -> list[lxml.
         )
 
     doomed = []
-    for el in root.xpath("//body//*[self::div or self::p or self::section or self::table]"):
-        text = _norm(el.text_content())
-        if not text or len(text) > _BANNER_MAX_CHARS or not _EDITION_RE.search(text):
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        # Only an absolute link can lead to another host (and most links are relative).
+        if not href.startswith(("http:", "https:", "//")) or not sister(urljoin(urls[0], href)):
             continue
-        links = [urljoin(urls[0], a.get("href") or "") for a in el.iter("a")]
-        if links and all(sister(link) for link in links):
-            doomed.append(el)
+        # The outermost short block around the link whose links all go to the other edition.
+        banner = None
+        for anc in list(a.iterancestors())[:_BANNER_DEPTH]:
+            if anc.tag not in ("div", "p", "section", "table", "td", "tr", "tbody"):
+                continue
+            text = _norm(anc.text_content())
+            if len(text) > _BANNER_MAX_CHARS:
+                break
+            hrefs = [urljoin(urls[0], x.get("href") or "") for x in anc.iter("a")]
+            if _EDITION_RE.search(text) and all(sister(h) for h in hrefs):
+                banner = anc
+        if banner is not None:
+            doomed.append(banner)
     return doomed
 
 
@@ -288,7 +309,7 @@ def strip_boilerplate(
     doomed = list(keep_out)
     doomed += [el for el in root.iter(*_DROP_TAGS)]
     for el in root.xpath("//body//*[@class or @id or @type]"):
-        if el in protected or _in_running_text(el) or not is_boilerplate(el):
+        if not is_boilerplate(el) or el in protected or _in_running_text(el):
             continue
         tokens = class_tokens(el)
         related_only = not _BOILERPLATE_TOKENS.intersection(tokens) and all(
