@@ -1,4 +1,5 @@
-"""Sign-in and sign-out pages (/dang-nhap, /dang-xuat)."""
+"""Sign-in and sign-out pages (/dang-nhap, /dang-xuat) and my account (/tai-khoan): API
+tokens and my password."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from api.auth import (
     audit,
     authenticate,
     create_token,
+    end_credentials,
     end_session,
     load_session,
 )
@@ -21,6 +23,7 @@ from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
 from api.routes.auth import refuse_token_minting, set_session_cookie, sign_in
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
+from core.security import hash_password, verify_password
 
 router = APIRouter(include_in_schema=False)
 HOME = "/hop-thu"
@@ -90,11 +93,19 @@ def _tokens_page(
     new_secret: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    notice: str | None = None,
+    password_error: str | None = None,
 ) -> HTMLResponse:
     rows = session.scalars(
         select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id.desc())
     ).all()
-    context = {"tokens": rows, "new_secret": new_secret, "error": error}
+    context = {
+        "tokens": rows,
+        "new_secret": new_secret,
+        "error": error,
+        "notice": notice,
+        "password_error": password_error,
+    }
     return TEMPLATES.TemplateResponse(request, "account.html", context, status_code=status_code)
 
 
@@ -138,3 +149,40 @@ def token_revoke(
         audit(session, principal, "token.revoke", "api_token", row.id)
         session.commit()
     return RedirectResponse("/tai-khoan", status_code=303)
+
+
+@router.post("/tai-khoan/mat-khau", response_class=HTMLResponse)
+def password_change(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    current: Annotated[str, Form(max_length=1000)] = "",
+    new: Annotated[str, Form(max_length=200)] = "",
+    again: Annotated[str, Form(max_length=200)] = "",
+) -> HTMLResponse:
+    """Change my password: every other session and every API token of mine ends."""
+    refuse_token_minting(principal)  # a token must not be able to take over the account
+    user = session.get(User, principal.user_id)
+    assert user is not None
+    problem = None
+    if not verify_password(current, user.password_hash):
+        problem = "Mật khẩu hiện tại không đúng."
+    elif new != again:
+        problem = "Hai lần nhập mật khẩu mới không khớp."
+    else:
+        try:
+            user.password_hash = hash_password(new)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        session.rollback()
+        return _tokens_page(request, session, principal, password_error=problem, status_code=400)
+    end_credentials(session, user.id, keep_session=principal.session_id)
+    audit(session, principal, "user.password_change", "user", user.id)
+    session.commit()
+    return _tokens_page(
+        request,
+        session,
+        principal,
+        notice="Đã đổi mật khẩu. Các phiên đăng nhập khác và mọi mã truy cập API đã kết thúc.",
+    )

@@ -86,3 +86,32 @@ def test_a_token_cannot_create_tokens(settings: Settings, session: Session) -> N
         assert api.status_code == 403 and "đăng nhập bằng mật khẩu" in api.json()["detail"]
         assert page.status_code == 403
         assert [t["name"] for t in browser.get("/api/v1/tokens").json()] == ["Kịch bản"]
+
+
+def test_changing_my_password_on_the_account_page(settings: Settings, session: Session) -> None:
+    app = create_app(settings)
+    with TestClient(app) as here, TestClient(app) as elsewhere, TestClient(app) as bearer:
+        user = login_as(here, "unit_focal")
+        auth = _token(here)
+        old = {"username": user.username, "password": "mat-khau-thu-nghiem"}
+        assert elsewhere.post("/api/v1/auth/login", json=old).status_code == 200
+
+        def change(current: str, new: str, again: str | None = None):  # type: ignore[no-untyped-def]
+            form = {"current": current, "new": new, "again": again or new}
+            return here.post("/tai-khoan/mat-khau", data=form)
+
+        # a wrong current password, a mismatch or a common password change nothing
+        assert "không đúng" in change("sai-roi-nhe", NEW_PASSWORD).text
+        assert "không khớp" in change(old["password"], NEW_PASSWORD, "khac-han-nhe").text
+        weak = change(old["password"], "12345678")
+        assert weak.status_code == 400 and "phổ biến" in weak.text
+        assert elsewhere.get("/api/v1/me").status_code == 200
+        # when the password is changed
+        ok = change(old["password"], NEW_PASSWORD)
+        assert ok.status_code == 200 and "Đã đổi mật khẩu" in ok.text
+        # then this session goes on; the other one and the token end
+        assert here.get("/api/v1/me").status_code == 200
+        assert elsewhere.get("/api/v1/me").status_code == 401
+        assert bearer.get("/api/v1/me", headers=auth).status_code == 401
+        login = {"username": user.username, "password": NEW_PASSWORD}
+        assert elsewhere.post("/api/v1/auth/login", json=login).status_code == 200
