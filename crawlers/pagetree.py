@@ -148,6 +148,17 @@ def _label(el: lxml.html.HtmlElement) -> bool:
     return len(text) <= 40 and text in _RELATED_LABELS
 
 
+def _labelled_links(el: lxml.html.HtmlElement, label: str) -> bool:
+    """Whether the block is a label and links only: "Tin liên quan: <a>…</a>, <a>…</a>"."""
+    links = [_norm(a.text_content()) for a in el.iter("a")]
+    rest = _norm(el.text_content()).replace(_norm(label), "", 1)
+    for text in links:
+        rest = rest.replace(text, "", 1)
+    return any(len(t.split()) >= _HEADLINE_WORDS for t in links) and not rest.strip(
+        _LABEL_TRIM + ",;"
+    )
+
+
 def _label_block(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement:
     """The outermost element around a label that says nothing else (<p><b>label</b></p>)."""
     text = _norm(el.text_content())
@@ -169,8 +180,12 @@ def _related_sections(
         # The node's own words first: most short text is not a label, and the block's text
         # costs more to build.
         words = _norm(node).strip(_LABEL_TRIM).lower()
-        if el is not None and words in _RELATED_LABELS and _label(el):
+        if el is None or words not in _RELATED_LABELS:
+            continue
+        if _label(el):
             labels.append(el)
+        elif el.tag in _TEXT_BLOCKS and _labelled_links(el, node):
+            doomed.append(el)  # "Xem thêm: <a>headline</a>" as one paragraph
     for el in labels:
         label = _label_block(el)
         parent = label.getparent()

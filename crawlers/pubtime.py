@@ -29,6 +29,8 @@ _SCOPE_MIN_CHARS = 150
 _SAME_MINUTE = timedelta(minutes=1)
 _VN_TZ = timezone(timedelta(hours=7))
 _DATE_TOKENS = ("date", "time", "publish", "pubdate", "ngay", "thoigian", "datetime")
+_UPDATED_TOKENS = ("updat", "modif", "datemodified", "capnhat")
+_UPDATED_RE = re.compile(r"cập nhật|updated|chỉnh sửa|sửa lúc", re.I)
 _META_DATE_KEYS = (
     "article:published_time", "og:article:published_time", "og:published_time",
     "datepublished", "pubdate", "publishdate", "dc.date.issued", "dc.date.created",
@@ -56,6 +58,12 @@ def article_scope(headline: HtmlElement | None) -> HtmlElement | None:
     return None
 
 
+def _updated(el: HtmlElement, text: str) -> bool:
+    """A last-edit stamp ("Cập nhật 15:00", itemprop=dateModified), not the publish time."""
+    tokens = class_tokens(el) + [(el.get("itemprop") or "").lower()]
+    return any(t.startswith(_UPDATED_TOKENS) for t in tokens) or bool(_UPDATED_RE.search(text))
+
+
 def _byline_dates(
     root: lxml.html.HtmlElement, scope: HtmlElement | None, now: datetime
 ) -> Iterator[tuple[DateReading, str, HtmlElement]]:
@@ -66,9 +74,10 @@ def _byline_dates(
     for el in where.iter("time"):
         if in_chrome(el) or in_template_block(el, scope):
             continue
-        reading = read_vn_datetime(el.get("datetime") or el.text_content(), now=now)
+        text = el.get("datetime") or el.text_content()
+        reading = read_vn_datetime(text, now=now)
         if reading is not None and (scope is not None or not reading.relative):
-            yield reading, "time", el
+            yield reading, "updated" if _updated(el, text) else "time", el
     for el in where.xpath(".//*[@class or @id or @data-role or @itemprop]"):
         tokens = class_tokens(el) + [(el.get("data-role") or el.get("itemprop") or "").lower()]
         if not any(t.startswith(_DATE_TOKENS) for t in tokens if t) or in_chrome(el):
@@ -78,7 +87,7 @@ def _byline_dates(
             continue
         reading = read_vn_datetime(text, now=now)
         if reading is not None and (scope is not None or not reading.relative):
-            yield reading, "text", el
+            yield reading, "updated" if _updated(el, text) else "text", el
 
 
 def _agree(meta: datetime, shown: DateReading) -> bool:
@@ -112,9 +121,16 @@ def publish_time(
             if reading is not None:
                 stated = reading.moment, "json-ld"
                 break
-    shown = next(_byline_dates(root, scope, now), None)
+    candidates = list(_byline_dates(root, scope, now))
+    # A last-edit stamp stands in only where the page gives nothing else.
+    shown = next((c for c in candidates if c[1] != "updated"), None)
     if shown is None:
-        return (*stated, None) if stated is not None else (None, None, None)
+        if stated is not None:
+            return (*stated, candidates[0][2] if candidates else None)
+        if not candidates:
+            return None, None, None
+        reading, _, el = candidates[0]
+        return reading.moment, "time" if el.tag == "time" else "text", el
     reading, source, el = shown
     if stated is None:
         return reading.moment, source, el

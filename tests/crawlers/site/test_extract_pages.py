@@ -189,3 +189,63 @@ def test_title_lead_and_body_are_kept_as_published() -> None:
         "các huyện miền núi THƯỜNG XUÂN, Mường Lát.",
         "Hóa học là một trong ba ngành mới.",
     ]
+
+
+def _article(body: str, head: str = "") -> str:
+    return (
+        f'<html lang="vi"><head><meta charset="utf-8">{head}</head><body><article>'
+        f"<h1>Bộ Giáo dục ban hành quy chế thi tốt nghiệp mới</h1>{body}</article></body></html>"
+    )
+
+
+def test_lone_links_and_english_mentions_stay_while_labelled_links_go() -> None:
+    # given a paragraph that is one link (the decree's full text), one about English classes
+    # linking to another site, and a "Xem thêm:" paragraph that is a label and a headline
+    first = (
+        "Quy chế mới áp dụng từ kỳ thi năm 2027 với nhiều điểm thay đổi về cách tính điểm xét "
+        "tốt nghiệp cho thí sinh."
+    )
+    page = _article(
+        f"<p>{first}</p>"
+        '<p><a href="https://vanban.example.gov.vn/tt-24.pdf">Toàn văn Thông tư số '
+        "24/2026/TT-BGDĐT</a></p>"
+        '<p>Thí sinh học chương trình bằng tiếng Anh được thi theo <a href="https://'
+        'thitienganh.example.org/">hướng dẫn riêng</a>.</p>'
+        '<p>Xem thêm: <a href="/quy-che-thi-nam-ngoai-12.html">Quy chế thi năm ngoái có gì '
+        "khác</a></p>"
+    )
+    # when
+    got = extract_article(page, url="https://baomau.vn/quy-che-1.html", now=NOW)
+    # then
+    assert got.body.split("\n\n") == [
+        first,
+        "Toàn văn Thông tư số 24/2026/TT-BGDĐT",
+        "Thí sinh học chương trình bằng tiếng Anh được thi theo hướng dẫn riêng.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected", "source"),
+    [
+        (
+            '<meta property="article:published_time" content="2026-12-07T12:40:00+07:00">',
+            datetime(2026, 12, 7, 5, 40, tzinfo=UTC),
+            "meta",
+        ),
+        ("", datetime(2026, 12, 7, 8, 10, tzinfo=UTC), "text"),
+    ],
+)
+def test_last_edit_stamp_does_not_override_the_publish_time(
+    head: str, expected: datetime, source: str
+) -> None:
+    # given a byline that shows only when the article was last edited
+    body = (
+        '<div class="date">Cập nhật: 07/12/2026 15:10</div><p>Quy chế mới áp dụng từ kỳ thi '
+        "năm 2027 với nhiều điểm thay đổi về cách tính điểm xét tốt nghiệp.</p>"
+    )
+    # when
+    got = extract_article(_article(body, head), url="https://baomau.vn/quy-che-2.html", now=NOW)
+    # then metadata's publish time stands; without metadata the stamp is better than nothing
+    assert (got.published_at, got.published_from) == (expected, source)
+    assert not any("contradicts" in w for w in got.warnings)
+    assert "Cập nhật" not in got.body
