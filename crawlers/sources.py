@@ -183,11 +183,9 @@ def edit_source(
         new_config = validate_config(
             source.kind, merged, settings=settings, check_url=validate_source_url
         )
-    for field, value in (
-        ("name", name), ("url", url), ("scope", scope), ("poll_interval_s", poll_interval_s),
-    ):  # fmt: skip
-        if value is not None:
-            setattr(source, field, value)
+    # Forms send every field: only a real change of what is fetched counts as one.
+    url = None if url == source.url else url
+    new_config = None if new_config == (source.config or {}) else new_config
     if new_config is not None or url is not None:
         if new_config is not None:
             source.config = new_config
@@ -197,6 +195,11 @@ def edit_source(
         source.etag = source.last_modified = None
         if source.health == "flagged":
             source.health, source.consecutive_failures = "unknown", 0
+    for field, value in (
+        ("name", name), ("url", url), ("scope", scope), ("poll_interval_s", poll_interval_s),
+    ):  # fmt: skip
+        if value is not None:
+            setattr(source, field, value)
     if enabled is not None:
         if enabled and (not source.enabled or source.health == "flagged"):
             # Re-enabling (or saving a flagged source as enabled) starts afresh: poll soon,

@@ -167,3 +167,29 @@ def test_every_site_config_that_passes_is_one_the_crawler_accepts(
     stored = validate_config("site", config, settings=settings)
     job = CrawlJob.from_source(SITE, stored, settings, datetime(2026, 12, 1, tzinfo=UTC))
     assert job.start_urls
+
+
+def test_saving_a_form_with_nothing_changed_keeps_the_poll_rhythm(
+    session: Session, settings: Settings
+) -> None:
+    # given: a polled source with validators and a next poll
+    source = add_source(
+        session, name="Báo RSS", url=SITE, config={"fetch_pages": True}, settings=settings
+    )
+    source.etag, source.next_poll_at = '"v1"', datetime(2030, 1, 1, tzinfo=UTC)
+    session.commit()
+    # when: the admin form sends every field back as it was
+    edit_source(
+        session,
+        source,
+        settings=settings,
+        name="Báo RSS",
+        url=SITE,
+        scope=source.scope,
+        poll_interval_s=source.poll_interval_s,
+        enabled=True,
+        config={"fetch_pages": True},
+    )
+    session.commit()
+    # then: no conditional GET lost, no extra poll
+    assert (source.etag, source.next_poll_at) == ('"v1"', datetime(2030, 1, 1, tzinfo=UTC))
