@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from core.db import get_engine
-from core.db_lock import begin_write
 from core.models import Document, Source, SourceKind, utcnow
 from core.settings import Settings
 from core.text import clean, normalize
@@ -108,29 +105,26 @@ def has_submission(doc: Document | None, sub_id: str) -> bool:
     )
 
 
-@contextmanager
-def one_transaction(db_url: str) -> Iterator[Session]:
-    """A session whose own commits (ingest commits per batch) only release savepoints: all
-    its work commits once, when the block ends, or not at all. A tip the client is told
-    failed is then never stored, and one told stored always is (its audit row included)."""
-    with get_engine(db_url).connect() as conn:
-        outer = conn.begin()
-        # The lock first (SQLite): the savepoints below would otherwise write on a deferred
-        # transaction that cannot wait for the lock. A tip's write is one small document.
-        begin_write(conn)
-        session = Session(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            yield session
-            session.commit()
-            outer.commit()
-        except BaseException:
-            session.rollback()
-            outer.rollback()
-            raise
-        finally:
-            session.close()
+def store_with_document(
+    session: Session, doc_id: str, extra: Callable[[Session, Document], None]
+) -> Callable[[], None]:
+    """Have `extra(session, doc)` add its rows (the audit row) in the very flush that writes
+    the tip's document, so both commit in one transaction or neither does, while ingest keeps
+    the write lock only for its own short write. Returns the function that removes the hook."""
+    fired = False
+
+    def before_flush(sess: Session, _ctx: Any, _instances: Any) -> None:
+        nonlocal fired
+        if fired:
+            return
+        for obj in (*sess.new, *sess.dirty):
+            if isinstance(obj, Document) and obj.id == doc_id:
+                fired = True
+                extra(sess, obj)
+                return
+
+    event.listen(session, "before_flush", before_flush)
+    return lambda: event.remove(session, "before_flush", before_flush)
 
 
 def _submission(
@@ -192,11 +186,13 @@ def record_tip(
     entered_by: str | None = None,
     classifier: Classifier | None = None,
     sub_id: str | None = None,
+    on_store: Callable[[Session, Document], None] | None = None,
 ) -> tuple[Document, bool]:
     """submit_tip, also saying whether this was a replay of a submission already stored.
 
     `submitted_by` is who sent the tip; `entered_by` the staff account that recorded it;
-    `sub_id` the submission's id (submission_id), which makes a replay add nothing."""
+    `sub_id` the submission's id (submission_id), which makes a replay add nothing;
+    `on_store(session, doc)` adds rows that must commit with the tip (store_with_document)."""
     text, canon, screenshot, who = _checked(text, url, screenshot_text, submitted_by, channel)
     source = tipline_source(session)
     doc_id = (
@@ -204,6 +200,32 @@ def record_tip(
         if canon
         else document_id(source_id=source.id, native_id=text_fingerprint(text))
     )
+    unhook = store_with_document(session, doc_id, on_store) if on_store else None
+    try:
+        return _store(
+            session,
+            source,
+            doc_id,
+            text,
+            canon,
+            url,
+            screenshot,
+            who,
+            channel,
+            entered_by,
+            classifier,
+            sub_id,
+        )
+    finally:
+        if unhook is not None:
+            unhook()
+
+
+def _store(
+    session: Session, source: Source, doc_id: str, text: str, canon: str | None,
+    url: str | None, screenshot: str, who: str, channel: str, entered_by: str | None,
+    classifier: Classifier | None, sub_id: str | None,
+) -> tuple[Document, bool]:  # fmt: skip
     now = utcnow()
     record = _submission(who, channel, now, text, screenshot, entered_by, sub_id)
     existing = session.get(Document, doc_id)

@@ -6,18 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import Principal, SettingsDep, require_roles
 from api.schemas import ErrorOut
 from core.audit import audit
-from core.db import retry_on_lock
+from core.db import retry_on_lock, session_scope
 from core.models import Document, Role
-from crawlers.pipeline import send_task_safely
 from crawlers.tipline import (
     Channel,
     TipError,
     is_duplicate,
-    one_transaction,
     record_tip,
     submission_id,
 )
@@ -67,9 +66,15 @@ def create_tip(
     The tip, its submission record and its audit row commit together or not at all."""
     sub_id = submission_id(principal.username, idempotency_key)
 
+    def with_audit(session: Session, doc: Document) -> None:
+        # Flushed with the tip's own document write (store_with_document): one commit.
+        audit(
+            session, principal, "tip.create", "document", doc.id, {"duplicate": is_duplicate(doc)}
+        )
+
     def store() -> tuple[Document, bool]:
-        with one_transaction(settings.db_url) as session:
-            doc, replay = record_tip(
+        with session_scope(settings.db_url) as session:
+            doc, _ = record_tip(
                 session,
                 text=body.text,
                 url=body.url,
@@ -79,21 +84,13 @@ def create_tip(
                 settings=settings,
                 entered_by=principal.username,
                 sub_id=sub_id,
+                on_store=with_audit,
             )
-            duplicate = is_duplicate(doc)
-            if not replay:
-                audit(
-                    session, principal, "tip.create", "document", doc.id, {"duplicate": duplicate}
-                )
-            return doc, duplicate
+            return doc, is_duplicate(doc)
 
     try:
         # The whole transaction again when the lock could not be had (nothing was stored).
         doc, duplicate = retry_on_lock(store, what="tip")
     except TipError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    # Queued again after the commit: ingest's own requests ran before it and may have found
-    # nothing yet (both tasks are idempotent).
-    send_task_safely("index_documents")
-    send_task_safely("evaluate_documents", args=[[doc.id]])
     return TipOut(id=doc.id, duplicate=duplicate, document_url=f"/tai-lieu/{doc.id}")
