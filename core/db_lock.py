@@ -252,7 +252,11 @@ def install(engine: Engine) -> None:
     event.listen(engine, "commit", lambda conn: _finish(conn.info))
     event.listen(engine, "rollback", lambda conn: _finish(conn.info))
     # A connection returned to the pool mid-transaction is rolled back there.
-    event.listen(engine.pool, "reset", lambda _dbapi, record, *_a: _finish(record.info))
+    event.listen(engine.pool, "reset", _on_reset)
+
+
+def _on_reset(_dbapi_connection: Any, connection_record: Any, _reset_state: Any) -> None:
+    _finish(connection_record.info)
 
 
 def begin_write(conn: Any) -> None:
