@@ -5,6 +5,7 @@ twice is one document that records every submission."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any, Literal, get_args
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core.db import DatabaseBusy
 from core.models import Document, Source, SourceKind, utcnow
 from core.settings import Settings
 from core.text import clean, normalize
@@ -26,6 +28,8 @@ CHANNELS: tuple[str, ...] = get_args(Channel)
 MAX_TEXT = 20_000
 MAX_SUBMITTED_BY = 200
 # Between the forwarded text and the text read off its screenshot, in the document body.
+# How ingest reports an item it could not write because the write lock stayed taken.
+LOCKED = "database is locked"
 SCREENSHOT_SEPARATOR = "\n\n--- Chữ trong ảnh chụp màn hình ---\n"
 
 
@@ -257,6 +261,9 @@ def _store(
     stats = ingest(session, source, [item], classifier=classifier)
     if stats.errors:
         session.rollback()
+        if any(LOCKED in m for m in stats.error_messages):
+            # Not the tip's fault: the caller waits and retries, or answers 503 (not 400).
+            raise DatabaseBusy("ingest", None, sqlite3.OperationalError(LOCKED))
         raise TipError("Không lưu được tin báo: " + "; ".join(stats.error_messages))
     doc = session.get(Document, doc_id)
     if doc is None:  # pragma: no cover - ingest stored it or reported an error above
