@@ -110,3 +110,17 @@ def test_each_kind_of_route_has_its_cap(app_client: TestClient) -> None:
     # and ordinary requests still go through
     ok = app_client.post("/api/v1/admin/units", json={"name": "Trường A", "type": "truong"})
     assert ok.status_code == 201, ok.text
+
+
+def test_the_upload_form_reports_its_own_limit(app_client: TestClient) -> None:
+    # the admin page's form carries the CSRF token as a field, so the gate reads the body
+    login_as(app_client, "admin")
+    token = app_client.headers.pop("X-CSRF-Token")
+    files = {"file": ("don-vi.csv", b"a" * (5 * MIB + 10), "text/csv")}
+    r = app_client.post(
+        "/quan-tri/don-vi/nhap",
+        data={"csrf_token": token},
+        files=files,
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 400 and "Tệp quá lớn (tối đa 5 MB)" in r.text
