@@ -114,13 +114,14 @@ def test_sign_in_new_case_arrives_and_is_worked_to_closed(
     # keyboard: j selects, a acknowledges, Enter opens
     p.keyboard.press("j")  # type: ignore[attr-defined]
     p.keyboard.press("a")  # type: ignore[attr-defined]
+    # Functions, not expressions: Playwright evals an expression, which the CSP forbids.
     p.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelector('tr[data-id=\"{alert.id}\"] .status').textContent"
+        f"() => document.querySelector('tr[data-id=\"{alert.id}\"] .status').textContent"
         " === 'Đã tiếp nhận'"
     )
     p.keyboard.press("e")  # type: ignore[attr-defined]
     p.wait_for_function(  # type: ignore[attr-defined]
-        f"document.querySelector('tr[data-id=\"{alert.id}\"] .assignee').textContent"
+        f"() => document.querySelector('tr[data-id=\"{alert.id}\"] .assignee').textContent"
         " === 'Nguyễn Thị Lan'"
     )
     p.keyboard.press("Enter")  # type: ignore[attr-defined]

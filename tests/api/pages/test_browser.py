@@ -18,7 +18,7 @@ def test_admin_form_creates_rule_and_shows_api_errors(admin_page, live_server: s
     form.locator("button[type=submit]").click()
     error = form.locator(".form-error")
     error.wait_for(state="visible")
-    page.wait_for_function("document.querySelector('details.create .form-error').textContent")
+    page.wait_for_function("() => document.querySelector('details.create .form-error').textContent")
     assert "HOẶC/OR" in error.text_content()
     # a good rule is saved and listed after the reload
     form.locator("input[name=query]").fill('"lạm thu" VÀ hai chau')
