@@ -136,3 +136,26 @@ def test_units_linked_by_alert_evaluation_reach_the_search_index(
     login_as(app_client, "unit_focal", unit.id)
     hits = app_client.get("/api/v1/search", params={"q": "khai giang"}).json()["hits"]
     assert [h["id"] for h in hits] == [doc.id]
+
+
+def test_admin_cannot_leave_a_unit_focal_without_a_unit(
+    app_client: TestClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    session.commit()
+    login_as(app_client, "admin")
+    new = {"username": "dau-moi-2", "password": "mua-thu-ha-noi", "role": "unit_focal"}
+    refused = app_client.post("/api/v1/admin/users", json=new)
+    assert refused.status_code in (400, 409, 422) and "đơn vị" in refused.text
+    created = app_client.post("/api/v1/admin/users", json={**new, "unit_id": unit.id})
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    # nor take the unit away later, nor make a unit-less user a focal point
+    cleared = app_client.patch(f"/api/v1/admin/users/{user_id}", json={"unit_id": None})
+    assert cleared.status_code in (400, 409, 422)
+    other = app_client.post(
+        "/api/v1/admin/users",
+        json={"username": "van-phong", "password": "mua-thu-ha-noi", "role": "press_officer"},
+    ).json()
+    promoted = app_client.patch(f"/api/v1/admin/users/{other['id']}", json={"role": "unit_focal"})
+    assert promoted.status_code in (400, 409, 422)
