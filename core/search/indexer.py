@@ -16,7 +16,10 @@ from core.models import Document, utcnow
 from core.search.base import IndexDoc, SearchBackend
 
 log = logging.getLogger(__name__)
-RESET_CHUNK = 2000
+# Rows per write transaction when marking or stamping documents: setting one column
+# rewrites the article's row, ~0.5 ms each at 100k documents on a busy disk.
+RESET_CHUNK = 500
+STAMP_CHUNK = 200
 
 
 def to_index_doc(doc: Document) -> IndexDoc:
@@ -92,15 +95,20 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
     now = utcnow()
     # A document changed while we indexed it stays pending, so the newer text is indexed.
     # One executemany through Core: an ORM UPDATE per document re-evaluated its WHERE on
-    # every object in the session (1,000 documents: 11 s holding the write lock).
+    # every object in the session (1,000 documents: 11 s holding the write lock). In chunks
+    # of STAMP_CHUNK, each committed: SQLite rewrites a whole article row to set one column.
     table = cast(Table, Document.__table__)
-    session.connection().execute(
+    stamp = (
         update(table)
         .where(table.c.id == bindparam("doc_id"), table.c.updated_at == bindparam("stamp"))
-        .values(indexed_at=now, index_error=None),
-        [{"doc_id": doc_id, "stamp": stamps[doc_id]} for doc_id in ids],
+        .values(indexed_at=now, index_error=None)
     )
-    session.commit()
+    for start in range(0, len(ids), STAMP_CHUNK):
+        chunk = ids[start : start + STAMP_CHUNK]
+        session.connection().execute(
+            stamp, [{"doc_id": doc_id, "stamp": stamps[doc_id]} for doc_id in chunk]
+        )
+        session.commit()
     return len(docs)
 
 

@@ -23,8 +23,9 @@ from core.text import fold
 MAX_INDEXED_CHARS = 100_000
 # Index writes commit at least this often, and segment merges go this many pages a step, so
 # the write lock shared with the documents is never held long (issue 15: <= 250 ms).
-WRITE_SLICE_S = 0.1
+WRITE_SLICE_S = 0.05
 MERGE_PAGES = 200
+CLEAR_CHUNK = 200
 
 _SCHEMA = [
     # Narrow rows for filters, facets and the histogram: a scan over every hit stays in a
@@ -180,12 +181,45 @@ class FtsWriter:
             cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             self._delete_rows(cur, list(ids))
 
-    def clear(self) -> None:
+    def clear(self, *, chunk: int = CLEAR_CHUNK) -> None:
+        """Empty the index, `chunk` documents per short write transaction: one DELETE of
+        100k articles held the write lock 4.5 s, FTS5's 'delete-all' 0.6 s more."""
         self.setup()
+        while True:
+            with self.engine.connect().execution_options(read_only=True) as conn:
+                rows = conn.exec_driver_sql(
+                    "SELECT rowid, title, lead, body FROM search_docs LIMIT ?", (chunk,)
+                ).fetchall()
+                conn.rollback()
+            if not rows:
+                break
+            # Folded before the lock is taken: it is most of the cost.
+            folded = {r[0]: _fts_text(r[1], r[2], r[3]) for r in rows}
+            with self.engine.begin() as conn:
+                begin_write(conn)
+                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                marks = ",".join("?" * len(folded))
+                # A row re-indexed meanwhile has a new rowid (never reused): only rows still
+                # there are deleted, and FTS5 is told their exact indexed text.
+                alive = [
+                    (r[0],)
+                    for r in cur.execute(
+                        f"SELECT rowid FROM search_docs WHERE rowid IN ({marks})", list(folded)
+                    )
+                ]
+                cur.executemany(
+                    "INSERT INTO search_fts(search_fts, rowid, title, body) "
+                    "VALUES('delete', ?, ?, ?)",
+                    [(rowid, *folded[rowid]) for (rowid,) in alive],
+                )
+                for table in ("search_units", "search_meta", "search_docs"):
+                    cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", alive)
+                # Other processes' cached columns follow the deletions meanwhile.
+                cur.executemany("INSERT INTO search_deleted (rowid) VALUES (?)", alive)
         with self.engine.begin() as conn:
-            for table in ("search_docs", "search_meta", "search_units", "search_deleted"):
-                conn.exec_driver_sql(f"DELETE FROM {table}")
-            conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES('delete-all')")
+            begin_write(conn)
+            # The FTS5 segments now hold only deletion markers; merges drop them.
+            conn.exec_driver_sql("DELETE FROM search_deleted")
             # A new epoch makes every process's columnar cache reload from scratch.
             conn.exec_driver_sql(
                 "INSERT INTO search_state VALUES ('epoch', 1) "

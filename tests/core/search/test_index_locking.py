@@ -73,6 +73,13 @@ def test_reindex_and_optimize_never_hold_the_write_lock_long(
     assert steps >= 2  # the merge ran in steps, not as one 'optimize'
     assert backend.count() == N
     assert backend.search(SearchQuery(q="số 1234")).hits[0].title.endswith("số 1234")
+    # and clearing goes in chunks too, leaving nothing findable
+    db.reset_write_stats()
+    backend.clear(chunk=500)
+    assert db.write_stats().transactions >= N // 500
+    assert db.write_stats().longest_s <= 0.25, db.write_stats()
+    assert backend.count() == 0
+    assert backend.search(SearchQuery(q="học sinh")).total == 0
 
 
 def test_marking_for_reindex_goes_in_chunks(session: Session) -> None:
