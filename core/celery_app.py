@@ -36,7 +36,7 @@ TASK_ROUTES = {
     "send_bundles": {"queue": "alerts"},
     "send_due_digests": {"queue": "alerts"},
     "sweep_alert_notifications": {"queue": "alerts"},
-    "sweep_stale_work": {"queue": "default"},
+    "sweep_stale_work": {"queue": "alerts"},
 }
 TASK_MODULES = [
     "core.tasks",
