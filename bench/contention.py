@@ -99,6 +99,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
     reset_write_stats()  # the bulk load ran alone, before the stack: not part of the figure
     stack.start()
     results = Results()
+    # The command's own start (imports, settings) with nothing else running: the floor
+    # under the figures below.
+    idle = sorted(stack.cli("source", "list")[1] for _ in range(3))
+    print(f"diemtin source list with no load: {idle[1] * 1000:.0f} ms (median of 3)")
     feed = NearIdenticalFeed(args.near_identical).start()
     try:
         relabelled: list[int] = []
@@ -158,7 +162,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     print(f"relabelled rows stored: {labels}; lost or stored twice: {len(problems)}")
     for p in problems[:10]:
         print(f"  {p}")
-    print(f"5xx or reset: {len(results.server_errors())}")
+    print(f"5xx or reset: {len(results.server_errors())}; clients that died: {results.crashes}")
     print(f"lock errors: {len(errors)}")
     if not sqlite:
         figure = "n/a (measured on SQLite only)"

@@ -60,6 +60,18 @@ class Results:
     samples: list[Sample] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     phase: str = "start"
+    # Actors that died of an exception (a client that could not even sign in).
+    crashes: list[str] = field(default_factory=list)
+
+    def guarded(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def run(*args: Any) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:
+                with self.lock:
+                    self.crashes.append(f"{fn.__name__}: {exc!r}"[:300])
+
+        return run
 
     def add(self, kind: str, status: int, seconds: float, key: str = "") -> None:
         with self.lock:
@@ -140,9 +152,19 @@ class Stack:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def client(self) -> httpx.Client:
+    def client(self, results: Results | None = None) -> httpx.Client:
+        """A signed-in client; a busy sign-in (503) is counted and tried again, as a browser
+        user would after the page's Retry-After."""
         c = httpx.Client(base_url=self.base, timeout=60)
-        r = c.post("/api/v1/auth/login", json={"username": ADMIN, "password": ADMIN_PASSWORD})
+        login = {"username": ADMIN, "password": ADMIN_PASSWORD}
+        for _ in range(10):
+            t0 = time.perf_counter()
+            r = c.post("/api/v1/auth/login", json=login)
+            if results is not None:
+                results.add("login", r.status_code, time.perf_counter() - t0)
+            if r.status_code != 503:
+                break
+            time.sleep(float(r.headers.get("retry-after", "5")))
         r.raise_for_status()
         c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         return c
@@ -172,7 +194,7 @@ def _timed(
 
 def web_writer(stack: Stack, results: Results, cases: list[int], stop: threading.Event) -> None:
     """A press officer working the inbox: a note on a case every ~0.2 s."""
-    c = stack.client()
+    c = stack.client(results)
     try:
         i = 0
         while not stop.is_set():
@@ -202,7 +224,7 @@ def tip_burst(stack: Stack, results: Results, n: int, clients: int = 10) -> None
     per = max(1, n // clients)
 
     def one_client(k: int) -> None:
-        c = stack.client()
+        c = stack.client(results)
         try:
             for j in range(per):
                 key = f"tip-{k}-{j}-{uuid.uuid4().hex[:6]}"
@@ -217,7 +239,9 @@ def tip_burst(stack: Stack, results: Results, n: int, clients: int = 10) -> None
         finally:
             c.close()
 
-    threads = [threading.Thread(target=one_client, args=(k,)) for k in range(clients)]
+    threads = [
+        threading.Thread(target=results.guarded(one_client), args=(k,)) for k in range(clients)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -242,10 +266,10 @@ def run_load(
 
     actors = [threading.Thread(target=bg)]
     actors += [
-        threading.Thread(target=web_writer, args=(stack, results, cases, stop))
+        threading.Thread(target=results.guarded(web_writer), args=(stack, results, cases, stop))
         for _ in range(writers)
     ]
-    actors.append(threading.Thread(target=cli_user, args=(stack, results, stop)))
+    actors.append(threading.Thread(target=results.guarded(cli_user), args=(stack, results, stop)))
     t0 = time.monotonic()
     for a in actors:
         a.start()
