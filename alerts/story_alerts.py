@@ -195,14 +195,17 @@ def _update(alert: Alert, **values: Any) -> bool:
 
 
 def upsert_hot_many(
-    session: Session, docs: list[Document], matcher: UnitMatcher, out: Outcome
-) -> None:
-    """upsert_hot for the story of each document (one per story), reading them together."""
+    session: Session, docs: list[Document], matcher: UnitMatcher, out: Outcome,
+    signals: dict[int, list[DocSignal]] | None = None,
+) -> None:  # fmt: skip
+    """upsert_hot for the story of each document (one per story), reading them together
+    (`signals`: the stories' scoring inputs, when the caller read them before the lock)."""
     firsts = {d.story_id: d for d in reversed(docs) if d.story is not None}
     ids = [sid for sid in firsts if sid is not None]
     if not ids:
         return
-    signals = stories_signals(session, ids, matcher)
+    if signals is None or not set(ids) <= set(signals):
+        signals = stories_signals(session, ids, matcher)
     alerts = {
         a.story_id: a
         for a in session.scalars(select(Alert).where(Alert.kind == "hot", Alert.story_id.in_(ids)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, text, update
@@ -223,7 +224,12 @@ def _evaluate_chunk(
     if factbank.has_refuted_facts(session):
         fact_matches = {doc.id: _fact_match(session, doc, settings, embedder) for doc in docs}
     story_ids = sorted({d.story_id for d in docs if d.story_id is not None})
-    stories_signals(session, story_ids, matcher)
+    signals = stories_signals(session, story_ids, matcher)
+    # These documents' unit links are about to become exactly what was just found.
+    for story_signals in signals.values():
+        for i, sig in enumerate(story_signals):
+            if sig.doc_id in mentions:
+                story_signals[i] = replace(sig, unit_ids=sorted(set(mentions[sig.doc_id])))
     # Then the story locks (in id order, so two batches sharing stories cannot deadlock):
     # the stories' alerts are read and written under them.
     for story_id in story_ids:
@@ -240,7 +246,7 @@ def _evaluate_chunk(
         if match is not None and doc.story is not None:
             upsert_misinfo(session, doc.story, doc, match, settings.fact_similarity_threshold, out)
     # A story is scored once per chunk, after all its new documents are in.
-    upsert_hot_many(session, docs, matcher, out)
+    upsert_hot_many(session, docs, matcher, out, signals)
     session.commit()
 
 
