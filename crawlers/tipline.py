@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal, get_args
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import DatabaseBusy
@@ -40,17 +41,24 @@ class TipError(ValueError):
 def tipline_source(session: Session) -> Source:
     """The tipline's Source, created on first use (not polled: it has nothing to fetch)."""
     source = session.scalar(select(Source).where(Source.name == TIPLINE_SOURCE_NAME))
-    if source is None:
-        source = Source(
-            name=TIPLINE_SOURCE_NAME,
-            kind=SourceKind.tipline.value,
-            url="tipline:",
-            scope="social",
-            enabled=False,
-            health="ok",
-        )
-        session.add(source)
-        session.flush()
+    if source is not None:
+        return source
+    try:
+        # The first tips often come in a burst: one creates the source, the others find it.
+        with session.begin_nested():
+            source = Source(
+                name=TIPLINE_SOURCE_NAME,
+                kind=SourceKind.tipline.value,
+                url="tipline:",
+                scope="social",
+                enabled=False,
+                health="ok",
+            )
+            session.add(source)
+    except IntegrityError:
+        source = session.scalar(select(Source).where(Source.name == TIPLINE_SOURCE_NAME))
+        if source is None:  # pragma: no cover - the conflicting row is committed by now
+            raise
     return source
 
 

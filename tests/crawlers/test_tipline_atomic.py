@@ -3,6 +3,7 @@ audit row, in one transaction; a retried submission (same Idempotency-Key) is st
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from api.main import create_app
 from core import db
-from core.models import AuditLog, Document
+from core.models import AuditLog, Document, Source
 from core.settings import Settings
 from tests.conftest import TEST_DATABASE
 from tests.factories import login_as
@@ -99,3 +100,35 @@ def test_same_post_from_another_submission_is_recorded_not_replayed(client: Test
     # then one document records three submissions, each audited
     assert second.json()["duplicate"] is True and third.json()["duplicate"] is True
     assert counts() == (1, 3, 3)
+
+
+def test_first_tips_arriving_together_all_succeed(settings: Settings) -> None:
+    # given a fresh database (no tipline source yet) and eight tips sent at the same moment
+    from crawlers.tipline import TIPLINE_SOURCE_NAME, submit_tip
+
+    db.migrate()
+    errors: list[BaseException] = []
+    go = threading.Barrier(8)
+
+    def send(i: int) -> None:
+        go.wait()
+        try:
+            with db.session_scope() as s:
+                submit_tip(s, text=f"Tin báo cùng lúc số {i}: trường thu tiền sai quy định.",
+                           submitted_by="Phụ huynh", channel="zalo", settings=settings)  # fmt: skip
+        except BaseException as exc:  # noqa: BLE001 (collected for the assertion)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then every tip is stored, under one tipline source (one created it, the rest found it)
+    assert errors == []
+    with db.new_session(read_only=True) as s:
+        sources = s.scalar(
+            select(func.count()).select_from(Source).where(Source.name == TIPLINE_SOURCE_NAME)
+        )
+        docs = s.scalar(select(func.count()).select_from(Document))
+    assert (sources, docs) == (1, 8)
