@@ -4,19 +4,17 @@ they are read; anonymous writes are refused before their body is read or parsed.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.body_limits import FORM_MAX, JSON_MAX, UPLOAD_MAX
-from api.main import create_app
 from core.settings import Settings
 from tests.factories import login_as
+from tests.live import serve_app
 
 MIB = 1024 * 1024
 
@@ -24,21 +22,8 @@ MIB = 1024 * 1024
 @pytest.fixture
 def live_app(settings: Settings, session: Session) -> Iterator[tuple[str, int]]:
     """The app on uvicorn on 127.0.0.1 (a thread of this process)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(settings) as addr:
+        yield addr
 
 
 def _raw_post(addr: tuple[str, int], path: str, declared: int, sent: bytes) -> bytes:

@@ -233,27 +233,10 @@ def api_schema(client_for: Callable[..., TestClient], seeded: Seed) -> object:
 @pytest.fixture
 def live_server(settings: Settings, seeded: Seed) -> Iterator[str]:
     """The app on uvicorn on 127.0.0.1 (a thread of this process) over the seeded database."""
-    import socket
-    import threading
-    import time
+    from tests.live import serve_app
 
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(settings) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture
