@@ -22,6 +22,7 @@ from core.models import Role, Source, Unit, User
 from core.security import hash_password
 from core.settings import get_settings
 
+
 class DiemtinTyper(typer.Typer):
     """The top-level command: a busy database is retried, then reported in one sentence."""
 
