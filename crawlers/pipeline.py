@@ -56,6 +56,8 @@ _LOOKUP_CHUNK = 500
 # Items written per transaction: a long crawl never holds the SQLite writer lock for long,
 # and one failed commit costs at most this many items.
 BATCH_SIZE = 25
+# A write transaction of ingest commits once it has held the lock this long.
+WRITE_SLICE_S = 0.1
 # Meta keys written by people rather than the crawler (crawlers.tipline): never dropped.
 PRESERVED_META = ("submissions", "submitted_by")
 # Story bands of long-quiet stories are pruned at most this often per process.
@@ -310,6 +312,8 @@ def _ingest_batch(
     # Looked up again inside the write: another worker may have written meanwhile.
     existing = _load_existing(session, [p.doc_id for p in batch], fresh=True)
     touched: list[Document] = []
+    unlabelled: list[Document] = []
+    slice_start = time.monotonic()
     for p in batch:
         try:
             outcome, doc = _upsert_safely(session, source, p, existing.get(p.doc_id), now)
@@ -324,7 +328,12 @@ def _ingest_batch(
             outcome = "new"
         setattr(stats, outcome, getattr(stats, outcome) + 1)
         touched.append(doc)
-    unlabelled = store_labels(session, touched, labels)
+        unlabelled += store_labels(session, [doc], labels)
+        # Matching one item against a big story costs tens of ms under load: commit by time
+        # as well as by count, so a batch of such items never holds the lock for long.
+        if time.monotonic() - slice_start > WRITE_SLICE_S:
+            session.commit()
+            slice_start = time.monotonic()
     session.commit()
     return touched, unlabelled
 
