@@ -29,10 +29,11 @@ def main() -> int:
     """Print the table; the robustness drop is the last figure."""
     import torch
 
+    from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
     from classifier.encoder import ensure_encoder, load_encoder
     from classifier.evaluate import binary_report, multiclass_report
     from classifier.features import EmbeddingCache, embedding_cache_dir, ngram_batch
-    from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel, adapter_tag
+    from classifier.heads import MultiHeadModel, adapter_tag
     from classifier.service import Classifier
     from classifier.tasks import load_tasks, stripped
     from core.settings import get_settings

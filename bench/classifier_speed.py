@@ -89,7 +89,8 @@ def main() -> int:
 
     import torch
 
-    from classifier.service import Classifier, artefact_dir, has_artefact
+    from classifier.artefact import artefact_dir, has_artefact
+    from classifier.service import Classifier
     from core.settings import get_settings
 
     if args.threads:

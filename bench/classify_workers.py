@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 def _worker(runtime: str, threads: int, texts: list[str], ready: mp.Barrier, out: mp.Queue) -> None:
     os.environ["DIEMTIN_CLASSIFIER_THREADS"] = str(threads)
     os.environ["DIEMTIN_CLASSIFIER_RUNTIME"] = runtime
-    from classifier.service import Classifier, artefact_dir
+    from classifier.artefact import artefact_dir
+    from classifier.service import Classifier
     from core.settings import get_settings
 
     settings = get_settings()

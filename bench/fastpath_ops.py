@@ -143,9 +143,9 @@ _STATE: dict[str, Any] = {}
 def _encoder() -> tuple[Any, Any, Any]:
     """The served encoder (adapter applied), its tokenizer and the heads' config, once."""
     if not _STATE:
+        from classifier.artefact import artefact_dir
         from classifier.encoder import ensure_encoder, load_encoder
         from classifier.heads import MultiHeadModel
-        from classifier.service import artefact_dir
         from core.settings import get_settings
 
         settings = get_settings()

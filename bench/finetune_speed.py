@@ -30,6 +30,7 @@ def main() -> int:
     """Time the steps and print the figures."""
     import torch
 
+    from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
     from classifier.encoder import load_encoder
     from classifier.finetune import (
         draw_batch,
@@ -39,7 +40,7 @@ def main() -> int:
         train_step,
         training_streams,
     )
-    from classifier.heads import DEFAULT_VERSION, MODELS_DIR, MultiHeadModel
+    from classifier.heads import MultiHeadModel
     from classifier.train import TrainArgs, base_config, encoder_path, fit_idf
 
     parser = argparse.ArgumentParser(description=__doc__)

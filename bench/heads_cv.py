@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     """Print one CV score per head and C pair."""
+    from classifier.artefact import MODELS_DIR
     from classifier.frozen import Frozen
-    from classifier.heads import MODELS_DIR
     from classifier.linear import StackData, fit_stacked
     from classifier.metrics import f1_macro, roc_auc
     from classifier.train import TrainArgs

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from classifier.artefact import CONFIG_FILE
 from classifier.features import ENGAGEMENT_DIM, NgramBatch, NgramConfig
 from core.taxonomy import RISKS, SENTIMENTS, TOPICS
 
@@ -28,14 +29,10 @@ if TYPE_CHECKING:
     from transformers import BertModel
 
 HeadKind = Literal["binary", "multiclass", "multilabel"]
-CONFIG_FILE = "heads_config.json"
 WEIGHTS_FILE = "heads.safetensors"
 ENCODER_DELTA_FILE = "encoder_delta.safetensors"
 ENCODER_LORA_FILE = "encoder_lora.safetensors"
 FORMAT = "diemtin-heads/1"
-# Versioned artefacts live in the repository; the service loads DEFAULT_VERSION.
-MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_VERSION = "e5s-v2"
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from classifier.artefact import CONFIG_FILE, artefact_dir, has_artefact
 from classifier.baseline import BaselineClassifier, Prediction
 from classifier.cores import encoder_threads
-from classifier.heads import CONFIG_FILE, DEFAULT_VERSION, MODELS_DIR, decide_topics
+from classifier.heads import decide_topics
 from classifier.normalize import normalize_for_model, truncate_words
 
 if TYPE_CHECKING:
@@ -53,17 +54,6 @@ def prepare_text(text: Any, max_chars: int) -> str:
 
 def _has_content(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
-
-
-def artefact_dir(settings: Settings | None = None) -> Path:
-    """Where the artefact is: settings.classifier_dir when set, else the default version."""
-    configured = getattr(settings, "classifier_dir", None) if settings is not None else None
-    return Path(configured) if configured else MODELS_DIR / DEFAULT_VERSION
-
-
-def has_artefact(path: Path) -> bool:
-    """True when path holds a saved heads artefact."""
-    return (path / CONFIG_FILE).is_file()
 
 
 class Classifier:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 
+from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
 from classifier.features import NgramConfig, document_frequencies, idf_from_df
-from classifier.heads import DEFAULT_VERSION, MODELS_DIR, HeadsConfig, MultiHeadModel
+from classifier.heads import HeadsConfig, MultiHeadModel
 from classifier.tasks import DEFAULT_SUBSETS
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ def model_enabled(settings: Settings) -> bool:
     """True when ingest should queue the trained model (setting on and an artefact present)."""
     if not settings.classifier_model_enabled:
         return False
-    from classifier.service import artefact_dir, has_artefact
+    from classifier.artefact import artefact_dir, has_artefact
 
     return has_artefact(artefact_dir(settings))
 

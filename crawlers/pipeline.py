@@ -105,6 +105,8 @@ def _create(session: Session, source: Source, p: Prepared, now: datetime) -> tup
         comments=p.item.comments,
         meta=p.meta,
         indexed_at=None,
+        # A new document has no labels: saying so spares a SELECT when they are stored.
+        classifications=[],
     )
     session.add(doc)
     joined = attach(session, doc, fingerprint(p.title, p.lead, p.body))

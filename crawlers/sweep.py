@@ -36,12 +36,12 @@ INTERRUPTED = "interrupted"
 
 def model_version(settings: Settings) -> str | None:
     """The trained model's version when ingest queues it (setting on, artefact present)."""
-    from classifier.heads import CONFIG_FILE
+    from classifier.artefact import CONFIG_FILE
     from crawlers.classify import model_enabled
 
     if not model_enabled(settings):
         return None
-    from classifier.service import artefact_dir
+    from classifier.artefact import artefact_dir
 
     config = json.loads((artefact_dir(settings) / CONFIG_FILE).read_text(encoding="utf-8"))
     return str(config["version"])

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.routes import classify as classify_route
-from classifier import service
+from classifier import artefact, service
+from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
 from classifier.baseline import BaselineClassifier, Prediction
-from classifier.heads import DEFAULT_VERSION, MODELS_DIR
 from classifier.service import Classifier, ModelPrediction, get_classifier, prepare_text
 from classifier.train import train
 from core import db
@@ -134,7 +134,7 @@ def test_predictions_store_like_the_baseline(tiny: Classifier) -> None:
 def test_no_artefact_falls_back_to_the_baseline(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(service, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(artefact, "MODELS_DIR", tmp_path)
     monkeypatch.setattr(service, "_instances", {})
     settings = Settings(environment="test", secret_key="test", data_dir=tmp_path / "var")
     with caplog.at_level(logging.WARNING, logger="classifier.service"):

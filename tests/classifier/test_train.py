@@ -17,8 +17,9 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
+from classifier.artefact import CONFIG_FILE
 from classifier.datasets import EDUCATION_LABEL
-from classifier.heads import CONFIG_FILE, ENCODER_DELTA_FILE, WEIGHTS_FILE, MultiHeadModel
+from classifier.heads import ENCODER_DELTA_FILE, WEIGHTS_FILE, MultiHeadModel
 from classifier.train import TrainArgs, main, train
 
 EDU = [
