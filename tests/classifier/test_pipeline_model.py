@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import alerts.tasks  # noqa: F401  (registers evaluate_documents for eager mode)
 import core.tasks  # noqa: F401  (registers index_documents)
-from classifier import service
+from classifier import artefact, service
 from classifier.baseline import MODEL_VERSION as BASELINE_VERSION
 from classifier.features import engagement_vector
 from core.celery_app import configure
@@ -181,7 +181,7 @@ def test_model_task_is_off_by_setting_and_a_no_op_without_an_artefact(
     assert session.scalar(select(func.count()).select_from(Classification)) == 1
     # given: switched on, but no trained artefact anywhere
     _use(monkeypatch, celery_eager="true", classifier_model_enabled="true")
-    monkeypatch.setattr(service, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(artefact, "MODELS_DIR", tmp_path)
     assert not (tmp_path / ARTEFACT.name).exists()
     # when
     ingest(session, source, _items()[1:])
