@@ -263,16 +263,9 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="diemtin-bench-ingest-"))
-    # The crawl's child process reads these too.
-    os.environ.update(
-        DIEMTIN_DATA_DIR=str(workdir),
-        DIEMTIN_DATABASE_URL="",
-        DIEMTIN_SEARCH_BACKEND="sqlite",
-        DIEMTIN_ALLOWED_PRIVATE_NETWORKS="127.0.0.1/32",
-        DIEMTIN_BROKER_URL="",
-        DIEMTIN_CELERY_EAGER="false",
-    )
-    from ingest_repoll import bench_repoll, repoll_line
+    from ingest_repoll import bench_repoll, repoll_line, use_bench_env
+
+    use_bench_env(workdir)
 
     import crawlers.connectors.site  # noqa: F401  (registers kind "site")
     from core.db import migrate, new_session

@@ -198,12 +198,11 @@ def repoll_line(results: list[Repoll]) -> str:
     )
 
 
-def main() -> None:
+def use_bench_env(workdir: Path) -> None:
+    """Settings for a bench run: embedded default in `workdir`, loopback sources allowed
+    (the crawl's child process reads them too)."""
     import os
-    import shutil
-    import tempfile
 
-    workdir = Path(tempfile.mkdtemp(prefix="diemtin-bench-repoll-"))
     os.environ.update(
         DIEMTIN_DATA_DIR=str(workdir),
         DIEMTIN_DATABASE_URL="",
@@ -212,6 +211,14 @@ def main() -> None:
         DIEMTIN_BROKER_URL="",
         DIEMTIN_CELERY_EAGER="false",
     )
+
+
+def main() -> None:
+    import shutil
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix="diemtin-bench-repoll-"))
+    use_bench_env(workdir)
     import crawlers.connectors.site  # noqa: F401  (registers kind "site")
     from core.settings import get_settings
     from crawlers.fixtureweb import PressWeb
