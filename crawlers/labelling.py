@@ -27,7 +27,12 @@ class Classifier(Protocol):
 
 def classification_text(doc: Document) -> str:
     """The text a classifier sees for a document."""
-    return "\n".join(part for part in (doc.title, doc.lead, doc.body) if part)
+    return joined_text(doc.title, doc.lead, doc.body)
+
+
+def joined_text(*parts: str | None) -> str:
+    """Title, lead and body as the classifier reads them: non-empty parts, one per line."""
+    return "\n".join(part for part in parts if part)
 
 
 def store_prediction(doc: Document, pred: Prediction, now: datetime | None = None) -> None:

@@ -28,6 +28,7 @@ from crawlers.labelling import (
     Classifier,
     classification_text,
     default_classifier,
+    joined_text,
     predict_texts,
     store_labels,
     store_prediction,
@@ -299,7 +300,7 @@ def _ingest_batch(
     """Write one batch in its own transaction; (touched, left unlabelled).
 
     The classifier runs between a short read and the write, so the writer lock (SQLite
-    takes it at BEGIN) is never held while a model computes."""
+    takes it at the first write, core/db_lock.py) is never held while a model computes."""
     existing = _load_existing(session, [p.doc_id for p in batch])
     to_label = [
         p
@@ -309,7 +310,7 @@ def _ingest_batch(
     session.commit()
     labels = predict_texts(
         classifier,
-        {p.doc_id: "\n".join(t for t in (p.title, p.lead, p.body) if t) for p in to_label},
+        {p.doc_id: joined_text(p.title, p.lead, p.body) for p in to_label},
     )
     # Looked up again inside the write: another worker may have written meanwhile.
     existing = _load_existing(session, [p.doc_id for p in batch], fresh=True)
