@@ -1,0 +1,1 @@
+"""Training: the commands and shared helpers that build the classifier's artefacts."""
