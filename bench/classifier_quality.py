@@ -34,7 +34,7 @@ def main() -> int:
     from classifier.evaluate import binary_report, multiclass_report
     from classifier.features import EmbeddingCache, embedding_cache_dir, ngram_batch
     from classifier.heads import MultiHeadModel, adapter_tag
-    from classifier.service import Classifier
+    from classifier.service import TrainedClassifier
     from classifier.tasks import load_tasks, stripped
     from core.settings import get_settings
 
@@ -75,7 +75,7 @@ def main() -> int:
 
     # Spot check: this path == the service (tokenizer, encoder, heads, calibration).
     sample = tasks["sentiment"].dev["uit-vsfc"].texts[:16]
-    service = Classifier(path, settings)
+    service = TrainedClassifier(path, settings)
     ours = probs("sentiment", sample)
     theirs = np.array(
         [

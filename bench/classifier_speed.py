@@ -90,7 +90,7 @@ def main() -> int:
     import torch
 
     from classifier.artefact import artefact_dir, has_artefact
-    from classifier.service import Classifier
+    from classifier.service import TrainedClassifier
     from core.settings import get_settings
 
     if args.threads:
@@ -108,7 +108,7 @@ def main() -> int:
     )
     decisions: dict[str, list[dict[str, object]]] = {}
     for runtime in args.runtimes.split(","):
-        clf = Classifier(path, settings, batch_size=32, runtime=runtime)
+        clf = TrainedClassifier(path, settings, batch_size=32, runtime=runtime)
         started = time.perf_counter()
         model = clf.load()
         print(

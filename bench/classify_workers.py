@@ -2,7 +2,7 @@
 processes x threads (e.g. `1x2` = one process using both cores, `2x1` = two processes of one
 thread each, `2x2` = two processes each using every core, as `celery -c 2` does by default).
 
-Each process loads the model as a classify worker does (`Classifier`, with
+Each process loads the model as a classify worker does (`TrainedClassifier`, with
 DIEMTIN_CLASSIFIER_THREADS), warms up, waits for the others, then labels its share of the
 documents in batches of 32 (the classify task's unit of work). The figure is all documents
 over the time from the common start to the last process's end; RSS is summed over the
@@ -31,11 +31,11 @@ def _worker(runtime: str, threads: int, texts: list[str], ready: mp.Barrier, out
     os.environ["DIEMTIN_CLASSIFIER_THREADS"] = str(threads)
     os.environ["DIEMTIN_CLASSIFIER_RUNTIME"] = runtime
     from classifier.artefact import artefact_dir
-    from classifier.service import Classifier
+    from classifier.service import TrainedClassifier
     from core.settings import get_settings
 
     settings = get_settings()
-    clf = Classifier(artefact_dir(settings), settings)
+    clf = TrainedClassifier(artefact_dir(settings), settings)
     clf.load()
     clf.predict(texts[:32])  # warm-up: first-call allocations, tokenizer caches
     ready.wait()

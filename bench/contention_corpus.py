@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import insert, select
 
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from core.db import get_engine, session_scope
 from core.models import Alert, Classification, Document, Source, utcnow
 

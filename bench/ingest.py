@@ -47,7 +47,7 @@ class NullClassifier:
     model_version = "bench-null"
 
     def predict(self, texts: list[str]) -> list[Any]:
-        from classifier.baseline import Prediction
+        from classifier.base import Prediction
 
         return [
             Prediction(

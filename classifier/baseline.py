@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from classifier.base import Prediction
 from core.text import fold
 
 MODEL_VERSION = "baseline-keywords-0.1"
@@ -158,25 +158,6 @@ def _saturate(x: float, scale: float) -> float:
     return round(1.0 - math.exp(-x / scale), 4)
 
 
-@dataclass
-class Prediction:
-    """One text's labels; codes as in docs taxonomy.md."""
-
-    relevance: float
-    topics: list[str]
-    topic_scores: dict[str, float]
-    sentiment: str
-    # Polarity in [-1, 1]: below zero leans tiêu cực, above zero tích cực.
-    sentiment_score: float
-    risk: str
-    risk_score: float
-    toxicity: float
-    misinformation: float
-    model_version: str = MODEL_VERSION
-    # Which cues fired, for explaining a label to the press office.
-    cues: dict[str, int] = field(default_factory=dict)
-
-
 class BaselineClassifier:
     """Keyword baseline: stands in for the trained classifier until it lands."""
 
@@ -229,6 +210,7 @@ class BaselineClassifier:
             risk_score=_saturate(weighted, 4.0),
             toxicity=_saturate(toxic, 2.0),
             misinformation=_saturate(misinfo, 3.0),
+            model_version=MODEL_VERSION,
             cues={"education": edu_hits, "negative": neg, "positive": pos, "hot": hot,
                   "watch": watch, "toxic": toxic, "misinfo": misinfo},
         )  # fmt: skip

@@ -1,6 +1,6 @@
-"""Batch inference: the trained heads on the e5 encoder, behind the pipeline's Classifier protocol.
+"""Batch inference: the trained heads on the e5 encoder, behind classifier.base's Classifier.
 
-`get_classifier(settings)` returns one process-wide `Classifier` (loaded on first use,
+`get_classifier(settings)` returns one process-wide `TrainedClassifier` (loaded on first use,
 thread-safe) when an artefact exists under classifier/models/, and the keyword baseline
 otherwise, saying so in the log.
 """
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classifier.artefact import CONFIG_FILE, artefact_dir, has_artefact
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from classifier.cores import encoder_threads
 from classifier.heads import decide_topics
 from classifier.normalize import normalize_for_model, truncate_words
@@ -56,7 +57,7 @@ def _has_content(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-class Classifier:
+class TrainedClassifier:
     """Trained heads on the e5 encoder: loads once, serialises forward passes, batches."""
 
     def __init__(
@@ -269,11 +270,11 @@ class Classifier:
         )
 
 
-_instances: dict[Path, Classifier | BaselineClassifier] = {}
+_instances: dict[Path, TrainedClassifier | BaselineClassifier] = {}
 _instances_lock = threading.Lock()
 
 
-def get_classifier(settings: Settings | None = None) -> Classifier | BaselineClassifier:
+def get_classifier(settings: Settings | None = None) -> TrainedClassifier | BaselineClassifier:
     """The process-wide classifier: the trained artefact, else the keyword baseline."""
     if settings is None:
         from core.settings import get_settings
@@ -284,7 +285,7 @@ def get_classifier(settings: Settings | None = None) -> Classifier | BaselineCla
         found = _instances.get(path)
         if found is None:
             if has_artefact(path):
-                found = Classifier(path, settings)
+                found = TrainedClassifier(path, settings)
             else:
                 log.warning(
                     "no classifier artefact at %s: falling back to the keyword baseline %s",

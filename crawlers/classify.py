@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from core.celery_app import app
 from core.db import lock_for_write, retry_on_lock, session_scope
 from core.models import Document, utcnow
@@ -121,7 +122,7 @@ def _store_slice(session: Session, labels: dict[str, tuple[datetime, Prediction]
 
 def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Prediction]:
     texts = [classification_text(d) for d in docs]
-    from classifier.service import Classifier as TrainedClassifier
+    from classifier.service import TrainedClassifier
 
     if not isinstance(classifier, TrainedClassifier):
         return classifier.predict(texts)

@@ -11,7 +11,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from core.models import Classification, Document, utcnow
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.baseline import MODEL_VERSION, TOPICS, BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import MODEL_VERSION, TOPICS, BaselineClassifier
 from core.text import strip_accents
 
 VIOLENCE = (

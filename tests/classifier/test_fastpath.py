@@ -23,7 +23,7 @@ from classifier.fastpath import (
     smooth_ffn_down,
 )
 from classifier.heads import HeadsConfig
-from classifier.service import Classifier
+from classifier.service import TrainedClassifier
 from classifier.train import train
 from core.settings import Settings
 from tests.classifier.test_train import tiny_args, write_tiny_corpus, write_tiny_encoder
@@ -76,8 +76,8 @@ def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> Non
     # given one tiny artefact served by both runtimes
     artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-fast"))
     settings = Settings(environment="test", secret_key="test", data_dir=tiny_root / "var")
-    ref = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="torch")
-    fast = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+    ref = TrainedClassifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="torch")
+    fast = TrainedClassifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
     texts = ["Học sinh bị bạo lực học đường", "", "trường tổ chức khai giảng năm học mới"]
     # when
     a, b = ref.predict(texts), fast.predict(texts)
@@ -91,7 +91,7 @@ def test_service_with_the_onnx_runtime_agrees_with_torch(tiny_root: Path) -> Non
         fast_key(tiny_root / "encoder", artefact),
     )
     with pytest.raises(ValueError, match="runtime"):
-        Classifier(artefact, settings, runtime="tensorflow")
+        TrainedClassifier(artefact, settings, runtime="tensorflow")
 
 
 def test_service_runs_on_the_configured_number_of_threads(tiny_root: Path) -> None:
@@ -102,7 +102,9 @@ def test_service_runs_on_the_configured_number_of_threads(tiny_root: Path) -> No
     )
     before = torch.get_num_threads()
     try:
-        fast = Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+        fast = TrainedClassifier(
+            artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx"
+        )
         # when it labels
         fast.predict(["giáo viên dạy thêm"])
         # then both the int8 session and torch (the heads) keep to one thread
@@ -209,12 +211,12 @@ def test_workers_starting_together_build_the_fast_encoder_once(
 
     monkeypatch.setattr(fastpath, "build_fast_encoder", counted)
     clfs = [
-        Classifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
+        TrainedClassifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
         for _ in range(3)
     ]
     errors: list[BaseException] = []
 
-    def load(clf: Classifier) -> None:
+    def load(clf: TrainedClassifier) -> None:
         try:
             clf.load()
         except BaseException as exc:  # reported below

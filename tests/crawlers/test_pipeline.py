@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from classifier.baseline import MODEL_VERSION, Prediction
+from classifier.base import Prediction
+from classifier.baseline import MODEL_VERSION
 from core.models import Classification, Document, Source, Story, utcnow
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem

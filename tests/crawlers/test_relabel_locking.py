@@ -9,7 +9,8 @@ import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from classifier.baseline import BaselineClassifier, Prediction
+from classifier.base import Prediction
+from classifier.baseline import BaselineClassifier
 from core import db
 from core.models import Classification, Document, Source, utcnow
 from crawlers.classify import classify_stored

@@ -59,12 +59,12 @@ def test_prefork_workers_share_the_cores_among_their_classifiers(
     try:
         # when it has set up (the parent, before forking its pool)
         signals.celeryd_after_setup.send(sender=worker.hostname, instance=worker, conf=app.conf)
-        clf = service.Classifier(service.artefact_dir(), settings)
+        clf = service.TrainedClassifier(service.artefact_dir(), settings)
         # then each forked process's encoder gets its share; one process or threads: all cores
         forked = pool == "prefork" and processes > 1
         assert clf.threads == (max(1, cores // processes) if forked else 0)
         # and an explicit DIEMTIN_CLASSIFIER_THREADS wins
         pinned = settings.model_copy(update={"classifier_threads": 3})
-        assert service.Classifier(service.artefact_dir(), pinned).threads == 3
+        assert service.TrainedClassifier(service.artefact_dir(), pinned).threads == 3
     finally:
         shares.worker_threads = 0
