@@ -83,10 +83,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
         longest_logged_write,
         run_load,
     )
+    from core.celery_app import send_task_safely
     from core.db import new_session, reset_write_stats, write_stats
     from core.models import Classification, Document, Source
     from core.settings import get_settings
-    from crawlers.pipeline import send_task_safely
 
     settings = get_settings()
     db_url = settings.db_url

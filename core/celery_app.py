@@ -7,6 +7,7 @@ Tasks are named `<verb>_<noun>` and take ids; other layers call them by name."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import kombu.pools
@@ -20,31 +21,48 @@ from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+# Task names, in one place: a layer queues another layer's task by name (send_task_safely),
+# never by importing it, so crawlers and alerts stay apart (architecture.md).
+CRAWL_SOURCE = "crawl_source"
+SCHEDULE_SOURCES = "schedule_sources"
+CLASSIFY_DOCUMENT = "classify_document"
+CLASSIFY_DOCUMENTS = "classify_documents"
+EVALUATE_DOCUMENT = "evaluate_document"
+EVALUATE_DOCUMENTS = "evaluate_documents"
+DETECT_SPIKES = "detect_spikes"
+INDEX_DOCUMENTS = "index_documents"
+NOTIFY_ALERT = "notify_alert"
+DISPATCH_NOTIFICATIONS = "dispatch_notifications"
+SEND_BUNDLES = "send_bundles"
+SEND_DUE_DIGESTS = "send_due_digests"
+SWEEP_ALERT_NOTIFICATIONS = "sweep_alert_notifications"
+SWEEP_STALE_WORK = "sweep_stale_work"
+
 QUEUES = ("crawl", "classify", "alerts", "index")
 # Every task has a queue, so each kind of work scales with its own workers.
 TASK_ROUTES = {
-    "crawl_source": {"queue": "crawl"},
-    "schedule_sources": {"queue": "crawl"},
-    "classify_document": {"queue": "classify"},
-    "classify_documents": {"queue": "classify"},
-    "evaluate_document": {"queue": "alerts"},
-    "evaluate_documents": {"queue": "alerts"},
-    "detect_spikes": {"queue": "alerts"},
-    "index_documents": {"queue": "index"},
-    "notify_alert": {"queue": "alerts"},
-    "dispatch_notifications": {"queue": "alerts"},
-    "send_bundles": {"queue": "alerts"},
-    "send_due_digests": {"queue": "alerts"},
-    "sweep_alert_notifications": {"queue": "alerts"},
-    "sweep_stale_work": {"queue": "alerts"},
+    CRAWL_SOURCE: {"queue": "crawl"},
+    SCHEDULE_SOURCES: {"queue": "crawl"},
+    CLASSIFY_DOCUMENT: {"queue": "classify"},
+    CLASSIFY_DOCUMENTS: {"queue": "classify"},
+    EVALUATE_DOCUMENT: {"queue": "alerts"},
+    EVALUATE_DOCUMENTS: {"queue": "alerts"},
+    DETECT_SPIKES: {"queue": "alerts"},
+    INDEX_DOCUMENTS: {"queue": "index"},
+    NOTIFY_ALERT: {"queue": "alerts"},
+    DISPATCH_NOTIFICATIONS: {"queue": "alerts"},
+    SEND_BUNDLES: {"queue": "alerts"},
+    SEND_DUE_DIGESTS: {"queue": "alerts"},
+    SWEEP_ALERT_NOTIFICATIONS: {"queue": "alerts"},
+    SWEEP_STALE_WORK: {"queue": "alerts"},
 }
 TASK_MODULES = [
     "core.tasks",
     "crawlers.tasks",
     "crawlers.classify",
     "crawlers.sweep",
-    "alerts.tasks",
-    "alerts.notify_tasks",
+    "alerts.detection.tasks",
+    "alerts.notify.tasks",
 ]
 
 # A task that meets a busy or unreachable database is retried this often, with exponential
@@ -102,20 +120,20 @@ def configure(settings: Settings | None = None) -> Celery:
         timezone=s.timezone,
         enable_utc=True,
         beat_schedule={
-            "schedule-sources": {"task": "schedule_sources", "schedule": float(s.scheduler_tick_s)},
-            "index-documents": {"task": "index_documents", "schedule": float(s.index_tick_s)},
+            "schedule-sources": {"task": SCHEDULE_SOURCES, "schedule": float(s.scheduler_tick_s)},
+            "index-documents": {"task": INDEX_DOCUMENTS, "schedule": float(s.index_tick_s)},
             "dispatch-notifications": {
-                "task": "dispatch_notifications",
+                "task": DISPATCH_NOTIFICATIONS,
                 "schedule": float(s.notify_dispatch_tick_s),
             },
-            "send-bundles": {"task": "send_bundles", "schedule": 60.0},
-            "send-due-digests": {"task": "send_due_digests", "schedule": 60.0},
+            "send-bundles": {"task": SEND_BUNDLES, "schedule": 60.0},
+            "send-due-digests": {"task": SEND_DUE_DIGESTS, "schedule": 60.0},
             # notify_alert requests lost in a crash after the detection commit are redone.
-            "sweep-alert-notifications": {"task": "sweep_alert_notifications", "schedule": 300.0},
+            "sweep-alert-notifications": {"task": SWEEP_ALERT_NOTIFICATIONS, "schedule": 300.0},
             # Documents a lost task left unclassified, unindexed or unevaluated; dead runs.
-            "sweep-stale-work": {"task": "sweep_stale_work", "schedule": float(s.sweep_tick_s)},
+            "sweep-stale-work": {"task": SWEEP_STALE_WORK, "schedule": float(s.sweep_tick_s)},
             # Spikes compare whole days; a quarter-hour is soon enough and cheap.
-            "detect-spikes": {"task": "detect_spikes", "schedule": 900.0},
+            "detect-spikes": {"task": DETECT_SPIKES, "schedule": 900.0},
         },
         include=TASK_MODULES,
     )
@@ -135,6 +153,22 @@ def share_cores(sender: str, instance: Any, **_: Any) -> None:
     processes = int(getattr(instance, "concurrency", 0) or 0)
     forked = "prefork" in str(getattr(instance, "pool_cls", "prefork")).lower()
     cores.worker_threads = cores.cores_per_process(processes) if forked else 0
+
+
+def send_task_safely(name: str, args: Iterable[Any] = ()) -> bool:
+    """Queue a Celery task by name; log, never raise, when the broker is unavailable."""
+    try:
+        if app.conf.task_always_eager:
+            # send_task ignores eager mode; run the registered task in-process instead.
+            task = app.tasks.get(name)
+            if task is not None:
+                task.apply(args=list(args))
+                return True
+        app.send_task(name, args=list(args))
+        return True
+    except Exception:
+        log.warning("could not queue task %s; the beat will catch up", name, exc_info=True)
+        return False
 
 
 def transport_options(s: Settings) -> dict[str, float]:
@@ -171,14 +205,14 @@ def reset_pools() -> None:
 # DEBUG; failures and retries keep their levels.
 ROUTINE_TASKS = frozenset(
     {
-        "schedule_sources",
-        "index_documents",
-        "dispatch_notifications",
-        "send_bundles",
-        "send_due_digests",
-        "sweep_alert_notifications",
-        "sweep_stale_work",
-        "detect_spikes",
+        SCHEDULE_SOURCES,
+        INDEX_DOCUMENTS,
+        DISPATCH_NOTIFICATIONS,
+        SEND_BUNDLES,
+        SEND_DUE_DIGESTS,
+        SWEEP_ALERT_NOTIFICATIONS,
+        SWEEP_STALE_WORK,
+        DETECT_SPIKES,
     }
 )
 

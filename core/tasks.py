@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from core.celery_app import app
+from core.celery_app import INDEX_DOCUMENTS, app
 from core.db import session_scope
 from core.dberrors import is_database_busy
 from core.search import get_backend
@@ -14,7 +14,7 @@ from core.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-@app.task(name="index_documents")
+@app.task(name=INDEX_DOCUMENTS)
 def index_documents(max_batches: int = 20) -> int:
     """Index pending documents (the beat runs this every few seconds; safe to run twice)."""
     settings = get_settings()

@@ -16,11 +16,17 @@ from sqlalchemy.orm import Session, load_only, selectinload
 
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
-from core.celery_app import app
+from core.celery_app import (
+    CLASSIFY_DOCUMENTS,
+    EVALUATE_DOCUMENTS,
+    INDEX_DOCUMENTS,
+    app,
+    send_task_safely,
+)
 from core.db import lock_for_write, retry_on_lock, session_scope
 from core.models import Document, utcnow
 from core.settings import Settings, get_settings
-from crawlers.pipeline import Classifier, classification_text, send_task_safely, store_prediction
+from crawlers.labelling import Classifier, classification_text, store_prediction
 
 log = logging.getLogger(__name__)
 # One forward pass per batch; the classifier itself sub-batches by length.
@@ -138,7 +144,7 @@ def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Predictio
     return classifier.predict(texts, engagement=engagement)
 
 
-@app.task(name="classify_documents")
+@app.task(name=CLASSIFY_DOCUMENTS)
 def classify_documents(doc_ids: list[str]) -> int:
     """Label documents with the trained model, re-index and re-evaluate them (idempotent)."""
     settings = get_settings()
@@ -154,7 +160,7 @@ def classify_documents(doc_ids: list[str]) -> int:
         done = classify_stored(session, doc_ids, classifier)
     log.info("classifier %s labelled %d documents", classifier.model_version, len(done))
     if done:
-        send_task_safely("index_documents")
+        send_task_safely(INDEX_DOCUMENTS)
         # One batch: one transaction, each story scored once (bench/alerts.py).
-        send_task_safely("evaluate_documents", args=[list(done)])
+        send_task_safely(EVALUATE_DOCUMENTS, args=[list(done)])
     return len(done)

@@ -20,7 +20,7 @@ from crawlers.connectors.base import CrawlOutput, FetchedItem
 from crawlers.encoding import charset_from_content_type
 from crawlers.extract import ExtractionError, extract_article
 from crawlers.http import FetchError, fetch
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 from crawlers.revisions import FEED_HASH, ORIGIN_PAGE, PAGE_PENDING, PAGE_UNAVAILABLE, RETRY_KEYS
 
 log = logging.getLogger(__name__)

@@ -13,45 +13,34 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core.celery_app import app as celery_app
+from core.celery_app import (
+    CLASSIFY_DOCUMENT,
+    CLASSIFY_DOCUMENTS,
+    EVALUATE_DOCUMENTS,
+    INDEX_DOCUMENTS,
+    send_task_safely,
+)
 from core.models import Document, Source, utcnow
+from core.settings import get_settings
+from crawlers.classify import model_enabled
 from crawlers.connectors.base import FetchedItem
 from crawlers.dedupe import attach, fingerprint, prune_bands, reattach, refresh_story
-from crawlers.identity import canonical_url, content_hash, document_id
 from crawlers.labelling import (
     Classifier,
-    classification_text,
     default_classifier,
     joined_text,
     predict_texts,
     store_labels,
-    store_prediction,
 )
-from crawlers.prepare import MAX_URL, Prepared, prepare
+from crawlers.prepare import Prepared, prepare
 from crawlers.revisions import Incoming, Treatment, keep_revision, sync_quiet_meta, treat
 
 log = logging.getLogger(__name__)
-
-# Re-exported: connectors, tasks and tests import these from the pipeline.
-__all__ = [
-    "Classifier",
-    "IngestStats",
-    "MAX_URL",
-    "canonical_url",
-    "classification_text",
-    "content_hash",
-    "default_classifier",
-    "document_id",
-    "ingest",
-    "send_task_safely",
-    "store_prediction",
-]
 
 _LOOKUP_CHUNK = 500
 # Items written per transaction: a long crawl never holds the SQLite writer lock for long,
@@ -64,10 +53,6 @@ PRESERVED_META = ("submissions", "submitted_by")
 # Story bands of long-quiet stories are pruned at most this often per process.
 PRUNE_EVERY_S = 3600.0
 _last_prune = float("-inf")
-# Alert evaluation by task name (architecture: the pipeline hands over to alerts by name).
-# alerts/tasks.py registers `evaluate_documents`; the pipeline only knows its name, so the
-# two layers stay apart (architecture.md).
-ALERTS_TASK_ENABLED = True
 
 
 @dataclass
@@ -168,22 +153,6 @@ def _load_existing(
     return found
 
 
-def send_task_safely(name: str, args: Iterable[Any] = ()) -> bool:
-    """Queue a Celery task by name; log, never raise, when the broker is unavailable."""
-    try:
-        if celery_app.conf.task_always_eager:
-            # send_task ignores eager mode; run the registered task in-process instead.
-            task = celery_app.tasks.get(name)
-            if task is not None:
-                task.apply(args=list(args))
-                return True
-        celery_app.send_task(name, args=list(args))
-        return True
-    except Exception:
-        log.warning("could not queue task %s; the beat will catch up", name, exc_info=True)
-        return False
-
-
 def _incoming(p: Prepared) -> Incoming:
     return Incoming(p.title, p.lead, p.body, p.content_hash, p.meta)
 
@@ -279,12 +248,12 @@ def ingest(
     session.commit()
     for doc in unlabelled:
         # The classify queue tries again (crawlers/tasks.py), then re-indexes and evaluates.
-        send_task_safely("classify_document", args=[doc.id])
+        send_task_safely(CLASSIFY_DOCUMENT, args=[doc.id])
     if touched:
-        send_task_safely("index_documents")
-        if ALERTS_TASK_ENABLED:
-            # One batch per ingest call: one transaction, each story scored once.
-            send_task_safely("evaluate_documents", args=[[doc.id for doc in touched]])
+        send_task_safely(INDEX_DOCUMENTS)
+        # Alerts by task name, so the two layers stay apart (architecture.md); one batch per
+        # ingest call: one transaction, each story scored once.
+        send_task_safely(EVALUATE_DOCUMENTS, args=[[doc.id for doc in touched]])
         _queue_model([doc.id for doc in touched])
     return stats
 
@@ -342,13 +311,9 @@ def _ingest_batch(
 
 
 def _queue_model(doc_ids: list[str]) -> None:
-    # Imported here: crawlers.classify imports this module (and registers the task).
-    from core.settings import get_settings
-    from crawlers.classify import model_enabled
-
     # One task for the whole ingest call, so the worker classifies in full batches.
     if model_enabled(get_settings()):
-        send_task_safely("classify_documents", args=[doc_ids])
+        send_task_safely(CLASSIFY_DOCUMENTS, args=[doc_ids])
 
 
 def _item_error(stats: IngestStats, source: Source, item: FetchedItem, exc: Exception) -> None:

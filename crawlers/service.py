@@ -19,7 +19,8 @@ from core.settings import Settings, get_settings
 from crawlers.connectors.base import CrawlOutput, get_connector
 from crawlers.enrich import enrich_from_pages
 from crawlers.http import FetchError
-from crawlers.pipeline import Classifier, IngestStats, ingest
+from crawlers.labelling import Classifier
+from crawlers.pipeline import IngestStats, ingest
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,17 @@ from celery import signals
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from core.celery_app import app
+from core.celery_app import (
+    CLASSIFY_DOCUMENTS,
+    EVALUATE_DOCUMENTS,
+    INDEX_DOCUMENTS,
+    SWEEP_STALE_WORK,
+    app,
+    send_task_safely,
+)
 from core.db import new_session, session_scope
 from core.models import Classification, CrawlRun, Document, utcnow
 from core.settings import Settings, get_settings
-from crawlers.pipeline import send_task_safely
 
 log = logging.getLogger(__name__)
 # Per kind and sweep: enough to catch up after an outage within a few sweeps, small enough
@@ -119,11 +125,11 @@ def sweep(settings: Settings | None = None) -> dict[str, int]:
         classify = unclassified(session, settings, version) if version else []
         pending = unindexed_count(session)
     for batch in _batches(evaluate):
-        send_task_safely("evaluate_documents", args=[batch])
+        send_task_safely(EVALUATE_DOCUMENTS, args=[batch])
     for batch in _batches(classify):
-        send_task_safely("classify_documents", args=[batch])
+        send_task_safely(CLASSIFY_DOCUMENTS, args=[batch])
     if pending:
-        send_task_safely("index_documents")
+        send_task_safely(INDEX_DOCUMENTS)
     with session_scope() as session:
         interrupted = close_interrupted_runs(session, older_than_s=settings.crawl_run_stale_s)
     found = {
@@ -137,7 +143,7 @@ def sweep(settings: Settings | None = None) -> dict[str, int]:
     return found
 
 
-@app.task(name="sweep_stale_work")
+@app.task(name=SWEEP_STALE_WORK)
 def sweep_stale_work() -> dict[str, int]:
     """Queue again documents never classified, indexed or evaluated; close dead crawl runs."""
     return sweep()

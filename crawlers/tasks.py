@@ -9,33 +9,36 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core.celery_app import app
+from core.celery_app import (
+    CLASSIFY_DOCUMENT,
+    CRAWL_SOURCE,
+    EVALUATE_DOCUMENT,
+    INDEX_DOCUMENTS,
+    SCHEDULE_SOURCES,
+    app,
+    send_task_safely,
+)
 from core.db import session_scope
 from core.dberrors import is_database_busy
 from core.models import Document, utcnow
-from crawlers.pipeline import (
-    classification_text,
-    default_classifier,
-    send_task_safely,
-    store_prediction,
-)
+from crawlers.labelling import classification_text, default_classifier, store_prediction
 from crawlers.service import CRAWL_MAX_RETRIES, CrawlRetry, claim_due_sources, crawl
 
 log = logging.getLogger(__name__)
 
 
-@app.task(name="schedule_sources")
+@app.task(name=SCHEDULE_SOURCES)
 def schedule_sources() -> int:
     """Queue a crawl for every source that is due (the beat runs this every few seconds)."""
     with session_scope() as session:
         source_ids = claim_due_sources(session)
     # Sent after the commit: a crawl_source that starts at once must see the new next_poll_at.
     for source_id in source_ids:
-        send_task_safely("crawl_source", args=[source_id])
+        send_task_safely(CRAWL_SOURCE, args=[source_id])
     return len(source_ids)
 
 
-@app.task(name="crawl_source", bind=True, max_retries=CRAWL_MAX_RETRIES)
+@app.task(name=CRAWL_SOURCE, bind=True, max_retries=CRAWL_MAX_RETRIES)
 def crawl_source(self: Task, source_id: int) -> str | None:
     """Crawl one source; a transient failure is retried with backoff through the broker
     (Celery's Retry), the last failure is recorded on the source; nothing else is raised."""
@@ -62,7 +65,7 @@ def crawl_source(self: Task, source_id: int) -> str | None:
     return None
 
 
-def classify_stored(doc_id: str) -> str | None:
+def classify_stored_document(doc_id: str) -> str | None:
     """Classify a stored document with the current model and mark it for re-indexing;
     returns the model version, or None when the document is gone. Safe to run twice: the
     classification of a (document, model version) is replaced, never added again."""
@@ -84,17 +87,17 @@ def classify_stored(doc_id: str) -> str | None:
     return pred.model_version
 
 
-@app.task(name="classify_document", bind=True, max_retries=3)
+@app.task(name=CLASSIFY_DOCUMENT, bind=True, max_retries=3)
 def classify_document(self: Task, doc_id: str) -> str | None:
     """(Re)classify one stored document on the classify queue, then queue its indexing and
     alert evaluation; safe to run twice."""
     try:
-        version = classify_stored(doc_id)
+        version = classify_stored_document(doc_id)
     except IntegrityError:
         # Another worker stored the same (document, model version) first: run again so
         # this one replaces it rather than adds a second row.
         raise self.retry(countdown=1) from None
     if version is not None:
-        send_task_safely("index_documents")
-        send_task_safely("evaluate_document", args=[doc_id])
+        send_task_safely(INDEX_DOCUMENTS)
+        send_task_safely(EVALUATE_DOCUMENT, args=[doc_id])
     return version

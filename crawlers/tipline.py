@@ -21,7 +21,10 @@ from core.settings import Settings
 from core.text import clean, normalize
 from crawlers.connectors.base import FetchedItem
 from crawlers.connectors.social import headline
-from crawlers.pipeline import MAX_URL, Classifier, canonical_url, document_id, ingest
+from crawlers.identity import canonical_url, document_id
+from crawlers.labelling import Classifier
+from crawlers.pipeline import ingest
+from crawlers.prepare import MAX_URL
 
 TIPLINE_SOURCE_NAME = "Đường dây nóng (tipline)"
 Channel = Literal["zalo", "facebook_group", "other"]

@@ -17,7 +17,7 @@ from api.deps import Principal, SessionDep, require_roles
 from api.schemas import ErrorOut
 from classifier.corrections import HEADS, CorrectionError, validate
 from core.models import Alert, Classification, Document, LabelCorrection, Role, utcnow
-from crawlers.pipeline import classification_text
+from crawlers.labelling import classification_text
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 OfficerDep = Annotated[Principal, Depends(require_roles(Role.admin, Role.press_officer))]

@@ -21,7 +21,7 @@ from core.text import clean
 from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connector
 from crawlers.connectors.social import config_int, config_str, count, parse_time
 from crawlers.http import FetchError, FetchResult, fetch
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connecto
 from crawlers.dates import parse_vn_datetime
 from crawlers.encoding import charset_from_content_type, decode
 from crawlers.http import FetchError, fetch
-from crawlers.pipeline import canonical_url
+from crawlers.identity import canonical_url
 
 log = logging.getLogger(__name__)
 

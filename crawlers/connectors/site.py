@@ -23,7 +23,7 @@ from core.models import Source, utcnow
 from core.settings import PROJECT_ROOT, Settings
 from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connector
 from crawlers.http import FetchError, check_public_url
-from crawlers.pipeline import canonical_url
+from crawlers.identity import canonical_url
 from crawlers.spiders.config import CrawlJob
 
 log = logging.getLogger(__name__)

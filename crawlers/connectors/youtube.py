@@ -26,7 +26,7 @@ from crawlers.connectors.social import (
     status_error,
 )
 from crawlers.http import FetchError
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 
 log = logging.getLogger(__name__)
 

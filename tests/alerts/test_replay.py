@@ -5,7 +5,8 @@ alert that escalates, with one notify_alert request per escalation level."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from alerts import lifecycle
 from alerts.tasks import evaluate_document, evaluate_documents
+from core.celery_app import EVALUATE_DOCUMENTS, app
 from core.models import Alert, AlertEvent, Document, Source, Unit, utcnow
-from crawlers import pipeline
 from crawlers.connectors.base import FetchedItem
 from crawlers.pipeline import ingest
 from tests.alerts.test_lifecycle import Actor
@@ -137,11 +138,8 @@ def test_a_batch_scores_each_story_once(asession: Session, notified: list[int]) 
                         scope=step["scope"])  # fmt: skip
         asession.add(source)
         asession.flush()
-        pipeline.ALERTS_TASK_ENABLED = False
-        try:
+        with _alerts_worker_down():
             ingest(asession, source, [_item(step)])
-        finally:
-            pipeline.ALERTS_TASK_ENABLED = True
         ids.append(asession.scalar(select(Document.id).where(Document.url == step["url"])))
     asession.commit()
     # when they are evaluated as one batch (the evaluate_documents task), twice
@@ -151,6 +149,17 @@ def test_a_batch_scores_each_story_once(asession: Session, notified: list[int]) 
     (alert,) = _hot(asession)
     assert alert.severity == "critical" and alert.escalation_level == 0
     assert notified == [alert.id]
+
+
+@contextmanager
+def _alerts_worker_down() -> Iterator[None]:
+    """No alerts worker: the pipeline's evaluate_documents request waits on the broker
+    instead of running in-process (the eager app runs only the tasks it has registered)."""
+    task = app.tasks.pop(EVALUATE_DOCUMENTS)
+    try:
+        yield
+    finally:
+        app.tasks[EVALUATE_DOCUMENTS] = task
 
 
 def _until(asession: Session, timeline: list[dict[str, Any]], sources: dict[str, Source],

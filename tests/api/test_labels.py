@@ -23,7 +23,8 @@ from classifier.corrections import read_csv
 from core.models import Document, LabelCorrection, Source
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import classification_text, ingest
+from crawlers.labelling import classification_text
+from crawlers.pipeline import ingest
 from tests.factories import login_as
 
 

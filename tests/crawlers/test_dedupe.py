@@ -32,7 +32,8 @@ from crawlers.dedupe import (
     similarity,
     unpack_buckets,
 )
-from crawlers.pipeline import canonical_url, document_id, ingest
+from crawlers.identity import canonical_url, document_id
+from crawlers.pipeline import ingest
 from tests.crawlers.conftest import FIXTURES
 
 DATA = json.loads((FIXTURES / "dedupe" / "articles.json").read_text(encoding="utf-8"))

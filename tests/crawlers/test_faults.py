@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.celery_app import app
 from core.models import CrawlRun, Document, Source
 from core.settings import Settings
-from crawlers.pipeline import canonical_url
+from crawlers.identity import canonical_url
 from tests.crawlers.conftest import LocalServer, Reply
 
 # These are the embedded broker's own fault tests (tests/scale has Redis's).

@@ -15,7 +15,8 @@ from classifier.baseline import MODEL_VERSION
 from core.models import Classification, Document, Source, Story, utcnow
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import canonical_url, document_id, ingest
+from crawlers.identity import canonical_url, document_id
+from crawlers.pipeline import ingest
 from tests.brokers import queued_tasks
 from tests.crawlers.test_encoding import to_tcvn3, to_vni
 

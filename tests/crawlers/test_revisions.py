@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from core.models import Document, DocumentRevision, Source
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import canonical_url, document_id, ingest
+from crawlers.identity import canonical_url, document_id
+from crawlers.pipeline import ingest
 from crawlers.revisions import MAX_REVISIONS
 from crawlers.service import crawl
 from tests.crawlers.conftest import LocalServer

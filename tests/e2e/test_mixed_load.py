@@ -24,11 +24,11 @@ from bench.contention_corpus import (
     seed_corpus,
 )
 from bench.contention_mix import Results, Stack, lock_error_report, lock_errors, run_load
+from core.celery_app import send_task_safely
 from core.db import new_session
 from core.models import Classification, CrawlRun, Document, Source
 from core.settings import Settings
 from crawlers.fixtureweb.server import PressWeb
-from crawlers.pipeline import send_task_safely
 from tests.conftest import TEST_DATABASE
 
 pytestmark = [

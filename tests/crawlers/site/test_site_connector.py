@@ -14,7 +14,7 @@ from core.settings import Settings
 from core.text import normalize
 from crawlers.fixtureweb import PressWeb
 from crawlers.fixtureweb.server import PRIVATE_LINK
-from crawlers.pipeline import canonical_url
+from crawlers.identity import canonical_url
 from crawlers.service import crawl
 from tests.crawlers.site.conftest import site_source
 

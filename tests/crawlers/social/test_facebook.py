@@ -14,7 +14,7 @@ from core.settings import Settings
 from crawlers.connectors.base import get_connector
 from crawlers.connectors.facebook import FacebookConnector, GraphAuthError
 from crawlers.connectors.social import RateLimitedError
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 from crawlers.service import crawl
 from tests.crawlers.conftest import Reply
 from tests.crawlers.social.conftest import PAGE_ID, PAGE_TOKEN, add_source, documents

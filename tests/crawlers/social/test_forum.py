@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Source
 from core.settings import Settings
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 from crawlers.service import crawl
 from tests.crawlers.conftest import LocalServer, Reply
 from tests.crawlers.social.conftest import add_source, documents

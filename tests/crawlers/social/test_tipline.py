@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from core.models import Document, Source
 from core.settings import Settings
 from crawlers.connectors.base import FetchedItem
-from crawlers.pipeline import canonical_url, document_id, ingest
+from crawlers.identity import canonical_url, document_id
+from crawlers.pipeline import ingest
 from crawlers.tipline import (
     SCREENSHOT_SEPARATOR,
     TIPLINE_SOURCE_NAME,

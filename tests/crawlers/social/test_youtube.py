@@ -11,7 +11,7 @@ from core.models import Source
 from core.settings import Settings
 from crawlers.connectors.social import RateLimitedError
 from crawlers.connectors.youtube import YouTubeConnector, YouTubeKeyError
-from crawlers.pipeline import canonical_url, document_id
+from crawlers.identity import canonical_url, document_id
 from crawlers.service import crawl
 from tests.crawlers.conftest import Reply
 from tests.crawlers.social.conftest import API_KEY, CHANNEL_ID, add_source, documents
