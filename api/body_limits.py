@@ -15,7 +15,7 @@ from api.csrf import refuse
 
 MIB = 1024 * 1024
 # Forms and JSON here carry notes, rules and tips (the largest field: 200,000 characters);
-# uploads are the unit registry (alerts.unit_import: 5 MB) plus multipart framing.
+# uploads are the unit registry (alerts.units.importer: 5 MB) plus multipart framing.
 JSON_MAX = 1 * MIB
 FORM_MAX = 1 * MIB
 UPLOAD_MAX = 6 * MIB

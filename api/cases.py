@@ -14,7 +14,7 @@ from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from alerts.lifecycle import STATUS_LABELS, is_overdue, story_documents
+from alerts.cases.lifecycle import STATUS_LABELS, is_overdue, story_documents
 from api.case_schemas import (
     CaseDetail,
     CaseSummary,

@@ -191,7 +191,7 @@ def units_import(
     """Import units from CSV/XLSX; bad rows are listed, re-importing changes nothing."""
     from pathlib import Path
 
-    from alerts.unit_import import import_units
+    from alerts.units.importer import import_units
 
     ensure_schema()
     path = Path(file)
@@ -255,8 +255,8 @@ def digest(
     """Preview the daily digest as HTML, or queue the digests that are due now."""
     from datetime import date
 
-    from alerts.digest import preview as render_preview
-    from alerts.digest import send_due_digests
+    from alerts.notify.digest import preview as render_preview
+    from alerts.notify.digest import send_due_digests
 
     try:
         when = date.fromisoformat(day) if day else None
@@ -300,7 +300,7 @@ def notify_requeue(
     ids: Annotated[list[int] | None, typer.Argument(help="Mã số (bỏ trống: tất cả)")] = None,
 ) -> None:
     """Put failed notifications back in the queue with a fresh retry budget."""
-    from alerts.outbox import requeue_failed
+    from alerts.notify.outbox import requeue_failed
 
     ensure_schema()
     with session_scope() as session:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.reports import Report
+from alerts.reporting.reports import Report
 from api.labels import SENTIMENTS, TOPICS
 from api.tabular import safe_cell
 from core.taxonomy import SEVERITY_NAMES, STATUS_NAMES

@@ -94,7 +94,7 @@ def seed_corpus(
 
 def seed_cases(db_url: str, n: int) -> list[int]:
     """`n` open cases for the web clients to act on."""
-    from alerts.lifecycle import set_deadline
+    from alerts.cases.lifecycle import set_deadline
 
     with session_scope(db_url) as session:
         alerts = []

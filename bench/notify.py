@@ -43,8 +43,8 @@ def main() -> int:
     )  # fmt: skip
     from aiosmtpd.controller import Controller
 
-    from alerts.digest import build_digest, render_digest
-    from alerts.outbox import dispatch_due, enqueue
+    from alerts.notify.digest import build_digest, render_digest
+    from alerts.notify.outbox import dispatch_due, enqueue
     from core import db
     from core.models import Classification, Document, Source, Story
     from core.settings import get_settings

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # The province the Department serves (e.g. "Đà Nẵng"): stories naming it score higher.
     province: str = ""
     # School-calendar periods for spike baselines, JSON [{"code","name","start":"MM-DD","end"}];
-    # empty means alerts.spikes.DEFAULT_CALENDAR.
+    # empty means alerts.detection.spikes.DEFAULT_CALENDAR.
     school_calendar: list[dict[str, str]] = Field(default_factory=list)
     # Cosine similarity (e5, "query: " both sides) from which a document repeats a refuted claim.
     fact_similarity_threshold: float = Field(default=0.92, ge=0.0, le=1.0)

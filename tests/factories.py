@@ -110,7 +110,7 @@ def make_alert(
     **kw: object,
 ) -> Alert:
     """A saved case; `documents` are put into one story with it."""
-    from alerts.lifecycle import set_deadline
+    from alerts.cases.lifecycle import set_deadline
 
     story = None
     if documents:

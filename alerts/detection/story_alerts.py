@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alerts.factbank import FactMatch
-from alerts.lifecycle import reopen_for_escalation, set_deadline
-from alerts.scoring import (
+from alerts.cases.lifecycle import reopen_for_escalation, set_deadline
+from alerts.detection.factbank import FactMatch
+from alerts.detection.scoring import (
     ALERT_THRESHOLD,
     SEVERITIES,
     DocSignal,
@@ -26,7 +26,7 @@ from alerts.scoring import (
     reasons,
     score_story,
 )
-from alerts.units import UnitMatcher
+from alerts.units.matcher import UnitMatcher
 from core.models import (
     Alert,
     AlertEvent,

@@ -12,18 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from alerts import factbank
-from alerts.lifecycle import set_deadline
-from alerts.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
-from alerts.spikes import DEFAULT_CALENDAR, detect
-from alerts.story_alerts import (
+from alerts.cases.lifecycle import set_deadline
+from alerts.detection import factbank
+from alerts.detection.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
+from alerts.detection.spikes import DEFAULT_CALENDAR, detect
+from alerts.detection.story_alerts import (
     Outcome,
     remember_province,
     stories_signals,
     upsert_hot_many,
     upsert_misinfo,
 )
-from alerts.units import get_matcher
+from alerts.units.matcher import get_matcher
 from core.celery_app import app
 from core.db import lock_for_write, session_scope
 from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
@@ -264,7 +264,7 @@ def evaluate(
 def request_notifications(alert_ids: list[int]) -> None:
     """Queue notify_alert once per created or escalated alert (after the commit)."""
     # By name, as the pipeline does: the notifiers are another package's business.
-    from crawlers.pipeline import send_task_safely
+    from core.celery_app import send_task_safely
 
     for alert_id in dict.fromkeys(alert_ids):
         send_task_safely("notify_alert", args=[alert_id])

@@ -13,8 +13,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from alerts import labels
-from alerts.messages import AlertView, DocLine, alert_view, document_lines, one_line, render
-from alerts.outbox import enqueue
+from alerts.notify.messages import AlertView, DocLine, alert_view, document_lines, one_line, render
+from alerts.notify.outbox import enqueue
 from core.models import (
     Alert,
     Document,

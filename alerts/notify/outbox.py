@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from alerts.notifiers.base import (
+from alerts.notify.notifiers.base import (
     InlineImage,
     Message,
     Notifier,

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from alerts.digest import send_due_digests as queue_due_digests
-from alerts.notify import notify_alert as queue_alert
-from alerts.notify import send_bundles as queue_bundles
-from alerts.outbox import dispatch_due
+from alerts.notify.digest import send_due_digests as queue_due_digests
+from alerts.notify.outbox import dispatch_due
+from alerts.notify.recipients import notify_alert as queue_alert
+from alerts.notify.recipients import send_bundles as queue_bundles
 from core.celery_app import app
 from core.db import session_scope
 from core.models import Alert, utcnow

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.stats import (
+from alerts.reporting.stats import (
     count_by,
     count_by_unit,
     load_documents,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.unit_xlsx import read_xlsx
+from alerts.units.xlsx import read_xlsx
 from core.audit import Actor, audit
 from core.models import Unit
 from core.text import clean, fold

@@ -172,7 +172,7 @@ def import_units_file(
     who: AdminDep,
 ) -> dict[str, Any]:
     """Import units from CSV/XLSX; bad rows are reported, good rows kept; re-import is a no-op."""
-    from alerts.unit_import import import_units
+    from alerts.units.importer import import_units
 
     data = file.file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:

@@ -77,7 +77,7 @@ def admin_import_units(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """The unit import form: import, then show the per-row report on the units page."""
-    from alerts.unit_import import import_units
+    from alerts.units.importer import import_units
     from api.routes.admin_api import MAX_IMPORT_BYTES
 
     data = file.file.read(MAX_IMPORT_BYTES + 1)

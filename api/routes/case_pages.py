@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from alerts import lifecycle
+from alerts.cases import lifecycle
 from api import labels
 from api.cases import (
     SEVERITY_LABELS,

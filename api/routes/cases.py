@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
-from alerts import lifecycle
+from alerts.cases import lifecycle
 from api.case_schemas import (
     AssignIn,
     AttachmentIn,

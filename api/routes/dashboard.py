@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from alerts import stats
+from alerts.reporting import stats
 from api import labels
 from api.deps import Principal, ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.routes.web import TEMPLATES

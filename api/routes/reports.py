@@ -11,7 +11,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
-from alerts.reports import Period, Report, build_report, current_month, parse_period, school_year_of
+from alerts.reporting.reports import (
+    Period,
+    Report,
+    build_report,
+    current_month,
+    parse_period,
+    school_year_of,
+)
 from api import labels
 from api.deps import Principal, ReaderDep, SessionDep, SettingsDep
 from api.report_export import STATUS_NAMES, UNIT_TYPES, sections, summary_lines, to_docx, to_xlsx

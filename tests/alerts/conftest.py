@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 
-from alerts import factbank
+from alerts.detection import factbank
 from core.celery_app import app, configure
 from core.models import Alert, Story, Subscription
 from core.settings import Settings, get_settings
@@ -289,7 +289,7 @@ def asession(alert_settings: Settings, session: Session) -> Session:
 def notified() -> Iterator[list[int]]:
     """Alert ids that notify_alert was asked for, in order (a real registered task)."""
     # Registered so the eager pipeline runs them: the indexer and evaluate_document.
-    import alerts.tasks  # noqa: F401
+    import alerts.detection.tasks  # noqa: F401
     import core.tasks  # noqa: F401
 
     NOTIFIED.clear()

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from alerts.digest import build_digest, render_digest, send_due_digests
-from alerts.outbox import dispatch_due
+from alerts.notify.digest import build_digest, render_digest, send_due_digests
+from alerts.notify.outbox import dispatch_due
 from api.cli import app
 from core import db
 from core.models import Fact, Notification, Story, Unit

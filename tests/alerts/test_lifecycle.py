@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import lifecycle
+from alerts.cases import lifecycle
 from core.models import AlertEvent, AuditLog, LabelCorrection
 from tests.factories import make_alert, make_document, make_source, make_user
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import pytest
 
-from alerts.notifiers.base import InlineImage, Message, PermanentError, TransientError
-from alerts.notifiers.email import EmailNotifier, message_id
-from alerts.notifiers.webhook import WebhookNotifier, verify
-from alerts.notifiers.zalo import ZaloNotifier
+from alerts.notify.notifiers.base import InlineImage, Message, PermanentError, TransientError
+from alerts.notify.notifiers.email import EmailNotifier, message_id
+from alerts.notify.notifiers.webhook import WebhookNotifier, verify
+from alerts.notify.notifiers.zalo import ZaloNotifier
 from core.settings import Settings
 from tests.alerts.conftest import FakeApi, HttpCall, SmtpServer, parts
 

@@ -10,8 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.notify import next_bundle_at, notify_alert, quiet_until, recipients_for, send_bundles
-from alerts.outbox import dispatch_due
+from alerts.notify.outbox import dispatch_due
+from alerts.notify.recipients import (
+    next_bundle_at,
+    notify_alert,
+    quiet_until,
+    recipients_for,
+    send_bundles,
+)
 from core.models import Notification, Role, Rule, Unit, User
 from core.settings import Settings
 from tests.alerts.conftest import FakeApi, SmtpServer, make_alert, parts, subscribe

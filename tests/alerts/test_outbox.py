@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from alerts.notifiers.email import EmailNotifier
-from alerts.outbox import (
+from alerts.notify.notifiers.email import EmailNotifier
+from alerts.notify.outbox import (
     claim_due,
     dispatch_due,
     enqueue,

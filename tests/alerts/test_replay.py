@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import lifecycle
-from alerts.tasks import evaluate_document, evaluate_documents
+from alerts.cases import lifecycle
+from alerts.detection.tasks import evaluate_document, evaluate_documents
 from core.celery_app import EVALUATE_DOCUMENTS, app
 from core.models import Alert, AlertEvent, Document, Source, Unit, utcnow
 from crawlers.connectors.base import FetchedItem

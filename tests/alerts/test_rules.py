@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.rules import DocumentFacts, RuleSet, compile_rule, compiled_rules, matches
-from alerts.tasks import evaluate_rules
+from alerts.detection.rules import DocumentFacts, RuleSet, compile_rule, compiled_rules, matches
+from alerts.detection.tasks import evaluate_rules
 from core.models import Alert, AlertEvent, Rule
 from tests.factories import make_document, make_source
 

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.scoring import ALERT_THRESHOLD, BANDS, DocSignal, band, rank, reasons, score_story
+from alerts.detection.scoring import (
+    ALERT_THRESHOLD,
+    BANDS,
+    DocSignal,
+    band,
+    rank,
+    reasons,
+    score_story,
+)
 
 T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 

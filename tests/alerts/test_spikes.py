@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.spikes import DEFAULT_CALENDAR, TOPIC_NAMES, detect, find_spikes, period_of
-from alerts.tasks import detect_spikes, evaluate
+from alerts.detection.spikes import DEFAULT_CALENDAR, TOPIC_NAMES, detect, find_spikes, period_of
+from alerts.detection.tasks import detect_spikes, evaluate
 from api.labels import TOPICS
 from core.models import Alert, AlertEvent, Rule, Unit
 from tests.factories import make_document, make_source

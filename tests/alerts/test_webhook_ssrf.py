@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alerts.notifiers.base import Message, PermanentError
-from alerts.notifiers.webhook import WebhookNotifier
+from alerts.notify.notifiers.base import Message, PermanentError
+from alerts.notify.notifiers.webhook import WebhookNotifier
 from core.net import PinnedTransport, parse_networks
 from core.settings import Settings
 from tests.rebind import PUBLIC, Listener, rebinding

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.unit_xlsx import MAX_UNCOMPRESSED, read_xlsx
+from alerts.units.xlsx import MAX_UNCOMPRESSED, read_xlsx
 from core.models import Unit
 from tests.factories import login_as
 

@@ -14,7 +14,7 @@ from celery.signals import task_prerun
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-import alerts.tasks  # noqa: F401  (registers evaluate_documents for eager mode)
+import alerts.detection.tasks  # noqa: F401  (registers evaluate_documents for eager mode)
 import core.tasks  # noqa: F401  (registers index_documents)
 from classifier import artefact, service
 from classifier.baseline import MODEL_VERSION as BASELINE_VERSION
@@ -61,7 +61,7 @@ def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
 def ran() -> Iterator[list[tuple[str, list[Any]]]]:
     """(task name, args) of every ingest/classify/alert task run, in the order they started.
 
-    Notification tasks (registered when alerts.notify_tasks is imported) are left out: the
+    Notification tasks (registered when alerts.notify.tasks is imported) are left out: the
     alerts tests own them."""
     seen: list[tuple[str, list[Any]]] = []
 

@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from alerts.tasks import evaluate_rules, lock_story
+from alerts.detection.tasks import evaluate_rules, lock_story
 from core import db
 from core.celery_app import configure
 from core.models import Alert, Classification, Document, Rule, Source, Story

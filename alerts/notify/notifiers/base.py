@@ -88,4 +88,4 @@ def get_notifier(channel: str, settings: Settings) -> Notifier:
 
 def _load_builtins() -> None:
     # Imported for their @register side effect; late so base.py has no import cycle.
-    from alerts.notifiers import email, webhook, zalo  # noqa: F401
+    from alerts.notify.notifiers import email, webhook, zalo  # noqa: F401

@@ -10,7 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from alerts.notifiers.base import Message, Notifier, PermanentError, TransientError, register
+from alerts.notify.notifiers.base import Message, Notifier, PermanentError, TransientError, register
 from core.settings import Settings
 
 

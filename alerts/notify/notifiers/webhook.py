@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from alerts.notifiers.base import Message, Notifier, PermanentError, TransientError, register
+from alerts.notify.notifiers.base import Message, Notifier, PermanentError, TransientError, register
 from core.net import BlockedURLError, FetchError, check_public_url, pinned_client
 from core.settings import Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from alerts.notifiers.base import Message, Notifier, PermanentError, TransientError, register
+from alerts.notify.notifiers.base import Message, Notifier, PermanentError, TransientError, register
 from core.settings import Settings
 
 # Zalo caps a text message at 2000 characters.

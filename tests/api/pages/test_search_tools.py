@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from alerts.tasks import evaluate_rules
+from alerts.detection.tasks import evaluate_rules
 from core.models import Document, Rule
 from tests.api.pages.conftest import FORMULA_TITLE, HOSTILE_TITLE, Seed, post_form
 

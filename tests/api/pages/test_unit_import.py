@@ -112,7 +112,7 @@ def test_cli_units_import(settings, session) -> None:
 
 def test_csv_with_old_mac_line_ends_is_read() -> None:
     # a lone "\r" ends a row (the csv module raised on it, a 500 found by the fuzz test)
-    from alerts.unit_import import read_rows
+    from alerts.units.importer import read_rows
 
     assert read_rows("u.csv", b"name,type\rTr\xc6\xb0\xe1\xbb\x9dng A,truong\r") == [
         ["name", "type"],

@@ -1,0 +1,1 @@
+"""Notification: recipients, the outbox, channels (notifiers/), bundles and the daily digest."""

@@ -1,0 +1,1 @@
+"""Reporting: coverage figures and the monthly / semester / school-year report."""
