@@ -129,7 +129,7 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
         if first_admin:
             log.warning("%s", first_admin)
         if demo:
-            from crawlers.demo import DemoSite, register_demo_source
+            from fixtureweb.demo import DemoSite, register_demo_source
 
             site = DemoSite(port=settings.demo_port, settings=settings)
             site.start()

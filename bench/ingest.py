@@ -270,7 +270,7 @@ def main() -> None:
     import crawlers.connectors.site  # noqa: F401  (registers kind "site")
     from core.db import migrate, new_session
     from core.settings import get_settings
-    from crawlers.fixtureweb import PressWeb
+    from fixtureweb import PressWeb
 
     settings = get_settings()
     migrate()

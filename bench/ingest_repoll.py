@@ -221,7 +221,7 @@ def main() -> None:
     use_bench_env(workdir)
     import crawlers.connectors.site  # noqa: F401  (registers kind "site")
     from core.settings import get_settings
-    from crawlers.fixtureweb import PressWeb
+    from fixtureweb import PressWeb
 
     sys.path.insert(0, str(ROOT / "bench"))
     from ingest import NullClassifier

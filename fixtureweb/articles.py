@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawlers.demo import load_vntc_articles
+from fixtureweb.demo_articles import load_vntc_articles
 
 ARTICLES_FILE = Path(__file__).with_name("articles.json")
 VNTC_SAMPLE = Path("vntc-articles") / "sample.csv"

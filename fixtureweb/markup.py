@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from html import escape
 
-from crawlers.fixtureweb.articles import FixtureArticle
+from fixtureweb.articles import FixtureArticle
+from fixtureweb.rss import VN_TZ
 
-VN_TZ = timezone(timedelta(hours=7))
 NAV = ("Thời sự", "Giáo dục", "Tuyển sinh", "Du học", "Sức khỏe", "Pháp luật", "Thể thao")
 
 

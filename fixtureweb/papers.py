@@ -8,8 +8,8 @@ import json
 from datetime import datetime
 from typing import Protocol
 
-from crawlers.fixtureweb.articles import FixtureArticle
-from crawlers.fixtureweb.markup import (
+from fixtureweb.articles import FixtureArticle
+from fixtureweb.markup import (
     Links,
     breadcrumb,
     canonical_link,

@@ -11,7 +11,7 @@ from core.models import Document, User
 from core.search import SearchQuery, get_backend
 from core.security import verify_password
 from core.settings import Settings
-from crawlers.demo import DemoSite
+from fixtureweb.demo import DemoSite
 
 runner = CliRunner()
 

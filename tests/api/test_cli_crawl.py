@@ -16,7 +16,7 @@ from core.celery_app import configure
 from core.models import CrawlRun, Document, Source, utcnow
 from core.search import SearchQuery, get_backend
 from core.settings import Settings, get_settings
-from crawlers.demo import DemoArticle, DemoSite
+from fixtureweb.demo import DemoArticle, DemoSite
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from core.models import AuditLog, Document, Source
 from core.settings import Settings
-from crawlers.fixtureweb import PressWeb
+from fixtureweb import PressWeb
 
 runner = CliRunner()
 

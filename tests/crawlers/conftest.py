@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.settings import Settings
-from crawlers.demo import DemoSite
+from fixtureweb.demo import DemoSite
 
 
 @pytest.fixture

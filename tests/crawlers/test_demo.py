@@ -14,10 +14,10 @@ from lxml import etree
 
 from core.models import utcnow
 from core.settings import Settings
-from crawlers.demo import (
+from fixtureweb.demo import DemoSite
+from fixtureweb.demo_articles import (
     VNTC_SAMPLE,
     DemoArticle,
-    DemoSite,
     load_builtin_articles,
     load_vntc_articles,
 )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.db import session_scope
 from core.models import CrawlRun, Document, Source, utcnow
 from core.settings import Settings
-from crawlers.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
+from fixtureweb.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
 from crawlers.service import CrawlRetry, claim_due_sources, crawl
 from crawlers.sources import DEFAULT_SOURCES, add_source, ensure_default_sources
 from crawlers.tasks import crawl_source, schedule_sources

@@ -28,7 +28,7 @@ from core.celery_app import send_task_safely
 from core.db import new_session
 from core.models import Classification, CrawlRun, Document, Source
 from core.settings import Settings
-from crawlers.fixtureweb.server import PressWeb
+from fixtureweb import PressWeb
 from tests.conftest import TEST_DATABASE
 
 pytestmark = [

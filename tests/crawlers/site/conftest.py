@@ -16,7 +16,7 @@ from core import db
 from core.celery_app import configure
 from core.models import Source
 from core.settings import Settings, get_settings
-from crawlers.fixtureweb import PressWeb
+from fixtureweb import PressWeb
 from tests.conftest import TEST_ENV, reset_caches
 
 # The fixture web's oversized page is bigger than this, its articles far smaller.

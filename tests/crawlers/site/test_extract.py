@@ -11,7 +11,7 @@ import pytest
 
 from core.models import utcnow
 from crawlers.extract import ExtractionError, extract_article
-from crawlers.fixtureweb import ExpectedArticle, PressWeb
+from fixtureweb import ExpectedArticle, PressWeb
 
 NOW = datetime(2023, 11, 21, 3, 0, tzinfo=UTC)
 URL = "https://baomau.vn/giao-duc/bai-viet-123.html"

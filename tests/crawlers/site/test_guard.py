@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Document, Source
 from core.settings import Settings
-from crawlers.fixtureweb import PressWeb
+from fixtureweb import PressWeb
 from crawlers.service import crawl
 from tests.crawlers.conftest import LocalServer, Reply
 from tests.crawlers.site.conftest import site_source

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from core.models import CrawlRun, Document, Source
 from core.settings import Settings
 from core.text import normalize
-from crawlers.fixtureweb import PressWeb
-from crawlers.fixtureweb.server import PRIVATE_LINK
+from fixtureweb import PressWeb
+from fixtureweb import PRIVATE_LINK
 from crawlers.identity import canonical_url
 from crawlers.service import crawl
 from tests.crawlers.site.conftest import site_source

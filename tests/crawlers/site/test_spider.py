@@ -14,7 +14,7 @@ from core.models import utcnow
 from core.net import parse_networks
 from core.settings import Settings
 from crawlers.connectors.site import SiteConnector, build_output
-from crawlers.fixtureweb import PressWeb
+from fixtureweb import PressWeb
 from crawlers.http import FetchError
 from crawlers.spiders.config import CrawlJob, site_of
 from crawlers.spiders.middlewares import BlockedRequest, PublicUrlGuard
