@@ -29,7 +29,8 @@ from core.models import Document, Source, utcnow
 from core.settings import get_settings
 from crawlers.classify import model_enabled
 from crawlers.connectors.base import FetchedItem
-from crawlers.dedupe import attach, fingerprint, prune_bands, reattach, refresh_story
+from crawlers.dedupe import attach, reattach, refresh_story
+from crawlers.fingerprint import fingerprint
 from crawlers.labelling import (
     Classifier,
     default_classifier,
@@ -39,6 +40,7 @@ from crawlers.labelling import (
 )
 from crawlers.prepare import Prepared, prepare
 from crawlers.revisions import Incoming, Treatment, keep_revision, sync_quiet_meta, treat
+from crawlers.story_index import prune_bands
 
 log = logging.getLogger(__name__)
 

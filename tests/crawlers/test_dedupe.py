@@ -17,27 +17,31 @@ from core import db
 from core.models import Document, Source, Story, utcnow
 from core.text import normalize
 from crawlers.connectors.base import FetchedItem
-from crawlers.dedupe import (
-    BANDS_KEPT_FOR,
+from crawlers.fingerprint import (
     MIN_SIMILARITY,
     MIN_SIMILARITY_SHORT,
     SHORT_SHINGLES,
     band_buckets,
-    bands_table,
     fingerprint,
-    hamming,
     minhash,
-    prune_bands,
     shingles,
     similarity,
     unpack_buckets,
 )
 from crawlers.identity import canonical_url, document_id
 from crawlers.pipeline import ingest
+from crawlers.story_index import BANDS_KEPT_FOR, bands_table, prune_bands
 from tests.crawlers.conftest import FIXTURES
 
 DATA = json.loads((FIXTURES / "dedupe" / "articles.json").read_text(encoding="utf-8"))
 GROUPS = {g["name"]: g for g in DATA["groups"]}
+
+
+def hamming(a: int, b: int) -> int:
+    """Differing bits of two 64-bit SimHashes (signed or unsigned): only this test measures it."""
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
 T0 = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from core.models import Document, Source, Story
 from crawlers.connectors.base import FetchedItem
-from crawlers.dedupe import MAX_CANDIDATES, match_stats
 from crawlers.pipeline import ingest
+from crawlers.story_index import MAX_CANDIDATES, match_stats
 
 T0 = datetime(2026, 3, 12, 1, 0, tzinfo=UTC)
 SHORT, LONG = 750, 750
