@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api import labels
 from api.admin_schemas import CHANNELS, SEVERITIES
 from api.report_export import SEVERITY_NAMES, UNIT_TYPES
 from core.models import Fact, Rule, Source, Subscription, Unit, User
+from core.taxonomy import RISK_NAMES, SENTIMENT_NAMES, TOPIC_NAMES
 from crawlers.connectors.base import registered_kinds
 
 ROLE_NAMES = {
@@ -115,11 +115,11 @@ def entity_pages(session: Any) -> dict[str, EntityPage]:
                 [
                     FormField("name", "Tên quy tắc", required=True),
                     FormField("query", "Truy vấn (cú pháp tìm kiếm)"),
-                    FormField("filters.topics", "Chủ đề", "multiselect", _opts(labels.TOPICS)),
+                    FormField("filters.topics", "Chủ đề", "multiselect", _opts(TOPIC_NAMES)),
                     FormField(
-                        "filters.sentiments", "Sắc thái", "multiselect", _opts(labels.SENTIMENTS)
+                        "filters.sentiments", "Sắc thái", "multiselect", _opts(SENTIMENT_NAMES)
                     ),
-                    FormField("filters.risks", "Mức độ nóng", "multiselect", _opts(labels.RISKS)),
+                    FormField("filters.risks", "Mức độ nóng", "multiselect", _opts(RISK_NAMES)),
                     FormField("filters.units", "Đơn vị", "multiselect", units, cast="int"),
                     FormField("severity", "Mức cảnh báo", "select", severities),
                     FormField("notify", "Gửi qua", "multiselect", [(c, c) for c in CHANNELS]),

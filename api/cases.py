@@ -14,7 +14,7 @@ from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from alerts.cases.lifecycle import STATUS_LABELS, is_overdue, story_documents
+from alerts.cases.lifecycle import is_overdue, story_documents
 from api.case_schemas import (
     CaseDetail,
     CaseSummary,
@@ -37,7 +37,7 @@ from core.models import (
     Source,
     User,
 )
-from core.taxonomy import TOPICS
+from core.taxonomy import SEVERITIES, SEVERITY_NAMES, STATUS_NAMES, TOPICS
 
 SEVERITY_RANK = case(
     (Alert.severity == "critical", 0),
@@ -46,12 +46,8 @@ SEVERITY_RANK = case(
     (Alert.severity == "low", 3),
     else_=4,
 )
-SEVERITY_LABELS = {
-    "critical": "Khẩn cấp",
-    "high": "Cao",
-    "medium": "Trung bình",
-    "low": "Thấp",
-}
+# Most severe first: the inbox lists its severity filter in this order.
+SEVERITY_LABELS = {s: SEVERITY_NAMES[s] for s in reversed(SEVERITIES)}
 BAD_CURSOR = "Con trỏ phân trang (cursor) không hợp lệ; hãy tải lại danh sách từ đầu."
 
 
@@ -89,7 +85,7 @@ def apply_filters(
     stmt: Select[Any], f: CaseFilters, principal: Principal, *, with_status: bool = True
 ) -> Select[Any]:
     """Add the inbox filters to a statement over Alert."""
-    bad = [s for s in f.status if s not in STATUS_LABELS]
+    bad = [s for s in f.status if s not in STATUS_NAMES]
     if bad:
         raise HTTPException(400, f"Trạng thái không hợp lệ: {', '.join(bad)}.")
     bad = [s for s in f.severity if s not in ("critical", "high", "medium", "low")]
@@ -174,7 +170,7 @@ def status_counts(session: Session, principal: Principal, f: CaseFilters) -> Sta
     stmt = apply_filters(
         select(Alert.status, func.count()).group_by(Alert.status), f, principal, with_status=False
     )
-    counts = {s: n for s, n in session.execute(stmt) if s in STATUS_LABELS}
+    counts = {s: n for s, n in session.execute(stmt) if s in STATUS_NAMES}
     return StatusCounts(**counts)
 
 
@@ -223,7 +219,7 @@ def summaries(session: Session, alerts: list[Alert]) -> list[CaseSummary]:
             title=a.title,
             severity=a.severity,
             status=a.status,
-            status_label=STATUS_LABELS.get(a.status, a.status),
+            status_label=STATUS_NAMES.get(a.status, a.status),
             score=a.score,
             story_id=a.story_id,
             unit_id=a.unit_id,

@@ -1,9 +1,7 @@
-"""Vietnamese UI names of the codes in docs/taxonomy.md (the names live in core.taxonomy)."""
+"""The facets of the search page and each facet's Vietnamese names, as the templates read them
+(the names live in core.taxonomy; codes are in docs/taxonomy.md)."""
 
-from core.taxonomy import RISK_NAMES as RISKS
-from core.taxonomy import SCOPE_NAMES as SCOPES
-from core.taxonomy import SENTIMENT_NAMES as SENTIMENTS
-from core.taxonomy import TOPIC_NAMES as TOPICS
+from core.taxonomy import RISK_NAMES, SCOPE_NAMES, SENTIMENT_NAMES, TOPIC_NAMES
 
 FACETS = {
     "source": "Nguồn",
@@ -12,4 +10,10 @@ FACETS = {
     "risk": "Mức độ",
     "unit": "Đơn vị",
 }
-ALL = {"topic": TOPICS, "sentiment": SENTIMENTS, "risk": RISKS, "scope": SCOPES, "facet": FACETS}
+ALL = {
+    "topic": TOPIC_NAMES,
+    "sentiment": SENTIMENT_NAMES,
+    "risk": RISK_NAMES,
+    "scope": SCOPE_NAMES,
+    "facet": FACETS,
+}

@@ -11,9 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts.reporting.reports import Report
-from api.labels import SENTIMENTS, TOPICS
 from api.tabular import safe_cell
-from core.taxonomy import SEVERITY_NAMES, STATUS_NAMES
+from core.taxonomy import SENTIMENT_NAMES, SEVERITY_NAMES, STATUS_NAMES, TOPIC_NAMES
 
 UNIT_TYPES = {"phong_gddt": "Phòng GDĐT", "truong": "Trường", "so": "Sở GDĐT", "khac": "Khác"}
 # XML 1.0 forbids most control characters; scraped text sometimes carries them.
@@ -36,11 +35,11 @@ def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[li
     """(title, header, rows) of every table, shared by both formats."""
     r = report
     return [
-        ("Theo chủ đề", ["Chủ đề", "Số tin"], [[TOPICS.get(k, k), n] for k, n in r.by_topic]),
+        ("Theo chủ đề", ["Chủ đề", "Số tin"], [[TOPIC_NAMES.get(k, k), n] for k, n in r.by_topic]),
         (
             "Theo sắc thái",
             ["Sắc thái", "Số tin"],
-            [[SENTIMENTS.get(k, "Chưa phân loại"), n] for k, n in r.by_sentiment],
+            [[SENTIMENT_NAMES.get(k, "Chưa phân loại"), n] for k, n in r.by_sentiment],
         ),
         ("Theo nguồn", ["Nguồn", "Số tin"], [[k, n] for k, n in r.by_source]),
         ("Theo đơn vị", ["Đơn vị", "Số tin"], [[name, n] for _, name, n in r.by_unit]),
@@ -101,7 +100,7 @@ def _chart_png(report: Report) -> bytes:
     topics = report.by_topic[:10]
     fig, ax = plt.subplots(figsize=(6.5, 3.2), dpi=120)
     try:
-        ax.barh([TOPICS.get(k, k) for k, _ in topics][::-1], [n for _, n in topics][::-1])
+        ax.barh([TOPIC_NAMES.get(k, k) for k, _ in topics][::-1], [n for _, n in topics][::-1])
         ax.set_xlabel("Số tin")
         ax.set_title("Tin, bài theo chủ đề")
         fig.tight_layout()

@@ -2,8 +2,9 @@
 
 1. Throughput: a temporary SQLite database holds `--docs` stored, classified documents in
    stories (our own generated Vietnamese text), `--rules` saved-search rules and `--units`
-   units. alerts.detection.tasks.evaluate (unit linking, every rule, story hot score, alert upserts,
-   one commit per document) runs on `--sample` of those documents; documents/s is printed.
+   units. alerts.detection.evaluate.evaluate (unit linking, every rule, story hot score,
+   alert upserts, one commit per document) runs on `--sample` of those documents;
+   documents/s is printed.
    Target: >= 500 documents/s. The fact bank is empty here (it adds one e5 pass per document
    when refuted facts exist; that cost is the encoder's, see bench/classifier_speed.py).
 2. Delay: a real Celery worker (embedded SQLite broker, queue "alerts") runs while items
@@ -178,7 +179,7 @@ def populate(session: object, args: argparse.Namespace, rng: random.Random) -> l
 def bench_throughput(ids: list[str], sample: int, batch: int) -> tuple[int, float]:
     """alerts.detection.tasks.evaluate_many on `sample` stored documents, `batch` per transaction
     (1 = what evaluate_document does per task); (documents, seconds)."""
-    from alerts.detection.tasks import evaluate, evaluate_many
+    from alerts.detection.evaluate import evaluate, evaluate_many
     from core import db
 
     session = db.new_session()

@@ -53,3 +53,16 @@ STATUS_NAMES = {
     "closed": "Đã đóng",
     "dismissed": "Đã bỏ qua",
 }
+# Alert severities, lowest first: a rank is the index (notify thresholds, escalation).
+SEVERITIES = ("low", "medium", "high", "critical")
+KIND_NAMES = {
+    "hot": "Tình huống nóng",
+    "spike": "Tin tăng đột biến",
+    "misinfo": "Thông tin sai lệch",
+    "rule": "Cảnh báo theo từ khóa",
+}
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 (low) .. 3 (critical); unknown values rank as medium."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else 1

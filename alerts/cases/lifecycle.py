@@ -42,7 +42,6 @@ ALLOWED_FROM: dict[str, set[AlertStatus]] = {
 # Cases still waiting for a response: the deadline applies to these.
 OPEN_STATUSES = {S.new.value, S.acknowledged.value, S.assigned.value}
 RESPONSE_KINDS = {"reply", "correction", "press_statement", "other"}
-STATUS_LABELS = STATUS_NAMES
 ACTION_LABELS = {
     "acknowledge": "tiếp nhận",
     "assign": "phân công",
@@ -140,7 +139,7 @@ def _move(session: Session, alert: Alert, action: str, actor: Actor, **event: An
     if current not in ALLOWED_FROM[action]:
         raise LifecycleError(
             f"Không thể {ACTION_LABELS[action]} cảnh báo đang ở trạng thái "
-            f"“{STATUS_LABELS[current.value]}”."
+            f"“{STATUS_NAMES[current.value]}”."
         )
     target = event.pop("to", None)
     now = utcnow()

@@ -1,1 +1,2 @@
-"""Detection: rules, the hot-issue score, story alerts, spikes and the fact bank, run per new document."""
+"""Detection, run per new document: rules, the hot-issue score, story alerts, spikes and
+the fact bank."""

@@ -1,5 +1,6 @@
-"""Alert tasks, called by name: "evaluate_document" (from the ingest pipeline) and
-"detect_spikes" (from the beat). Both are idempotent: running one twice changes nothing."""
+"""Evaluating new documents: link their units, apply the rules, match the fact bank and
+score their stories, a chunk of documents per transaction. Idempotent: evaluating a document
+twice changes nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from alerts.cases.lifecycle import set_deadline
 from alerts.detection import factbank
 from alerts.detection.rules import CompiledRule, DocumentFacts, compiled_rules, matching_rules
-from alerts.detection.spikes import DEFAULT_CALENDAR, detect
 from alerts.detection.story_alerts import (
     Outcome,
     remember_province,
@@ -24,8 +23,7 @@ from alerts.detection.story_alerts import (
     upsert_misinfo,
 )
 from alerts.units.matcher import get_matcher
-from core.celery_app import app
-from core.db import lock_for_write, session_scope
+from core.db import lock_for_write
 from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
 from core.settings import Settings, get_settings
 
@@ -261,20 +259,6 @@ def evaluate(
     return evaluate_many(session, [doc_id], settings=settings, embedder=embedder)
 
 
-def request_notifications(alert_ids: list[int]) -> None:
-    """Queue notify_alert once per created or escalated alert (after the commit)."""
-    # By name, as the pipeline does: the notifiers are another package's business.
-    from core.celery_app import send_task_safely
-
-    for alert_id in dict.fromkeys(alert_ids):
-        send_task_safely("notify_alert", args=[alert_id])
-
-
-def evaluate_rules(session: Session, doc_id: str) -> list[Alert]:
-    """Evaluate one document and return the alerts it touched (kept for callers and tests)."""
-    return evaluate(session, doc_id).touched
-
-
 def mark_evaluated(session: Session, doc_ids: Sequence[str]) -> None:
     """Record that evaluation committed for these documents: the sweep (crawlers.sweep)
     queues documents never evaluated. After the evaluation's commit, so a crash between the
@@ -285,40 +269,3 @@ def mark_evaluated(session: Session, doc_ids: Sequence[str]) -> None:
             .where(Document.id.in_(list(dict.fromkeys(doc_ids))))
             .values(evaluated_at=utcnow())
         )
-
-
-@app.task(name="evaluate_document")
-def evaluate_document(doc_id: str) -> int:
-    """Evaluate alerts for one new or changed document; safe to run twice."""
-    with session_scope() as session:
-        out = evaluate(session, doc_id)
-        mark_evaluated(session, [doc_id])
-    request_notifications(out.notify)
-    return len(out.touched)
-
-
-@app.task(name="evaluate_documents")
-def evaluate_documents(doc_ids: list[str]) -> int:
-    """evaluate_document for a batch (one transaction, each story scored once)."""
-    with session_scope() as session:
-        out = evaluate_many(session, doc_ids)
-        mark_evaluated(session, doc_ids)
-    request_notifications(out.notify)
-    return len(out.touched)
-
-
-@app.task(name="detect_spikes")
-def detect_spikes() -> int:
-    """Flag topic, unit and rule volume spikes (the beat runs this; idempotent per day)."""
-    settings = get_settings()
-    with session_scope() as session:
-        alerts = detect(
-            session,
-            utcnow(),
-            tz=ZoneInfo(settings.timezone),
-            calendar=settings.school_calendar or DEFAULT_CALENDAR,
-        )
-        session.commit()
-        ids = [a.id for a in alerts]
-    request_notifications(ids)
-    return len(ids)

@@ -51,7 +51,6 @@ SCOPE_STAGE = {"social": 0.25, "local": 0.6, "national": 1.0}
 SCOPE_ORDER = ("social", "local", "national")
 # Lower bounds of each band; below "medium" a story raises no alert.
 BANDS: tuple[tuple[str, float], ...] = (("critical", 70.0), ("high", 55.0), ("medium", 40.0))
-SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_THRESHOLD = 40.0
 # A label's floor, so a "nóng" item with a hesitant probability still counts as nóng.
 RISK_FLOOR = {"nong": 0.7, "theo_doi": 0.35, "binh_thuong": 0.0}
@@ -104,11 +103,6 @@ def band(score: float) -> str:
         if score >= lower:
             return name
     return "low"
-
-
-def rank(severity: str) -> int:
-    """Order of severities: low 0 ... critical 3 (unknown counts as medium)."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else 1
 
 
 def _saturate(x: float, scale: float) -> float:

@@ -19,10 +19,8 @@ from alerts.cases.lifecycle import reopen_for_escalation, set_deadline
 from alerts.detection.factbank import FactMatch
 from alerts.detection.scoring import (
     ALERT_THRESHOLD,
-    SEVERITIES,
     DocSignal,
     StoryScore,
-    rank,
     reasons,
     score_story,
 )
@@ -39,6 +37,7 @@ from core.models import (
     utcnow,
 )
 from core.settings import get_settings
+from core.taxonomy import SEVERITIES, severity_rank
 
 # A viral story can gather thousands of copies; its newest ones carry the signal.
 MAX_STORY_DOCS = 300
@@ -166,7 +165,10 @@ def _create(session: Session, alert: Alert, data: dict[str, Any]) -> Alert | Non
 def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any]) -> bool:
     """Raise the severity (never lower it); True when it went up. A dismissed case is left
     as the press office decided; an answered or closed one is reopened."""
-    if rank(severity) <= rank(alert.severity) or alert.status == AlertStatus.dismissed.value:
+    if (
+        severity_rank(severity) <= severity_rank(alert.severity)
+        or alert.status == AlertStatus.dismissed.value
+    ):
         return False
     session.add(
         AlertEvent(

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from alerts import labels
 from alerts.notify.messages import AlertView, DocLine, alert_view, document_lines, one_line, render
 from alerts.notify.outbox import enqueue
 from core.models import (
@@ -26,6 +25,7 @@ from core.models import (
     utcnow,
 )
 from core.settings import Settings
+from core.taxonomy import SENTIMENT_NAMES, TOPIC_NAMES, severity_rank
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def _alerts(
         query = query.where(Alert.kind != "misinfo", Alert.status != "dismissed")
     rows = sorted(
         session.scalars(query),
-        key=lambda a: (-labels.severity_rank(a.severity), -a.score, a.id),
+        key=lambda a: (-severity_rank(a.severity), -a.score, a.id),
     )
     return [alert_view(session, settings, a) for a in rows[:10]]
 
@@ -135,8 +135,8 @@ def build_digest(
         assert cls is not None
         topics.update(cls.topics or ["khac"])
         sentiments[cls.sentiment] += 1
-    digest.topics = bars(topics, labels.TOPIC_NAMES)
-    digest.sentiments = bars(sentiments, labels.SENTIMENT_NAMES)
+    digest.topics = bars(topics, TOPIC_NAMES)
+    digest.sentiments = bars(sentiments, SENTIMENT_NAMES)
     ids = [d.id for d in relevant]
     if ids:
         unit_counts = session.execute(

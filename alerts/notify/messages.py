@@ -16,11 +16,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import labels
+from core import taxonomy
 from core.models import Alert, Document, Fact, Source, Story, Unit
 from core.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Subject prefixes: the inbox of a busy office is sorted by these at a glance.
+SUBJECT_PREFIX = {"critical": "[Khẩn] ", "high": "[Quan trọng] ", "medium": "", "low": ""}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -58,7 +60,7 @@ def environment(kind: str) -> Environment:
             keep_trailing_newline=True,
         )
     env.filters.update(one_line=one_line, safe_url=safe_url)
-    env.globals.update(labels=labels)
+    env.globals.update(taxonomy=taxonomy)
     return env
 
 
@@ -155,10 +157,10 @@ def alert_view(session: Session, settings: Settings, alert: Alert) -> AlertView:
     return AlertView(
         id=alert.id,
         kind=alert.kind,
-        kind_name=labels.KIND_NAMES.get(alert.kind, "Cảnh báo"),
+        kind_name=taxonomy.KIND_NAMES.get(alert.kind, "Cảnh báo"),
         severity=alert.severity,
-        severity_name=labels.SEVERITY_NAMES.get(alert.severity, alert.severity),
-        status_name=labels.STATUS_NAMES.get(alert.status, alert.status),
+        severity_name=taxonomy.SEVERITY_NAMES.get(alert.severity, alert.severity),
+        status_name=taxonomy.STATUS_NAMES.get(alert.status, alert.status),
         title=one_line(alert.title or (story.title if story else "")) or "(không có tiêu đề)",
         url=f"{settings.public_url.rstrip('/')}/canh-bao/{alert.id}",
         created=local(alert.created_at, settings),
@@ -175,7 +177,7 @@ def alert_view(session: Session, settings: Settings, alert: Alert) -> AlertView:
 def alert_subject(view: AlertView) -> str:
     """ "[Khẩn] Tình huống nóng: <title>" (one line, however the title was scraped)."""
     kind = view.kind_name + (" (nâng mức cảnh báo)" if view.escalated else "")
-    return one_line(f"{labels.SUBJECT_PREFIX.get(view.severity, '')}{kind}: {view.title}")
+    return one_line(f"{SUBJECT_PREFIX.get(view.severity, '')}{kind}: {view.title}")
 
 
 def render_alert(view: AlertView) -> tuple[str, str, str]:

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from alerts.labels import severity_rank
 from alerts.notify.messages import alert_view, render_alert, render_bundle
 from alerts.notify.outbox import enqueue, make_key
 from core.models import Alert, Notification, Role, Rule, Subscription, Unit, User, utcnow
 from core.settings import Settings
+from core.taxonomy import severity_rank
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from alerts.cases import lifecycle
-from api import labels
 from api.cases import (
     SEVERITY_LABELS,
     CaseFilters,
@@ -25,6 +24,7 @@ from api.deps import MAX_ROW_ID, OfficerDep, Principal, ReaderDep, RowId, Sessio
 from api.revisions import edits_of
 from api.templating import TEMPLATES
 from core.models import Role, Unit
+from core.taxonomy import RISK_NAMES, STATUS_NAMES, TOPIC_NAMES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -70,9 +70,9 @@ def inbox(
         "counts": status_counts(session, principal, f),
         "filters": f,
         "next_cursor": next_cursor,
-        "status_labels": lifecycle.STATUS_LABELS,
+        "status_labels": STATUS_NAMES,
         "severity_labels": SEVERITY_LABELS,
-        "topics": labels.TOPICS,
+        "topics": TOPIC_NAMES,
         "kinds": KIND_LABELS,
         "units": session.scalars(
             select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)
@@ -114,12 +114,12 @@ def _render_case(
             if case.status in {s.value for s in sources}
         },
         "users": assignable_users(session) if _can_act(principal) else [],
-        "status_labels": lifecycle.STATUS_LABELS,
+        "status_labels": STATUS_NAMES,
         "event_labels": lifecycle.EVENT_LABELS,
         "severity_labels": SEVERITY_LABELS,
         "response_kinds": RESPONSE_KIND_LABELS,
-        "topics": labels.TOPICS,
-        "risks": labels.RISKS,
+        "topics": TOPIC_NAMES,
+        "risks": RISK_NAMES,
         "why": {k: v for k, v in case.details.items() if k != "documents"},
         # Articles the outlet edited ("Bài đã được sửa"), with what changed.
         "edits": edits_of(session, [d.id for d in case.documents]),

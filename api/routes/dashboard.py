@@ -18,6 +18,7 @@ from api.routes.web import TEMPLATES
 from api.svg import hbars, stacked_bars
 from core.models import Unit, utcnow
 from core.search import SearchBackend, SearchQuery
+from core.taxonomy import SENTIMENT_NAMES, TOPIC_NAMES
 
 router = APIRouter()
 Days = Annotated[int, Query(ge=1, le=366, description="Số ngày gần nhất")]
@@ -117,7 +118,7 @@ def facet_counts(
         session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).tuples().all()
     )
     out: dict[str, list[dict[str, Any]]] = {}
-    for what, names in (("topic", labels.TOPICS), ("source", {}), ("unit", {})):
+    for what, names in (("topic", TOPIC_NAMES), ("source", {}), ("unit", {})):
         rows = []
         for b in result.facets.get(what, []):
             if what == "unit":
@@ -180,7 +181,7 @@ def dashboard_page(
     tz = ZoneInfo(settings.timezone)
     per_day = volume_series(backend, days, tz, who)
     series = [
-        (labels.SENTIMENTS[k], f"s-{k}", [int(d[k]) for d in per_day])
+        (SENTIMENT_NAMES[k], f"s-{k}", [int(d[k]) for d in per_day])
         for k in ("tieu_cuc", "trung_tinh", "tich_cuc")
     ]
     limits = {"topic": 10, "source": 10, "unit": 15}

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import admin_service as svc
-from api import labels
 from api.admin_schemas import RuleFilters, RuleIn
 from api.deps import Principal, ReaderDep, SearchDep, SessionDep, SettingsDep, require_roles
 from api.routes.web import TEMPLATES
@@ -22,6 +21,7 @@ from api.tabular import csv_bytes
 from core.models import Role
 from core.search import QuerySyntaxError
 from core.search.base import MAX_PAGE_SIZE, MAX_RESULT_WINDOW
+from core.taxonomy import RISK_NAMES, SENTIMENT_NAMES, TOPIC_NAMES
 
 router = APIRouter()
 CSV_HEADER = [
@@ -78,9 +78,9 @@ def export_csv(
                     hit.title,
                     hit.source_name,
                     _local(hit.published_at, tz),
-                    "; ".join(labels.TOPICS.get(t, t) for t in hit.topics),
-                    labels.SENTIMENTS.get(hit.sentiment or "", hit.sentiment or ""),
-                    labels.RISKS.get(hit.risk or "", hit.risk or ""),
+                    "; ".join(TOPIC_NAMES.get(t, t) for t in hit.topics),
+                    SENTIMENT_NAMES.get(hit.sentiment or "", hit.sentiment or ""),
+                    RISK_NAMES.get(hit.risk or "", hit.risk or ""),
                     hit.url or "",
                     hit.id,
                 ]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from alerts.detection.tasks import EVALUATE_CHUNK, evaluate_many
+from alerts.detection.evaluate import EVALUATE_CHUNK, evaluate_many
 from core import db
 from core.models import Alert, Classification, Document, Rule, Source, Story
 from tests.conftest import TEST_DATABASE

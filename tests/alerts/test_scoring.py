@@ -11,10 +11,10 @@ from alerts.detection.scoring import (
     BANDS,
     DocSignal,
     band,
-    rank,
     reasons,
     score_story,
 )
+from core.taxonomy import severity_rank
 
 T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 
@@ -39,7 +39,7 @@ def test_bands(score: float, expected: str) -> None:
 
 
 def test_rank_orders_severities() -> None:
-    assert [rank(s) for s in ("low", "medium", "high", "critical")] == [0, 1, 2, 3]
+    assert [severity_rank(s) for s in ("low", "medium", "high", "critical")] == [0, 1, 2, 3]
 
 
 def test_quiet_positive_story_stays_low() -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.detection.tasks import evaluate
+from alerts.detection.evaluate import evaluate
 from alerts.units.matcher import UnitMatcher, get_matcher
 from core.models import DocumentUnit, Unit
 from tests.factories import make_document, make_source

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from alerts.detection.tasks import evaluate
+from alerts.detection.evaluate import evaluate
 from api.cli import app as cli_app
 from core.models import Alert, Document, DocumentUnit, Unit, User, utcnow
 from core.search import SearchQuery, get_backend

@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
-from alerts.detection.tasks import evaluate_rules, lock_story
+from alerts.detection.evaluate import evaluate, lock_story
 from core import db
 from core.celery_app import configure
 from core.models import Alert, Classification, Document, Rule, Source, Story
@@ -116,14 +116,14 @@ def test_alert_evaluations_of_one_story_queue_up_on_postgresql(
         result: list[int] = []
         worker = threading.Thread(
             target=lambda: result.append(
-                sum(a.kind == "rule" for a in evaluate_rules(db.new_session(), second.id))
+                sum(a.kind == "rule" for a in evaluate(db.new_session(), second.id).touched)
             )
         )
         worker.start()
         time.sleep(1.0)
         # then: the second waits for the first instead of opening its own case
         assert worker.is_alive()
-        evaluate_rules(other, first.id)  # commits, which releases the story
+        evaluate(other, first.id)  # commits, which releases the story
         worker.join(timeout=20)
         assert result == [1]
         # (the story may also get its own "hot" case; the rule's case is one)

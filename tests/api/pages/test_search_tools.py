@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from alerts.detection.tasks import evaluate_rules
+from alerts.detection.evaluate import evaluate
 from core.models import Document, Rule
 from tests.api.pages.conftest import FORMULA_TITLE, HOSTILE_TITLE, Seed, post_form
 
@@ -37,7 +37,7 @@ def test_search_saved_as_rule_raises_alerts(client_for, seeded: Seed, session) -
     page = client.get(r.headers["location"])
     assert f"Đã lưu tìm kiếm thành quy tắc cảnh báo #{rule.id}" in page.text
     # and the rule matches the seeded over-collection article (accent-insensitive)
-    alerts = evaluate_rules(session, seeded.docs["d1"])
+    alerts = evaluate(session, seeded.docs["d1"]).touched
     assert [a.rule_id for a in alerts] == [rule.id]
 
 
@@ -59,7 +59,7 @@ def test_saved_search_keeps_its_source_scope(client_for, seeded: Seed, session) 
     # then each rule keeps its scope, and only the one of the article's scope fires
     rule = session.scalar(select(Rule).where(Rule.id == ids[own]))
     assert rule.filters == {"scopes": [own]}
-    assert [a.rule_id for a in evaluate_rules(session, doc.id)] == [ids[own]]
+    assert [a.rule_id for a in evaluate(session, doc.id).touched] == [ids[own]]
 
 
 def test_save_search_refuses_broken_query_and_keeps_nothing(client_for, seeded, session) -> None:
