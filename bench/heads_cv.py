@@ -2,7 +2,8 @@
 
 Builds the frozen run of `make train` (e5s-v2's adapted encoder, the subsets its
 metrics.json records; embeddings from the training cache, computed when missing), then for
-each head and each (c_ngram, c_dense) pair fits the stacked head (classifier.linear) on K-1
+each head and each (c_ngram, c_dense) pair fits the stacked head
+(classifier.training.linear) on K-1
 folds of the training rows and scores the held-out fold's accented rows: ROC-AUC for binary
 heads, macro F1 for sentiment. A row and its accent-stripped copy share a fold. No dev row
 is used.
@@ -28,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     """Print one CV score per head and C pair."""
     from classifier.artefact import MODELS_DIR
-    from classifier.frozen import Frozen
-    from classifier.linear import StackData, fit_stacked
-    from classifier.metrics import f1_macro, roc_auc
-    from classifier.train import TrainArgs
+    from classifier.training.args import TrainArgs
+    from classifier.training.frozen_run import Frozen
+    from classifier.training.linear import StackData, fit_stacked
+    from classifier.training.metrics import f1_macro, roc_auc
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--heads", default="misinformation,sentiment,toxicity,relevance")

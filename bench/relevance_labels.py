@@ -64,10 +64,10 @@ def main() -> int:
     """Print the label audit and the n-gram model's errors."""
     import torch
 
-    from classifier.datasets import EDUCATION_LABEL, read_rows
     from classifier.features import NgramConfig, document_frequencies, idf_from_df, ngram_batch
-    from classifier.linear import fit_linear
-    from classifier.metrics import f1_binary
+    from classifier.training.datasets import EDUCATION_LABEL, read_rows
+    from classifier.training.linear import fit_linear
+    from classifier.training.metrics import f1_binary
     from core.settings import get_settings
 
     torch.manual_seed(0)

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import inspect, select
+
+from core.db import session_scope
+from core.models import LabelCorrection
 from core.taxonomy import RISKS, SENTIMENTS, TOPICS
 
 BINARY_HEADS = ("relevance", "toxicity", "misinformation")
@@ -132,11 +136,6 @@ def read_csv(path: Path) -> list[Correction]:
 
 def read_db(url: str | None = None) -> list[Correction]:
     """Every stored correction with a text (rows the API validated; re-checked anyway)."""
-    from sqlalchemy import inspect, select
-
-    from core.db import session_scope
-    from core.models import LabelCorrection
-
     out: list[Correction] = []
     with session_scope(url) as session:
         if not inspect(session.connection()).has_table(LabelCorrection.__tablename__):

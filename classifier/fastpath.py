@@ -34,12 +34,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from classifier.calibration import calibration_texts
+from classifier.features import encoder_fingerprint
+from classifier.heads import HeadsConfig, adapter_tag
+from classifier.normalize import prepare_text
+
 if TYPE_CHECKING:
     from transformers import BertModel
 
-    from classifier.heads import HeadsConfig
-
 log = logging.getLogger(__name__)
+# onnx and onnxruntime are imported in the functions that use them: the torch runtime (the
+# default) never loads them.
 
 FAST_FILE = "encoder-int8.onnx"
 # BertLayer's FFN down-projection MatMul, as the ONNX export names it.
@@ -230,10 +235,6 @@ def quantize(
 
 def fast_key(encoder_dir: Path, artefact: Path) -> str:
     """Which build a cached fast encoder is: base weights, adapter files, format."""
-    from classifier.calibration import calibration_texts
-    from classifier.features import encoder_fingerprint
-    from classifier.heads import adapter_tag
-
     digest = hashlib.sha256()
     digest.update(FAST_FORMAT.encode())
     # The smoothing's scales come from the calibration texts and alpha.
@@ -245,9 +246,6 @@ def fast_key(encoder_dir: Path, artefact: Path) -> str:
 
 def calibration_batches(tokenizer: Any, config: HeadsConfig) -> list[Batch]:
     """classifier.calibration's texts as the service feeds them, in batches of 32."""
-    from classifier.calibration import calibration_texts
-    from classifier.service import prepare_text
-
     max_length = config.max_length
     texts = [config.prefix + prepare_text(t, config.max_chars) for t in calibration_texts()]
     out = []

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from classifier.encoder import embed
 from core.text import fold
 
 log = logging.getLogger(__name__)
@@ -228,8 +229,6 @@ class EmbeddingCache:
         progress: bool = True,
     ) -> np.ndarray:
         """Embeddings of texts (computing and storing the missing ones), float32 [n, hidden]."""
-        from classifier.encoder import embed
-
         self._load()
         keys = [text_key(t) for t in texts]
         missing = sorted(

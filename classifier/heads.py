@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from classifier.artefact import CONFIG_FILE
+from classifier.encoder import mean_pool
 from classifier.features import ENGAGEMENT_DIM, NgramBatch, NgramConfig
+from classifier.lora import apply_lora
 from core.taxonomy import RISKS, SENTIMENTS, TOPICS
 
 if TYPE_CHECKING:
@@ -188,8 +191,6 @@ class MultiHeadModel(nn.Module):
 
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """L2-normalised mean-pooled encoder output (what the embedding cache stores)."""
-        from classifier.encoder import mean_pool
-
         if self.encoder is None:
             raise RuntimeError("this model has no encoder: pass pooled embeddings")
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
@@ -257,8 +258,6 @@ class MultiHeadModel(nn.Module):
         encoder_lora: dict[str, torch.Tensor] | None = None,
     ) -> Path:
         """Write config JSON + heads safetensors (+ fine-tuned encoder tensors / LoRA updates)."""
-        from safetensors.torch import save_file
-
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         tensors = {}
@@ -291,8 +290,6 @@ class MultiHeadModel(nn.Module):
     @classmethod
     def from_pretrained(cls, path: Path | str, encoder: BertModel | None = None) -> MultiHeadModel:
         """Load heads saved by save_pretrained; apply a fine-tuned encoder delta if any."""
-        from safetensors.torch import load_file
-
         path = Path(path)
         config = HeadsConfig.from_dict(json.loads((path / CONFIG_FILE).read_text("utf-8")))
         model = cls(config, encoder=encoder)
@@ -330,8 +327,6 @@ def adapter_tag(path: Path | str) -> str:
 
 def apply_adapter(encoder: BertModel, path: Path, config: HeadsConfig | None = None) -> bool:
     """Apply an artefact's fine-tuning (delta tensors, then LoRA updates) to a base encoder."""
-    from safetensors.torch import load_file
-
     path = Path(path)
     if config is None:
         config = HeadsConfig.from_dict(json.loads((path / CONFIG_FILE).read_text("utf-8")))
@@ -340,8 +335,6 @@ def apply_adapter(encoder: BertModel, path: Path, config: HeadsConfig | None = N
         encoder.load_state_dict(load_file(str(path / delta_name)), strict=False)
     lora_name = config.encoder.get("lora")
     if lora_name:
-        from classifier.lora import apply_lora
-
         apply_lora(encoder, load_file(str(path / lora_name)))
     return bool(delta_name or lora_name)
 

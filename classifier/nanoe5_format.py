@@ -307,6 +307,7 @@ def _corpus_texts(files: Sequence[Path]) -> Iterator[str]:
 
 def trimmed_piece_ids(tokenizer_json: dict[str, Any], files: Sequence[Path]) -> np.ndarray:
     """Sorted ids to keep: specials, every piece the corpus uses, ASCII/Vietnamese pieces."""
+    # Only the trim needs tokenizers: `encoder_pack unpack` reads this module on a bare box.
     from tokenizers import Tokenizer
 
     vocab = tokenizer_json["model"]["vocab"]

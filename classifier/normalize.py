@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from core.text import fold
 from core.text import normalize as normalize_text
 
-__all__ = ["TEENCODE", "model_input", "normalize_for_model", "truncate_words"]
+__all__ = ["TEENCODE", "model_input", "normalize_for_model", "prepare_text", "truncate_words"]
 
 # Social-media spelling -> standard word. Only unambiguous forms: "bn" (bạn / bao nhiêu),
 # "trg" (trường / trong), "đt" (điện thoại / đào tạo) and "gd" (giáo dục / gia đình) are
@@ -146,3 +147,15 @@ def model_input(title: str | None, lead: str | None, body: str | None, max_chars
         parts.append(piece)
         budget -= len(piece) + 1
     return "\n".join(parts)
+
+
+def prepare_text(text: Any, max_chars: int) -> str:
+    """Any input -> bounded, valid, normalised model text ('' when nothing is left)."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    text = str(text)[: max_chars * 4]
+    # Lone surrogates cannot be encoded for the tokenizer; replace them.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return truncate_words(normalize_for_model(text), max_chars)

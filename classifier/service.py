@@ -14,20 +14,28 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import torch
 
 from classifier.artefact import CONFIG_FILE, artefact_dir, has_artefact
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
 from classifier.cores import encoder_threads
-from classifier.heads import decide_topics
-from classifier.normalize import normalize_for_model, truncate_words
-
-if TYPE_CHECKING:
-    from classifier.heads import MultiHeadModel
-    from core.settings import Settings
+from classifier.encoder import load_encoder
+from classifier.encoder_install import ensure_encoder
+from classifier.fastpath import (
+    FastEncoder,
+    build_fast_encoder,
+    cached_fast_file,
+    calibration_batches,
+    fast_key,
+)
+from classifier.features import ENGAGEMENT_DIM, ngram_batch
+from classifier.heads import MultiHeadModel, decide_topics
+from classifier.normalize import prepare_text
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +47,6 @@ class ModelPrediction(Prediction):
     probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
     # relevant / toxic / unreliable at the artefact's calibrated thresholds.
     flags: dict[str, bool] = field(default_factory=dict)
-
-
-def prepare_text(text: Any, max_chars: int) -> str:
-    """Any input -> bounded, valid, normalised model text ('' when nothing is left)."""
-    if text is None:
-        return ""
-    if isinstance(text, bytes | bytearray):
-        text = bytes(text).decode("utf-8", "replace")
-    text = str(text)[: max_chars * 4]
-    # Lone surrogates cannot be encoded for the tokenizer; replace them.
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return truncate_words(normalize_for_model(text), max_chars)
 
 
 def _has_content(text: str) -> bool:
@@ -94,13 +90,8 @@ class TrainedClassifier:
         """Build/load the encoder and heads once (later calls return the loaded model)."""
         with self._lock:
             if self._model is None:
-                from classifier.encoder import ensure_encoder, load_encoder
-                from classifier.heads import MultiHeadModel
-
                 where = self.encoder_dir or ensure_encoder(self.settings)
                 if self.threads:
-                    import torch
-
                     # Process-wide: the heads (and the reference encoder) run in torch.
                     torch.set_num_threads(self.threads)
                 if self.runtime == "onnx":
@@ -116,16 +107,6 @@ class TrainedClassifier:
 
     def _load_fast(self, where: Path) -> MultiHeadModel:
         """Heads in torch, the encoder as the int8 ONNX graph (built once, then cached)."""
-        from classifier.encoder import load_encoder
-        from classifier.fastpath import (
-            FastEncoder,
-            build_fast_encoder,
-            cached_fast_file,
-            calibration_batches,
-            fast_key,
-        )
-        from classifier.heads import MultiHeadModel
-
         key = fast_key(where, self.path)
         out_dir = self.settings.data_dir / "models" / "fast" / self.model_version
         model_file = cached_fast_file(out_dir, key)
@@ -145,6 +126,7 @@ class TrainedClassifier:
                     batches = calibration_batches(tokenizer, heads.config)
                     model_file = build_fast_encoder(encoder, out_dir, key, batches)
                     del encoder, heads
+        # transformers takes seconds to import: only a process that loads the model pays.
         from transformers import PreTrainedTokenizerFast
 
         self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))
@@ -177,10 +159,6 @@ class TrainedClassifier:
     def _forward(
         self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None
     ) -> dict[str, np.ndarray]:
-        import torch
-
-        from classifier.features import ENGAGEMENT_DIM, ngram_batch
-
         model = self.load()
         cfg = model.config
         enc = self._tokenizer(
@@ -277,8 +255,6 @@ _instances_lock = threading.Lock()
 def get_classifier(settings: Settings | None = None) -> TrainedClassifier | BaselineClassifier:
     """The process-wide classifier: the trained artefact, else the keyword baseline."""
     if settings is None:
-        from core.settings import get_settings
-
         settings = get_settings()
     path = artefact_dir(settings)
     with _instances_lock:

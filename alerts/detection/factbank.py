@@ -55,7 +55,8 @@ class E5Embedder:
             if self._loaded is None:
                 # alerts/ otherwise reads only storage; the fact bank is the one place that
                 # needs the encoder itself (docs/decisions.md), so it is imported lazily.
-                from classifier.encoder import ensure_encoder, load_encoder, read_manifest
+                from classifier.encoder import load_encoder, read_manifest
+                from classifier.encoder_install import ensure_encoder
 
                 where = self.encoder_dir or ensure_encoder(self.settings)
                 self._loaded = load_encoder(where)

@@ -1,7 +1,8 @@
 """Label corrections: a press officer says what the classifier should have said.
 
 One correction per (document, head), replaced when corrected again; each keeps the model
-input and the prediction of that moment, so it becomes a training row (classifier.tasks)."""
+input and the prediction of that moment, so it becomes a
+training row (classifier.training.tasks)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Training: the commands and shared helpers that build the classifier's artefacts."""
+"""Training: the command (`python -m classifier.training.train`), one module per recipe
+(frozen, finetune, the news heads) and what they share (args, common, tasks, evaluate)."""

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from classifier.heads import HeadKind, activate, decide_topics, fit_temperature
-from classifier.metrics import (
+from classifier.training.metrics import (
     expected_calibration_error,
     f1_binary,
     f1_macro,
@@ -99,5 +99,18 @@ def topics_report(y: np.ndarray, p: np.ndarray, threshold: float, max_topics: in
         "f1_micro": f1_micro_multilabel(y, pred),
         "labels_per_item": float(pred.sum(axis=1).mean()),
         "threshold": threshold,
+        "n": len(y),
+    }
+
+
+def nested_topics(oof: np.ndarray, y: np.ndarray, fold: np.ndarray, max_topics: int) -> dict:
+    """Micro F1 where each fold's threshold comes from the other folds' scores."""
+    pred = np.zeros_like(y, dtype=np.int64)
+    for k in np.unique(fold):
+        thr = best_topic_threshold(y[fold != k], oof[fold != k], max_topics)
+        pred[fold == k] = decide_topics(oof[fold == k], thr, max_topics)
+    return {
+        "f1_micro": f1_micro_multilabel(y, pred),
+        "labels_per_item": float(pred.sum(axis=1).mean()),
         "n": len(y),
     }

@@ -1,6 +1,6 @@
 """Topics, risk and news sentiment: gold edu-news + weak labels, cross-validated (frozen mode).
 
-How the two label sources combine (see also classifier.frozen):
+How the two label sources combine (see also classifier.training.frozen):
 - weak: every baomoi *train* item of the education section (~3,900), labelled by the keyword
   baseline (`BaselineClassifier`: its topics, risk and sentiment), weight `weak_weight`;
   its n-grams are all used, its embeddings where the item is among relevance's encoded rows;
@@ -14,24 +14,22 @@ folds' out-of-fold scores, so no number below was tuned on the rows it scores.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from classifier.baseline import BaselineClassifier
-from classifier.evaluate import (
+from classifier.training.evaluate import (
     best_topic_threshold,
     calibrate,
     multiclass_report,
+    nested_topics,
     probs_of,
     topics_report,
 )
-from classifier.heads import decide_topics
-from classifier.metrics import f1_micro_multilabel
+from classifier.training.frozen_run import Frozen, Part, evaluate_simple
+from classifier.training.metrics import f1_micro_multilabel
 from core.taxonomy import RISKS, SENTIMENTS, TOPICS
-
-if TYPE_CHECKING:
-    from classifier.frozen import Frozen, Part
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +50,6 @@ def _baseline(texts: list[str], gold: Any, max_topics: int) -> dict[str, Any]:
     }
 
 
-def _nested_topics(oof: np.ndarray, y: np.ndarray, fold: np.ndarray, max_topics: int) -> dict:
-    """Micro F1 where each fold's threshold comes from the other folds' scores."""
-    pred = np.zeros_like(y, dtype=np.int64)
-    for k in np.unique(fold):
-        thr = best_topic_threshold(y[fold != k], oof[fold != k], max_topics)
-        pred[fold == k] = decide_topics(oof[fold == k], thr, max_topics)
-    return {
-        "f1_micro": f1_micro_multilabel(y, pred),
-        "labels_per_item": float(pred.sum(axis=1).mean()),
-        "n": len(y),
-    }
-
-
 def run_news(run: Frozen) -> dict[str, Any]:
     """CV metrics and final heads for topics, risk and sentiment."""
     args = run.args
@@ -75,8 +60,6 @@ def run_news(run: Frozen) -> dict[str, Any]:
     fold = run.rng_for("news/folds").permutation(n) % args.cv_folds
     vsfc = run.part(run.tasks["sentiment"])
     variant = "e5+ngram" if args.use_ngrams else "e5"
-
-    from classifier.frozen import Part
 
     fixes: dict[str, Part] = {}
     for h, ex in run.news.corrections.items():
@@ -125,7 +108,7 @@ def run_news(run: Frozen) -> dict[str, Any]:
             kind = run.model.specs[head].kind
             p = probs_of(z, kind)
             if head == "topics":
-                rep[f"cv_{name}"] = _nested_topics(p, gold.topics, fold, max_topics)
+                rep[f"cv_{name}"] = nested_topics(p, gold.topics, fold, max_topics)
             else:
                 rep[f"cv_{name}"] = multiclass_report(gold.risk, p)
                 rep[f"cv_{name}_confident_rows"] = multiclass_report(
@@ -172,8 +155,6 @@ def run_news(run: Frozen) -> dict[str, Any]:
     assert fitted.calib_rows is not None and fitted.calib_logits is not None
     y_cal = data.y[data.dense_rows[fitted.calib_rows]]
     temperatures["sentiment"], _ = calibrate(fitted.calib_logits, y_cal, "multiclass")
-    from classifier.frozen import evaluate_simple
-
     metrics["sentiment"] = {
         "variant": variant,
         variant: {

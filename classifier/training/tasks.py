@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier import datasets as ds
 from classifier.corrections import Correction
-from classifier.datasets import Examples, NewsLabels
 from classifier.normalize import model_input, normalize_for_model
+from classifier.training import datasets as ds
+from classifier.training.datasets import Examples, NewsLabels
 from core.taxonomy import RISKS, SENTIMENTS
 from core.text import strip_accents
 
@@ -196,20 +196,3 @@ def add_corrections(
         task.encoded_weights = np.concatenate(
             [task.encoded_weights, np.full(len(ex), weight, np.float32)]
         )
-
-
-def encoded_texts(tasks: dict[str, Task], news: News) -> list[str]:
-    """Every text the frozen pipeline needs from the encoder (train, stripped, dev)."""
-    out: list[str] = []
-    for task in tasks.values():
-        out += [task.train.texts[i] for i in task.encoded]
-        out += [stripped(task.train.texts[i]) for i in task.stripped]
-        for name, dev in task.dev.items():
-            out += dev.texts
-            out += [stripped(dev.texts[i]) for i in task.dev_stripped.get(name, [])]
-    out += news.gold.texts + [stripped(t) for t in news.gold.texts]
-    out += [news.weak.texts[i] for i in news.weak_encoded]
-    out += [stripped(news.weak.texts[i]) for i in news.weak_stripped]
-    for ex in news.corrections.values():
-        out += ex.texts + [stripped(t) for t in ex.texts]
-    return out

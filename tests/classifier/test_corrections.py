@@ -20,8 +20,10 @@ from classifier.corrections import (
     validate,
     write_csv,
 )
-from classifier.tasks import load_tasks, stripped
-from classifier.train import TrainArgs, main, train
+from classifier.training.args import TrainArgs
+from classifier.training.frozen import _checkpoint
+from classifier.training.tasks import load_tasks, stripped
+from classifier.training.train import main, train
 from core.models import LabelCorrection
 from core.settings import Settings
 from core.taxonomy import RISKS, TOPICS
@@ -143,7 +145,9 @@ def test_training_reads_corrections_from_csv_and_database_and_reports_them(
 
 def test_command_line_takes_the_corrections_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[TrainArgs] = []
-    monkeypatch.setattr("classifier.train.train", lambda args: seen.append(args) or Path("x"))
+    monkeypatch.setattr(
+        "classifier.training.train.train", lambda args: seen.append(args) or Path("x")
+    )
     main(["--corrections", "c.csv", "--corrections-from-db", "--correction-weight", "3"])
     assert seen[0].corrections == Path("c.csv") and seen[0].corrections_from_db is True
     assert seen[0].correction_weight == 3.0
@@ -171,8 +175,6 @@ def test_an_unmigrated_database_is_refused_clearly(tmp_path: Path) -> None:
 
 def test_checkpoints_are_keyed_by_the_corrections_content(root: Path) -> None:
     # given
-    from classifier.frozen import _checkpoint
-
     plain = tiny_args(root).resolved()
     flagged = tiny_args(root, corrections_from_db=True).resolved()
     a, b = [Correction(h, v, t) for h, v, t in FIXES[:2]], [Correction(*FIXES[2])]

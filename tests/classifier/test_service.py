@@ -19,7 +19,8 @@ from classifier import artefact, service
 from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
-from classifier.service import ModelPrediction, TrainedClassifier, get_classifier, prepare_text
+from classifier.normalize import prepare_text
+from classifier.service import ModelPrediction, TrainedClassifier, get_classifier
 from classifier.training.train import train
 from core import db
 from core.models import Document

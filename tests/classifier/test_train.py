@@ -18,9 +18,11 @@ from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
 from classifier.artefact import CONFIG_FILE
-from classifier.datasets import EDUCATION_LABEL
 from classifier.heads import ENCODER_DELTA_FILE, WEIGHTS_FILE, MultiHeadModel
-from classifier.train import TrainArgs, main, train
+from classifier.training.args import TrainArgs
+from classifier.training.datasets import EDUCATION_LABEL
+from classifier.training.frozen import _checkpoint
+from classifier.training.train import main, train
 
 EDU = [
     "Học sinh lớp 9 ôn thi vào lớp 10", "Giáo viên mầm non được tăng lương",
@@ -196,7 +198,9 @@ def test_finetune_smoke_runs_a_few_steps_and_saves_the_encoder_delta(tiny_root: 
 
 def test_command_line_parses_flags(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[TrainArgs] = []
-    monkeypatch.setattr("classifier.train.train", lambda args: seen.append(args) or Path("x"))
+    monkeypatch.setattr(
+        "classifier.training.train.train", lambda args: seen.append(args) or Path("x")
+    )
     main(["--mode", "finetune", "--subset", "sentiment=10", "--no-use-ngrams", "--lr", "1e-4"])
     assert seen[0].mode == "finetune" and seen[0].subsets == {"sentiment": 10}
     assert seen[0].use_ngrams is False and seen[0].lr == 1e-4
@@ -285,8 +289,6 @@ def test_refitting_an_adapted_artefact_in_place_keeps_its_adapter(tiny_root: Pat
 
 
 def test_head_checkpoints_are_keyed_by_the_adapters_content(tmp_path: Path) -> None:
-    from classifier.frozen import _checkpoint
-
     # given one adapter folder whose LoRA file changes (a new finetune written over it)
     folder = tmp_path / "adapter"
     folder.mkdir()
