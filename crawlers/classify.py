@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only, selectinload
 
+# Connects classifier.cores.share_cores: a worker parent sets its children's encoder threads.
+import classifier.cores  # noqa: F401
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
 from core.celery_app import (
