@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 
 # Connects classifier.cores.share_cores: a worker parent sets its children's encoder threads.
 import classifier.cores  # noqa: F401
-from classifier.base import Prediction
+from classifier.base import Classifier, Prediction
 from classifier.baseline import BaselineClassifier
 from core.celery_app import (
     CLASSIFY_DOCUMENTS,
@@ -28,7 +28,7 @@ from core.celery_app import (
 from core.db import lock_for_write, retry_on_lock, session_scope
 from core.models import Document, utcnow
 from core.settings import Settings, get_settings
-from crawlers.labelling import Classifier, classification_text, store_prediction
+from crawlers.labelling import classification_text, store_prediction
 
 log = logging.getLogger(__name__)
 # One forward pass per batch; the classifier itself sub-batches by length.

@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from classifier.base import Prediction
+from classifier.base import Classifier, Prediction
 from classifier.baseline import BaselineClassifier
 from core.models import Classification, Document, utcnow
 
 log = logging.getLogger(__name__)
-
-
-class Classifier(Protocol):
-    """What the pipeline needs of a classifier (the baseline now, the trained model later)."""
-
-    model_version: str
-
-    def predict(self, texts: list[str]) -> list[Prediction]: ...
 
 
 def classification_text(doc: Document) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from classifier.base import Classifier
 from core.celery_app import (
     CLASSIFY_DOCUMENT,
     CLASSIFY_DOCUMENTS,
@@ -32,7 +33,6 @@ from crawlers.connectors.base import FetchedItem
 from crawlers.dedupe import attach, reattach, refresh_story
 from crawlers.fingerprint import fingerprint
 from crawlers.labelling import (
-    Classifier,
     default_classifier,
     joined_text,
     predict_texts,

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from classifier.base import Classifier
 from core.models import CrawlRun, Source, utcnow
 from core.settings import Settings, get_settings
 from crawlers.connectors.base import CrawlOutput, get_connector
 from crawlers.enrich import enrich_from_pages
 from crawlers.http import FetchError
-from crawlers.labelling import Classifier
 from crawlers.pipeline import IngestStats, ingest
 
 log = logging.getLogger(__name__)

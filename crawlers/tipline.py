@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from classifier.base import Classifier
 from core.db import DatabaseBusy
 from core.models import Document, Source, SourceKind, utcnow
 from core.settings import Settings
@@ -22,7 +23,6 @@ from core.text import clean, normalize
 from crawlers.connectors.base import FetchedItem
 from crawlers.connectors.social import headline
 from crawlers.identity import canonical_url, document_id
-from crawlers.labelling import Classifier
 from crawlers.pipeline import ingest
 from crawlers.prepare import MAX_URL
 
