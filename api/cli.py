@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
+import json
 import logging
 import os
+import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import select
 
+from alerts.notify.digest import preview as render_preview
+from alerts.notify.digest import send_due_digests
+from alerts.notify.outbox import requeue_failed
+from alerts.units.importer import import_units
 from api.cli_corrections import corrections_app
 from api.cli_errors import ensure_schema, run_with_retries
 from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import new_session, session_scope
-from core.models import Role, Source, Unit, User
+from core.models import Notification, Role, Source, Unit, User
+from core.search import get_backend
+from core.search.base import backend_names
+from core.search.indexer import reindex as rebuild
 from core.security import hash_password
 from core.settings import get_settings
 
@@ -70,7 +81,8 @@ def crawl(
     every: Annotated[bool, typer.Option("--all", help="Quét mọi nguồn đang bật")] = False,
 ) -> None:
     """Crawl one, several or all sources now in one process, then index what arrived."""
-    from core.search import get_backend
+    # Imported here: crawling loads extraction and HTTP libraries, +2.5 s on every other
+    # command (python -X importtime), `diemtin --help` included.
     from crawlers.crawl_now import crawl_now, find_sources, summary_vi
 
     if not sources and not every:
@@ -114,13 +126,9 @@ def reindex(
     ] = None,
 ) -> None:
     """Rebuild the search index from the database (resumable with --resume)."""
-    from core.search import get_backend
-    from core.search.base import backend_names
-    from core.search.indexer import reindex as rebuild
-
     settings = get_settings()
     if backend is not None:
-        if backend not in ("sqlite", "elasticsearch", *backend_names()):
+        if backend not in backend_names():
             raise typer.BadParameter(f"Không có kiểu chỉ mục {backend!r}.")
         # Filling a new backend from the database is how a deployment moves to it.
         settings = settings.model_copy(update={"search_backend": backend})
@@ -189,10 +197,6 @@ def units_import(
     file: Annotated[str, typer.Argument(help="Tệp CSV/XLSX: name, type, district, aliases")],
 ) -> None:
     """Import units from CSV/XLSX; bad rows are listed, re-importing changes nothing."""
-    from pathlib import Path
-
-    from alerts.units.importer import import_units
-
     ensure_schema()
     path = Path(file)
     if not path.is_file():
@@ -222,10 +226,8 @@ def classify(
     ] = False,
 ) -> None:
     """Classify texts with the trained model (the keyword baseline when none is installed)."""
-    import dataclasses
-    import json
-    import sys
-
+    # Imported here: the model stack (torch) adds seconds (+7 s on the shared dev box, python
+    # -X importtime) to every other command.
     from classifier.service import get_classifier
 
     if texts == ["-"]:
@@ -253,11 +255,6 @@ def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Ghi HTML ra tệp")] = None,
 ) -> None:
     """Preview the daily digest as HTML, or queue the digests that are due now."""
-    from datetime import date
-
-    from alerts.notify.digest import preview as render_preview
-    from alerts.notify.digest import send_due_digests
-
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
@@ -279,8 +276,6 @@ def digest(
 @notify_app.command("failed")
 def notify_failed() -> None:
     """List notifications that failed after their last retry."""
-    from core.models import Notification
-
     ensure_schema()
     with new_session(read_only=True) as session:
         rows = session.scalars(
@@ -300,8 +295,6 @@ def notify_requeue(
     ids: Annotated[list[int] | None, typer.Argument(help="Mã số (bỏ trống: tất cả)")] = None,
 ) -> None:
     """Put failed notifications back in the queue with a fresh retry budget."""
-    from alerts.notify.outbox import requeue_failed
-
     ensure_schema()
     with session_scope() as session:
         n = requeue_failed(session, ids=ids or None)
@@ -315,6 +308,8 @@ def run(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Start the web app, a worker and the scheduler in one command."""
+    # Imported here: the supervisor brings the web app and the whole crawl stack (+2 s, python
+    # -X importtime) that other commands do not need.
     from api.supervisor import supervise
 
     raise typer.Exit(code=supervise(demo=demo, host=host, port=port))

@@ -13,7 +13,8 @@ from typing import TypeVar
 import typer
 
 from api.busy import BUSY_MESSAGE, is_database_busy
-from core.db import lock_deadline
+from core.db import alembic_config, get_engine, lock_deadline, migrate
+from core.settings import get_settings
 
 log = logging.getLogger("diemtin.cli")
 T = TypeVar("T")
@@ -51,9 +52,6 @@ def ensure_schema() -> None:
     a read-only command does not queue behind a long writer just to find nothing to do."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-
-    from core.db import alembic_config, get_engine, migrate
-    from core.settings import get_settings
 
     engine = get_engine(get_settings().db_url).execution_options(read_only=True)
     with engine.connect() as conn:

@@ -11,9 +11,12 @@ import typer
 from sqlalchemy import func, or_, select
 
 from api.cli_errors import ensure_schema
+from core.audit import audit
 from core.db import session_scope
 from core.models import Document, Source, utcnow
 from core.settings import get_settings
+from crawlers.source_config import public_config
+from crawlers.sources import add_source, edit_source
 
 source_app = typer.Typer(help="Nguồn tin.", no_args_is_help=True)
 
@@ -91,8 +94,6 @@ def config_from_options(
 
 
 def _show_config(source: Source) -> str:
-    from crawlers.source_config import public_config
-
     return json.dumps(public_config(source.config), ensure_ascii=False, sort_keys=True)
 
 
@@ -123,8 +124,6 @@ def source_add(
     concurrency: ConcurrencyOpt = None,
 ) -> None:
     """Add a source to crawl, with its kind's config (checked before it is saved)."""
-    from crawlers.sources import add_source
-
     settings_ = config_from_options(
         config,
         config_file,
@@ -180,10 +179,6 @@ def source_edit(
     concurrency: ConcurrencyOpt = None,
 ) -> None:
     """Change a source: name, URL, interval, scope, on/off, and its config."""
-    from core.audit import audit
-    from crawlers.source_config import public_config
-    from crawlers.sources import edit_source
-
     changes = config_from_options(
         config,
         config_file,

@@ -18,6 +18,8 @@ from api.routes.health import probe_disk
 from core.celery_app import QUEUES
 from core.db import migrate, session_scope
 from core.settings import get_settings
+from crawlers.sources import ensure_default_sources
+from fixtureweb.demo import DemoSite, register_demo_source
 
 log = logging.getLogger("diemtin.run")
 
@@ -103,7 +105,6 @@ def data_dir_problem(data_dir: Path) -> str | None:
 def supervise(*, demo: bool = False, host: str | None = None, port: int | None = None) -> int:
     """Run until interrupted, restarting a child that dies; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    from crawlers.sources import ensure_default_sources
 
     env = os.environ.copy()
     if demo:
@@ -129,8 +130,6 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
         if first_admin:
             log.warning("%s", first_admin)
         if demo:
-            from fixtureweb.demo import DemoSite, register_demo_source
-
             site = DemoSite(port=settings.demo_port, settings=settings)
             site.start()
             register_demo_source(session, site.feed_url)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import kombu.pools
-from celery import Celery, Task, signals
+from celery import Celery, Task
 from celery.utils.time import get_exponential_backoff_interval
 from kombu.transport.sqlalchemy import Transport as SqlaTransport
 
@@ -138,21 +138,6 @@ def configure(settings: Settings | None = None) -> Celery:
         include=TASK_MODULES,
     )
     return app
-
-
-@signals.celeryd_after_setup.connect
-def share_cores(sender: str, instance: Any, **_: Any) -> None:
-    """A prefork worker of N processes gives each child's classifier cores / N threads.
-
-    Sent in the parent before the pool forks, so every child inherits the figure. Each
-    process otherwise runs its encoder on every core and N of them contend: on 2 cores,
-    `-c 2` ran at 74 docs/s with every core each and 104 with one each (int8 fast path,
-    `python bench/classify_workers.py`). DIEMTIN_CLASSIFIER_THREADS, when set, wins."""
-    from classifier import cores
-
-    processes = int(getattr(instance, "concurrency", 0) or 0)
-    forked = "prefork" in str(getattr(instance, "pool_cls", "prefork")).lower()
-    cores.worker_threads = cores.cores_per_process(processes) if forked else 0
 
 
 def send_task_safely(name: str, args: Iterable[Any] = ()) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 
 # Connects classifier.cores.share_cores: a worker parent sets its children's encoder threads.
 import classifier.cores  # noqa: F401
+from classifier.artefact import artefact_dir, has_artefact
 from classifier.base import Classifier, Prediction
 from classifier.baseline import BaselineClassifier
 from core.celery_app import (
@@ -42,8 +43,6 @@ def model_enabled(settings: Settings) -> bool:
     """True when ingest should queue the trained model (setting on and an artefact present)."""
     if not settings.classifier_model_enabled:
         return False
-    from classifier.artefact import artefact_dir, has_artefact
-
     return has_artefact(artefact_dir(settings))
 
 
@@ -130,6 +129,8 @@ def _store_slice(session: Session, labels: dict[str, tuple[datetime, Prediction]
 
 def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Prediction]:
     texts = [classification_text(d) for d in docs]
+    # Imported here, as below: the model stack (torch) would cost every crawl worker, which
+    # imports this module through the pipeline, ~6 s of start-up; only the classify queue runs it.
     from classifier.service import TrainedClassifier
 
     if not isinstance(classifier, TrainedClassifier):

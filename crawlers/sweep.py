@@ -17,6 +17,7 @@ from celery import signals
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from classifier.artefact import CONFIG_FILE, artefact_dir
 from core.celery_app import (
     CLASSIFY_DOCUMENTS,
     EVALUATE_DOCUMENTS,
@@ -28,6 +29,7 @@ from core.celery_app import (
 from core.db import new_session, session_scope
 from core.models import Classification, CrawlRun, Document, utcnow
 from core.settings import Settings, get_settings
+from crawlers.classify import model_enabled
 
 log = logging.getLogger(__name__)
 # Per kind and sweep: enough to catch up after an outage within a few sweeps, small enough
@@ -42,13 +44,8 @@ INTERRUPTED = "interrupted"
 
 def model_version(settings: Settings) -> str | None:
     """The trained model's version when ingest queues it (setting on, artefact present)."""
-    from classifier.artefact import CONFIG_FILE
-    from crawlers.classify import model_enabled
-
     if not model_enabled(settings):
         return None
-    from classifier.artefact import artefact_dir
-
     config = json.loads((artefact_dir(settings) / CONFIG_FILE).read_text(encoding="utf-8"))
     return str(config["version"])
 

@@ -26,14 +26,9 @@ __all__ = [
 
 @lru_cache(maxsize=4)
 def _backend(name: str, db_url: str, es_url: str, timezone: str) -> SearchBackend:
-    # Importing a backend module registers it; only the chosen one is imported.
     if name == "sqlite":
-        import core.search.sqlite_fts  # noqa: F401
-
         return create_backend(name, url=db_url, timezone=timezone)
     if name == "elasticsearch":
-        import core.search.elastic  # noqa: F401
-
         return create_backend(name, url=es_url, timezone=timezone)
     return create_backend(name)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from core.registry import Registry
+
 FACET_FIELDS = ("source", "topic", "sentiment", "risk", "unit")
 MAX_PAGE_SIZE = 100
 # Deep paging costs grow with the offset on every backend (ES refuses past 10,000 by default).
@@ -139,21 +141,30 @@ class SearchBackend(Protocol):
         ...
 
 
-_REGISTRY: dict[str, Callable[..., SearchBackend]] = {}
+# Importing a backend module registers it; only the configured one is ever imported (the
+# Elasticsearch client is not loaded by an embedded install).
+BACKENDS: Registry[Callable[..., SearchBackend]] = Registry(
+    "search backend",
+    {"sqlite": "core.search.sqlite_fts", "elasticsearch": "core.search.elastic"},
+)
 
 
 def register_backend(name: str, factory: Callable[..., SearchBackend]) -> None:
     """Register a backend factory under a settings name."""
-    _REGISTRY[name] = factory
+    BACKENDS.register(name, factory)
 
 
 def backend_names() -> list[str]:
-    """The registered backend names."""
-    return sorted(_REGISTRY)
+    """The backend names settings may choose."""
+    return BACKENDS.names()
 
 
 def create_backend(name: str, **kwargs: Any) -> SearchBackend:
     """Build the backend registered as `name`."""
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown search backend {name!r}; known: {', '.join(backend_names())}")
-    return _REGISTRY[name](**kwargs)
+    try:
+        factory = BACKENDS.get(name)
+    except KeyError:
+        raise ValueError(
+            f"unknown search backend {name!r}; known: {', '.join(backend_names())}"
+        ) from None
+    return factory(**kwargs)

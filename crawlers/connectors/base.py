@@ -5,13 +5,13 @@ and forum connectors the same way."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from core.models import Source
+from core.registry import Registry
 from core.settings import Settings
 
 
@@ -62,35 +62,29 @@ class SourceConnector(Protocol):
 
 ConnectorFactory = Callable[[], SourceConnector]
 
-_REGISTRY: dict[str, ConnectorFactory] = {}
 # Importing a built-in module registers it; only the kinds in use get imported.
-_BUILTINS = {
-    "rss": "crawlers.connectors.rss",
-    "facebook": "crawlers.connectors.facebook",
-    "youtube": "crawlers.connectors.youtube",
-    "forum": "crawlers.connectors.forum",
-    "site": "crawlers.connectors.site",
-}
+CONNECTORS: Registry[ConnectorFactory] = Registry(
+    "connector for source kind",
+    {
+        "rss": "crawlers.connectors.rss",
+        "facebook": "crawlers.connectors.facebook",
+        "youtube": "crawlers.connectors.youtube",
+        "forum": "crawlers.connectors.forum",
+        "site": "crawlers.connectors.site",
+    },
+)
 
 
 def register_connector(kind: str, cls: ConnectorFactory) -> ConnectorFactory:
     """Register a connector class (or any zero-argument factory) for a Source.kind."""
-    _REGISTRY[kind] = cls
-    return cls
+    return CONNECTORS.register(kind, cls)
 
 
 def get_connector(kind: str) -> SourceConnector:
     """A new connector for `kind`; raises KeyError when none is registered."""
-    if kind not in _REGISTRY and kind in _BUILTINS:
-        importlib.import_module(_BUILTINS[kind])
-    try:
-        factory = _REGISTRY[kind]
-    except KeyError:
-        known = ", ".join(sorted(set(_REGISTRY) | set(_BUILTINS))) or "none"
-        raise KeyError(f"no connector for source kind {kind!r} (known: {known})") from None
-    return factory()
+    return CONNECTORS.get(kind)()
 
 
 def registered_kinds() -> list[str]:
     """The source kinds that have a connector."""
-    return sorted(set(_REGISTRY) | set(_BUILTINS))
+    return CONNECTORS.names()
