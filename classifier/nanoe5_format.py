@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tokenizers import Tokenizer
 
 MAGIC = b"E5S1"
 VERSION = 1
@@ -307,9 +308,6 @@ def _corpus_texts(files: Sequence[Path]) -> Iterator[str]:
 
 def trimmed_piece_ids(tokenizer_json: dict[str, Any], files: Sequence[Path]) -> np.ndarray:
     """Sorted ids to keep: specials, every piece the corpus uses, ASCII/Vietnamese pieces."""
-    # Only the trim needs tokenizers: `encoder_pack unpack` reads this module on a bare box.
-    from tokenizers import Tokenizer
-
     vocab = tokenizer_json["model"]["vocab"]
     keep = np.zeros(len(vocab), dtype=bool)
     keep[[tok["id"] for tok in tokenizer_json["added_tokens"]]] = True
