@@ -25,8 +25,12 @@ SCHOOL_WORDS = re.compile(
     r"thí sinh|điểm chuẩn|dạy thêm|trẻ em|học viên)\b",
     re.IGNORECASE,
 )
-# How many of each kind, in a pool of 3,250 (13 batches of 250).
-QUOTA = {"edu_section": 900, "jobs_section": 400, "school_word": 1500, "other": 450}
+# How many of each kind per round. Round 1: 3,250 rows (batches 01-13). Round 2 (batches
+# 14-24) leans to education items: round 1 held ~700 relevant rows, too few to learn 16 topics.
+ROUNDS = {
+    1: {"edu_section": 900, "jobs_section": 400, "school_word": 1500, "other": 450},
+    2: {"edu_section": 1500, "jobs_section": 250, "school_word": 1000, "other": 0},
+}
 BATCH = 250
 
 
@@ -38,14 +42,19 @@ def kind(row: dict[str, str]) -> str:
     return "school_word" if SCHOOL_WORDS.search(f"{row['title']} {row['sapo']}") else "other"
 
 
-def choose(rows: list[dict[str, str]], seed: int = 20) -> list[dict[str, str]]:
-    rng = random.Random(seed)
-    by_kind: dict[str, list[dict[str, str]]] = {k: [] for k in QUOTA}
+def choose(rows: list[dict[str, str]], round_: int = 1, seed: int = 20) -> list[dict[str, str]]:
+    """The pool of one round; a later round never repeats an earlier round's rows."""
+    taken: set[str] = set()
+    for earlier in range(1, round_):
+        taken |= {r["baomoi_id"] for r in choose(rows, earlier, seed)}
+    rng = random.Random(seed + round_ - 1)
+    quota = ROUNDS[round_]
+    by_kind: dict[str, list[dict[str, str]]] = {k: [] for k in quota}
     for row in rows:
-        if row["title"].strip():
+        if row["title"].strip() and row["baomoi_id"] not in taken:
             by_kind[kind(row)].append(row)
     pool = []
-    for k, n in QUOTA.items():
+    for k, n in quota.items():
         pool += [{**r, "pool_kind": k} for r in rng.sample(by_kind[k], min(n, len(by_kind[k])))]
     rng.shuffle(pool)
     return pool
@@ -55,12 +64,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data/baomoi/train.csv"))
     ap.add_argument("--out", type=Path, required=True, help="folder for batch_NN.csv (text)")
+    ap.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS))
     args = ap.parse_args()
     with args.data.open(encoding="utf-8") as fh:
-        pool = choose(list(csv.DictReader(fh)))
+        rows = list(csv.DictReader(fh))
+    # Batch numbers go on from the earlier rounds' last batch.
+    first = 1 + sum(-(-sum(ROUNDS[r].values()) // BATCH) for r in range(1, args.round))
+    pool = choose(rows, args.round)
     args.out.mkdir(parents=True, exist_ok=True)
     for i in range(0, len(pool), BATCH):
-        path = args.out / f"batch_{i // BATCH + 1:02d}.csv"
+        path = args.out / f"batch_{first + i // BATCH:02d}.csv"
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.DictWriter(fh, ["baomoi_id", "title", "sapo", "label", "pool_kind"])
             w.writeheader()
