@@ -15,30 +15,42 @@ XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 @dataclass(frozen=True)
 class FeedItem:
-    """One <item>: the full text goes into content:encoded as HTML paragraphs."""
+    """One <item>; the full text, when given, goes into content:encoded as HTML paragraphs."""
 
     title: str
     link: str
-    published_at: datetime
+    # A string is written as it is: tests copy how an outlet writes its dates.
+    published_at: datetime | str
     lead: str
-    paragraphs: tuple[str, ...] | list[str]
+    paragraphs: tuple[str, ...] | list[str] = ()
     author: str = ""
     category: str = ""
+    # None: the link, as a permalink.
+    guid: str | None = None
 
 
 def _item(item: FeedItem) -> str:
     link = escape(item.link)
+    guid = (
+        f'<guid isPermaLink="true">{link}</guid>'
+        if item.guid is None
+        else f"<guid>{escape(item.guid)}</guid>"
+    )
+    published = (
+        item.published_at
+        if isinstance(item.published_at, str)
+        else format_datetime(item.published_at.astimezone(VN_TZ))
+    )
+    author = f"<dc:creator>{escape(item.author)}</dc:creator>" if item.author else ""
+    category = f"<category>{escape(item.category)}</category>" if item.category else ""
     # content:encoded holds HTML, so each paragraph is escaped as HTML and the whole
     # fragment once more as XML.
     html_body = "".join(f"<p>{escape(p)}</p>" for p in item.paragraphs)
-    author = f"<dc:creator>{escape(item.author)}</dc:creator>" if item.author else ""
-    category = f"<category>{escape(item.category)}</category>" if item.category else ""
+    content = f"<content:encoded>{escape(html_body)}</content:encoded>" if html_body else ""
     return (
-        f"<item><title>{escape(item.title)}</title><link>{link}</link>"
-        f'<guid isPermaLink="true">{link}</guid>'
-        f"<pubDate>{format_datetime(item.published_at.astimezone(VN_TZ))}</pubDate>"
-        f"{author}{category}<description>{escape(item.lead)}</description>"
-        f"<content:encoded>{escape(html_body)}</content:encoded></item>\n"
+        f"<item><title>{escape(item.title)}</title><link>{link}</link>{guid}"
+        f"<pubDate>{published}</pubDate>{author}{category}"
+        f"<description>{escape(item.lead)}</description>{content}</item>\n"
     )
 
 

@@ -10,6 +10,7 @@ from html import escape
 from sqlalchemy.orm import Session
 
 from core.models import Source
+from fixtureweb.rss import FeedItem, rss_feed
 from tests.crawlers.conftest import LocalServer, Reply
 
 FEED_PATH = "/rss/giao-duc.rss"
@@ -50,16 +51,21 @@ class Newsroom:
         return article
 
     def feed(self) -> bytes:
-        items = "".join(
-            f"<item><title>{escape(a.title)}</title><link>{self.server.url(a.path)}</link>"
-            f"<guid>{escape(a.path)}</guid><pubDate>{a.pub_date}</pubDate>"
-            f"<description>{escape(a.summary or a.lead)}</description></item>"
-            for a in self.articles
+        return rss_feed(
+            title="Báo Thử nghiệm",
+            link=self.server.url("/"),
+            description="Tin giáo dục",
+            items=[
+                FeedItem(
+                    title=a.title,
+                    link=self.server.url(a.path),
+                    guid=a.path,
+                    published_at=a.pub_date,
+                    lead=a.summary or a.lead,
+                )
+                for a in self.articles
+            ],
         )
-        return (
-            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>Báo Thử nghiệm</title>{items}</channel></rss>"
-        ).encode()
 
     def _page(self, a: Article) -> Reply:
         if a.status != 200:
