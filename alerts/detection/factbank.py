@@ -54,7 +54,8 @@ class E5Embedder:
         with self._lock:
             if self._loaded is None:
                 # alerts/ otherwise reads only storage; the fact bank is the one place that
-                # needs the encoder itself (docs/decisions.md), so it is imported lazily.
+                # needs the encoder itself (docs/decisions.md), so it is imported lazily:
+                # torch adds ~12 s to every alerts worker's start (python -X importtime).
                 from classifier.encoder import load_encoder, read_manifest
                 from classifier.encoder_install import ensure_encoder
 
@@ -65,7 +66,7 @@ class E5Embedder:
             return self._loaded
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        from classifier.encoder import embed
+        from classifier.encoder import embed  # lazily, as in _load
 
         model, tokenizer = self._load()
         return embed(model, tokenizer, list(texts), PREFIX, max_length=128)

@@ -3,7 +3,6 @@ it commits an alert), dispatch_notifications, send_bundles and send_due_digests 
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,26 +11,26 @@ from alerts.notify.digest import send_due_digests as queue_due_digests
 from alerts.notify.outbox import dispatch_due
 from alerts.notify.recipients import notify_alert as queue_alert
 from alerts.notify.recipients import send_bundles as queue_bundles
-from core.celery_app import app
+from core.celery_app import (
+    DISPATCH_NOTIFICATIONS,
+    NOTIFY_ALERT,
+    SEND_BUNDLES,
+    SEND_DUE_DIGESTS,
+    SWEEP_ALERT_NOTIFICATIONS,
+    app,
+    send_task_safely,
+)
 from core.db import session_scope
 from core.models import Alert, utcnow
 from core.settings import get_settings
 
-log = logging.getLogger(__name__)
-
 
 def queue_dispatch() -> None:
     """Ask a worker to dispatch now; the beat's next tick does it if the broker is down."""
-    try:
-        if app.conf.task_always_eager:
-            dispatch_notifications.apply()
-        else:
-            app.send_task("dispatch_notifications")
-    except Exception:
-        log.warning("could not queue dispatch_notifications; the beat will", exc_info=True)
+    send_task_safely(DISPATCH_NOTIFICATIONS)
 
 
-@app.task(name="notify_alert")
+@app.task(name=NOTIFY_ALERT)
 def notify_alert(alert_id: int) -> dict[str, int]:
     """Queue the notifications of one new or escalated alert; safe to run twice."""
     with session_scope() as session:
@@ -41,14 +40,14 @@ def notify_alert(alert_id: int) -> dict[str, int]:
     return counts
 
 
-@app.task(name="dispatch_notifications")
+@app.task(name=DISPATCH_NOTIFICATIONS)
 def dispatch_notifications() -> dict[str, int]:
     """Send every due outbox row (beat, every few seconds; two at once never double-send)."""
     with session_scope() as session:
         return dispatch_due(session, get_settings())
 
 
-@app.task(name="send_bundles")
+@app.task(name=SEND_BUNDLES)
 def send_bundles() -> int:
     """Fold held lower-severity alerts into one message per recipient (beat, every minute)."""
     with session_scope() as session:
@@ -58,7 +57,7 @@ def send_bundles() -> int:
     return n
 
 
-@app.task(name="send_due_digests")
+@app.task(name=SEND_DUE_DIGESTS)
 def send_due_digests() -> int:
     """Queue the daily digests that are due, catching up a missed day (beat, every minute)."""
     with session_scope() as session:
@@ -68,7 +67,7 @@ def send_due_digests() -> int:
     return n
 
 
-@app.task(name="sweep_alert_notifications")
+@app.task(name=SWEEP_ALERT_NOTIFICATIONS)
 def sweep_alert_notifications(minutes: int = 30) -> int:
     """Re-run notify_alert for alerts changed lately (beat): a request lost between the
     detection side's commit and its queueing is made up; the outbox keys keep it at once."""

@@ -36,6 +36,9 @@ IN_FUNCTION_ALLOWED: dict[tuple[str, str], str] = {
     ("crawlers.classify", "classifier.features"): f"crawl workers import it; {_TORCH}",
     ("crawlers.spiders.run", "crawlers.spiders.news"): "Scrapy and Twisted, +2.1 s on --help",
     ("crawlers.spiders.run", "crawlers.spiders.settings"): "imported with the spider above",
+    # Every alerts worker imports the fact bank; only refuted facts need the encoder.
+    ("alerts.detection.factbank", "classifier.encoder"): f"fact matching only; {_TORCH}, +12 s",
+    ("alerts.detection.factbank", "classifier.encoder_install"): "imported with the encoder",
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.registry import Registry
 from core.settings import Settings
 
 
@@ -54,38 +55,32 @@ class Notifier(Protocol):
     def send(self, message: Message) -> str: ...
 
 
-_REGISTRY: dict[str, Callable[[Settings], Notifier]] = {}
-
-
 Factory = Callable[[Settings], Notifier]
+# Built-in channels register themselves when imported; each is imported on first use, so a
+# worker that only sends email never loads the others (core.registry).
+NOTIFIERS: Registry[Factory] = Registry(
+    "notification channel",
+    {
+        "email": "alerts.notify.notifiers.email",
+        "webhook": "alerts.notify.notifiers.webhook",
+        "zalo": "alerts.notify.notifiers.zalo",
+    },
+)
 
 
 def register(channel: str) -> Callable[[Factory], Factory]:
     """Register a notifier factory under a channel name ("email", "zalo", "webhook")."""
 
     def decorator(factory: Factory) -> Factory:
-        _REGISTRY[channel] = factory
-        return factory
+        return NOTIFIERS.register(channel, factory)
 
     return decorator
 
 
-def channels() -> list[str]:
-    """The registered channel names."""
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
 def get_notifier(channel: str, settings: Settings) -> Notifier:
     """The notifier for a channel; PermanentError for an unknown one."""
-    _load_builtins()
     try:
-        factory = _REGISTRY[channel]
+        factory = NOTIFIERS.get(channel)
     except KeyError:
         raise PermanentError(f"unknown notification channel {channel!r}") from None
     return factory(settings)
-
-
-def _load_builtins() -> None:
-    # Imported for their @register side effect; late so base.py has no import cycle.
-    from alerts.notify.notifiers import email, webhook, zalo  # noqa: F401
