@@ -19,10 +19,10 @@ from api.csrf import CSRFMiddleware
 from api.deps import NotAuthenticated
 from api.nul_guard import NulGuardMiddleware
 from api.routes import (
-    account,
+    account_api,
+    account_pages,
     admin_api,
     admin_pages,
-    auth,
     case_pages,
     cases,
     classify,
@@ -30,10 +30,10 @@ from api.routes import (
     health,
     labels,
     reports,
-    search,
+    search_api,
+    search_pages,
     search_tools,
     tipline,
-    web,
 )
 from api.security_headers import SecurityHeadersMiddleware
 from api.templating import TEMPLATES
@@ -69,18 +69,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
-    app.include_router(search.router)
+    app.include_router(search_api.router)
     app.include_router(tipline.router)
     app.include_router(classify.router)
     app.include_router(labels.router)
-    app.include_router(web.router)
+    app.include_router(search_pages.router)
     app.include_router(search_tools.router)
     app.include_router(dashboard.router)
     app.include_router(reports.router)
     app.include_router(admin_api.router)
     app.include_router(admin_pages.router)
-    app.include_router(auth.router)
-    app.include_router(account.router)
+    app.include_router(account_api.router)
+    app.include_router(account_pages.router)
     app.include_router(cases.router)
     app.include_router(case_pages.router)
     # Inside the gate: refuses U+0000 in any input before a route reads it.

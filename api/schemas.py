@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.search.base import Bucket, Hit
+
 
 class ErrorOut(BaseModel):
     detail: str = Field(examples=["Truy vấn không có từ khóa nào để tìm; hãy nhập chữ hoặc số."])
@@ -23,37 +25,16 @@ class HealthOut(BaseModel):
     reasons: list[str] = Field(default_factory=list, examples=[["disk: No space left on device"]])
 
 
-class BucketOut(BaseModel):
-    value: str
-    count: int
-    label: str | None = None
-
-
-class HitOut(BaseModel):
-    id: str
-    title: str
-    url: str | None
-    source_id: int | None
-    source_name: str
-    published_at: datetime | None
-    topics: list[str]
-    sentiment: str | None
-    risk: str | None
-    units: list[int]
-    score: float
-    title_html: str = Field(description="Title, HTML-escaped, query terms wrapped in <mark>")
-    snippet_html: str = Field(description="Text excerpt, HTML-escaped, terms in <mark>")
-
-
 class SearchOut(BaseModel):
     query: str
     total: int
     page: int
     size: int
     took_ms: float
-    hits: list[HitOut]
-    facets: dict[str, list[BucketOut]] = Field(default_factory=dict)
-    histogram: list[BucketOut] = Field(default_factory=list)
+    # The search backend's own dataclasses: pydantic validates and documents them as they are.
+    hits: list[Hit]
+    facets: dict[str, list[Bucket]] = Field(default_factory=dict)
+    histogram: list[Bucket] = Field(default_factory=list)
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -6,12 +6,13 @@ Text is kept verbatim (NFC, no control characters, tidy whitespace): "Thanh Hóa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from core.models import Source
 from core.text import clean
 from crawlers.connectors.base import FetchedItem
+from crawlers.dates import MAX_FUTURE
 from crawlers.encoding import detect_legacy, legacy_to_unicode
 from crawlers.identity import canonical_url, content_hash, document_id
 
@@ -19,8 +20,6 @@ from crawlers.identity import canonical_url, content_hash, document_id
 MAX_URL = 2000
 MAX_NATIVE_ID = 300
 MAX_AUTHOR = 300
-# Sources run a few hours ahead (wrong zone) now and then; beyond a day the date is wrong.
-MAX_FUTURE = timedelta(days=1)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from api.auth import (
     load_session,
 )
 from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
-from api.routes.auth import refuse_token_minting, set_session_cookie, sign_in
+from api.routes.account_api import refuse_token_minting, set_session_cookie, sign_in
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
 from core.security import hash_password, verify_password

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from api.admin_specs import entity_pages, row_cells, row_values
 from api.deps import Principal, SessionDep, require_roles
 from api.pagination import page_by_id, split_page
-from api.routes.web import TEMPLATES
+from api.templating import TEMPLATES
 from core.models import Role, Unit, User
 
 router = APIRouter(include_in_schema=False)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from alerts.reporting import stats
 from api import labels
 from api.deps import Principal, ReaderDep, SearchDep, SessionDep, SettingsDep
-from api.routes.web import TEMPLATES
 from api.svg import hbars, stacked_bars
+from api.templating import TEMPLATES
 from core.models import Unit, utcnow
 from core.search import SearchBackend, SearchQuery
 from core.taxonomy import SENTIMENT_NAMES, TOPIC_NAMES

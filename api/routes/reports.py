@@ -22,8 +22,8 @@ from alerts.reporting.reports import (
 from api import labels
 from api.deps import Principal, ReaderDep, SessionDep, SettingsDep
 from api.report_export import STATUS_NAMES, UNIT_TYPES, sections, summary_lines, to_docx, to_xlsx
-from api.routes.web import TEMPLATES
 from api.schemas import ErrorOut
+from api.templating import TEMPLATES
 from core.models import utcnow
 from core.settings import Settings
 

@@ -1,4 +1,4 @@
-"""Server-rendered pages (Vietnamese). The press office's full web app builds on these."""
+"""The search page (/) and the document page (/tai-lieu/{id}), server-rendered (Vietnamese)."""
 
 from __future__ import annotations
 

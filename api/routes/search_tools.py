@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from api import admin_service as svc
 from api.admin_schemas import RuleFilters, RuleIn
 from api.deps import Principal, ReaderDep, SearchDep, SessionDep, SettingsDep, require_roles
-from api.routes.web import TEMPLATES
 from api.schemas import ErrorOut
 from api.search_params import SearchParams
 from api.tabular import csv_bytes
+from api.templating import TEMPLATES
 from core.models import Role
 from core.search import QuerySyntaxError
 from core.search.base import MAX_PAGE_SIZE, MAX_RESULT_WINDOW

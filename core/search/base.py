@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+
+from pydantic import Field
 
 from core.registry import Registry
 
@@ -84,9 +86,13 @@ class Hit:
     risk: str | None
     units: list[int]
     score: float
-    # HTML: the text is escaped, query terms are wrapped in <mark>.
-    title_html: str = ""
-    snippet_html: str = ""
+    # The descriptions are the API's (api/schemas.py serves hits as they are).
+    title_html: Annotated[
+        str, Field(description="Title, HTML-escaped, query terms wrapped in <mark>")
+    ] = ""
+    snippet_html: Annotated[
+        str, Field(description="Text excerpt, HTML-escaped, terms in <mark>")
+    ] = ""
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -23,15 +23,13 @@ from core.models import Source, utcnow
 from core.settings import Settings
 from core.text import clean
 from crawlers.connectors.base import CrawlOutput, FetchedItem, register_connector
-from crawlers.dates import parse_vn_datetime
+from crawlers.dates import MAX_FUTURE, parse_vn_datetime
 from crawlers.encoding import charset_from_content_type, decode
 from crawlers.http import FetchError, fetch
 from crawlers.identity import canonical_url
 
 log = logging.getLogger(__name__)
 
-# Feeds often run a few hours ahead (wrong zone); beyond a day the date is simply wrong.
-MAX_FUTURE = timedelta(days=1)
 _BLOCK_TAGS = frozenset(
     {
         "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
