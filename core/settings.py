@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     index_tick_s: int = 5
     source_failure_threshold: int = 5
 
-    # Notifications (alerts/notifiers): SMTP, Zalo OA, signed webhooks.
+    # Notifications (alerts/notify/notifiers): SMTP, Zalo OA, signed webhooks.
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -298,7 +298,7 @@ def test_unchanged_recrawl_queues_nothing(
 def test_alert_evaluation_is_queued_once_per_ingest_for_new_or_changed_documents(
     session: Session, source: Source, settings: Settings
 ) -> None:
-    # given: alerts/tasks.py registers evaluate_documents; the pipeline sends it by name
+    # given: alerts/detection/tasks.py registers evaluate_documents; the pipeline sends it by name
     # when
     ingest(session, source, [_item(1), _item(2)])
     ingest(session, source, [_item(1), _item(2)])  # unchanged: nothing more
