@@ -3,11 +3,8 @@ feed with ETag/Last-Modified, served from 127.0.0.1 (`diemtin run --demo`, `make
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import threading
-import time
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import format_datetime, parsedate_to_datetime
@@ -18,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Source, utcnow
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from fixtureweb.demo_articles import DemoArticle, load_demo_articles
 from fixtureweb.rss import VN_TZ, FeedItem, etag_of, rss_feed
 from fixtureweb.serve import Reply, Site
@@ -245,26 +242,3 @@ def register_demo_source(session: Session, url: str) -> Source:
         source.health, source.consecutive_failures = "unknown", 0
     session.commit()
     return source
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve the demo site until interrupted: `python -m fixtureweb.demo [--port N]`."""
-    settings = get_settings()
-    parser = argparse.ArgumentParser(description="Serve the demo press site on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=settings.demo_port)
-    parser.add_argument("--extra", type=int, default=200, help="VNTC articles to add")
-    args = parser.parse_args(argv)
-    site = DemoSite(port=args.port, settings=settings, extra_limit=args.extra).start()
-    print(f"Demo site: {site.base_url}/ (feed {site.feed_url}), {len(site.articles)} articles")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        site.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
