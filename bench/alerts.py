@@ -177,7 +177,7 @@ def populate(session: object, args: argparse.Namespace, rng: random.Random) -> l
 
 
 def bench_throughput(ids: list[str], sample: int, batch: int) -> tuple[int, float]:
-    """alerts.detection.tasks.evaluate_many on `sample` stored documents, `batch` per transaction
+    """alerts.detection.evaluate.evaluate_many on `sample` stored documents, `batch` per transaction
     (1 = what evaluate_document does per task); (documents, seconds)."""
     from alerts.detection.evaluate import evaluate, evaluate_many
     from core import db

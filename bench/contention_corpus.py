@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy import insert, select
 
+from alerts.cases.lifecycle import set_deadline
 from classifier.base import Prediction
 from classifier.baseline import BaselineClassifier
 from core.db import get_engine, session_scope
@@ -94,8 +95,6 @@ def seed_corpus(
 
 def seed_cases(db_url: str, n: int) -> list[int]:
     """`n` open cases for the web clients to act on."""
-    from alerts.cases.lifecycle import set_deadline
-
     with session_scope(db_url) as session:
         alerts = []
         for i in range(n):

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from alerts.cases.lifecycle import set_deadline
 from core.models import Alert, Classification, Document, Source, Story, Unit, User
 
 
@@ -110,8 +111,6 @@ def make_alert(
     **kw: object,
 ) -> Alert:
     """A saved case; `documents` are put into one story with it."""
-    from alerts.cases.lifecycle import set_deadline
-
     story = None
     if documents:
         story = Story(title=title, doc_count=len(documents))

@@ -29,7 +29,6 @@ from core.settings import get_settings
 from core.taxonomy import STATUS_NAMES
 
 S = AlertStatus
-SEVERITIES = ("critical", "high", "medium", "low")
 DEFAULT_DEADLINES_H: dict[str, float] = {"critical": 2, "high": 8, "medium": 24, "low": 72}
 # Which states each action may start from; anything else is an invalid transition.
 ALLOWED_FROM: dict[str, set[AlertStatus]] = {

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import select
 
+from alerts.units.importer import read_rows
 from core.models import Unit
 from tests.api.pages.conftest import post_form
 
@@ -112,8 +113,6 @@ def test_cli_units_import(settings, session) -> None:
 
 def test_csv_with_old_mac_line_ends_is_read() -> None:
     # a lone "\r" ends a row (the csv module raised on it, a 500 found by the fuzz test)
-    from alerts.units.importer import read_rows
-
     assert read_rows("u.csv", b"name,type\rTr\xc6\xb0\xe1\xbb\x9dng A,truong\r") == [
         ["name", "type"],
         ["Trường A", "truong"],
