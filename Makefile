@@ -9,6 +9,11 @@ APT_PACKAGES ?= postgresql redis-server chromium
 BENCH_N ?= 100000
 MODE ?= frozen
 TRAIN_ARGS ?=
+# pytest-xdist workers for `make test`: half the suite waits on servers and workers, so two
+# processes keep both cores of CI's machine busy. --dist loadfile keeps a file's tests on one
+# worker (its module fixtures, trained models and servers, are set up once). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 # `make train` (frozen mode) refits the heads on this artefact's adapted encoder: e5s-v2's
 # own recipe, on a CPU. ADAPTER= (empty) fits them on the plain base encoder instead, into
 # classifier/models/e5s-frozen (DIEMTIN_CLASSIFIER_DIR selects it), never over e5s-v2.
@@ -51,11 +56,11 @@ demo: install ## Same as run, plus a local demo press site and RSS feed on 127.0
 migrate: install ## Create or upgrade the database schema
 	$(BIN)/diemtin migrate
 
-test: install system-deps ## Run the test suite
-	$(BIN)/pytest
+test: install system-deps ## Run the test suite (TEST_WORKERS processes, one test file each at a time)
+	$(BIN)/pytest $(XDIST)
 
 test-postgres: install system-deps ## Run the whole suite on throwaway PostgreSQL + Redis servers
-	DIEMTIN_TEST_DATABASE=postgresql DIEMTIN_TEST_BROKER=redis $(BIN)/pytest
+	DIEMTIN_TEST_DATABASE=postgresql DIEMTIN_TEST_BROKER=redis $(BIN)/pytest $(XDIST)
 
 lint: install ## ruff (lint + format check) and mypy on core/ and alerts/
 	$(BIN)/ruff check .
