@@ -18,11 +18,7 @@ document's content hash, body length, story and updated_at are read from the dat
 from __future__ import annotations
 
 import sys
-import threading
 from dataclasses import dataclass
-from email.utils import format_datetime
-from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -52,37 +48,32 @@ class SummaryFeed:
     """An RSS feed of summaries only (no content:encoded, no ETag) linking to `urls`."""
 
     def __init__(self, items: list[dict[str, Any]]) -> None:
-        body = "".join(
-            f"<item><title>{escape(i['title'])}</title><link>{escape(i['url'])}</link>"
-            f"<guid>{escape(i['url'])}</guid><pubDate>{format_datetime(i['published_at'])}"
-            f"</pubDate><description>{escape(i['summary'])}</description></item>\n"
-            for i in items
+        # The fixture web's builder and server; imported after use_bench_env, as the rest is.
+        from fixtureweb.rss import FeedItem, rss_feed
+        from fixtureweb.serve import Site
+
+        xml = rss_feed(
+            title="Tin tóm tắt",
+            link="http://127.0.0.1/",
+            description="Bản tin tóm tắt",
+            items=[
+                FeedItem(
+                    title=i["title"],
+                    link=i["url"],
+                    guid=i["url"],
+                    published_at=i["published_at"],
+                    lead=i["summary"],
+                )
+                for i in items
+            ],
         )
-        xml = (
-            '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-            "<title>Tin tóm tắt</title><link>http://127.0.0.1/</link>"
-            f"<description>Bản tin tóm tắt</description>\n{body}</channel></rss>\n"
-        ).encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(xml)))
-                self.end_headers()
-                self.wfile.write(xml)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/rss.xml"
+        reply = (200, "application/rss+xml; charset=utf-8", xml, {})
+        self.site = Site(lambda _path, _headers: reply, name="summary-feed").start()
+        self.url = f"{self.site.base_url}/rss.xml"
 
     def stop(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        self.site.stop()
 
 
 def _snapshot(session: Any, source_id: int) -> dict[str, tuple[str, int, int | None, Any]]:
