@@ -1,23 +1,22 @@
-"""JSON shapes of the admin API: sources, rules, units, facts, users, subscriptions."""
+"""JSON shapes of the admin API: what it returns, and what users and subscriptions take.
+
+The other entities' input shapes live with their writes (alerts.detection, alerts.units,
+crawlers.source_service)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alerts.detection.fact_service import FactIn
+from alerts.detection.rule_service import Channel, DbId, Severity
+from alerts.units.service import UnitIn
 from core.models import Role
 from crawlers.source_config import public_config
 
 T = TypeVar("T")
-# Row ids fit PostgreSQL's integer and SQLite's INTEGER; larger numbers are refused up front.
-MAX_ID = 2**31 - 1
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Severity = Literal["low", "medium", "high", "critical"]
-Channel = Literal["email", "zalo", "webhook"]
-SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
-CHANNELS: tuple[str, ...] = ("email", "zalo", "webhook")
 
 
 class Page(BaseModel, Generic[T]):
@@ -29,41 +28,6 @@ class Page(BaseModel, Generic[T]):
 
 def _example(**values: object) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [values]})
-
-
-class SourceIn(BaseModel):
-    model_config = _example(
-        name="Báo Đà Nẵng – Giáo dục",
-        url="https://baodanang.vn/rss/giao-duc.rss",
-        kind="rss",
-        scope="local",
-        poll_interval_s=900,
-        config={"fetch_pages": True},
-    )
-    name: str = Field(min_length=1, max_length=200)
-    url: str = Field(min_length=1, max_length=2000)
-    kind: str = Field(default="rss", max_length=20)
-    scope: Literal["local", "national", "social"] = "national"
-    poll_interval_s: int | None = Field(default=None, ge=60, le=7 * 86400)
-    config: dict[str, Any] | None = Field(
-        default=None,
-        description="Settings of the source's kind, e.g. for kind site: sitemaps, listings, "
-        "article_selector, since_days, concurrency (checked; errors name the key).",
-    )
-
-
-class SourceUpdate(BaseModel):
-    model_config = _example(enabled=False, poll_interval_s=1800)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
-    scope: Literal["local", "national", "social"] | None = None
-    poll_interval_s: int | None = Field(default=None, ge=60, le=7 * 86400)
-    enabled: bool | None = None
-    config: dict[str, Any] | None = Field(
-        default=None,
-        description="Merged into the current config (JSON merge patch: null removes a key; "
-        "a secret sent back as '***' is kept).",
-    )
 
 
 class SourceOut(BaseModel):
@@ -90,33 +54,6 @@ class SourceOut(BaseModel):
         return public_config(value if isinstance(value, dict) else {})
 
 
-class RuleFilters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    topics: list[str] = Field(default_factory=list, max_length=20)
-    sentiments: list[str] = Field(default_factory=list, max_length=3)
-    risks: list[str] = Field(default_factory=list, max_length=3)
-    sources: list[DbId] = Field(default_factory=list, max_length=200)
-    scopes: list[Literal["national", "local", "social"]] = Field(default_factory=list, max_length=3)
-    units: list[DbId] = Field(default_factory=list, max_length=500)
-    min_reach: int = Field(default=0, ge=0)
-
-
-class RuleIn(BaseModel):
-    model_config = _example(
-        name="Lạm thu ở Đà Nẵng",
-        query='"lạm thu" VÀ (da nang HOẶC "Đà Nẵng")',
-        filters={"risks": ["nong", "theo_doi"]},
-        severity="high",
-        notify=["email"],
-    )
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(default="", max_length=1000)
-    filters: RuleFilters = Field(default_factory=RuleFilters)
-    severity: Severity = "medium"
-    notify: list[Channel] = Field(default_factory=list)
-    enabled: bool = True
-
-
 class RuleOut(BaseModel):
     # Loose types: rules written by older code or by hand may carry other filter keys.
     model_config = ConfigDict(from_attributes=True)
@@ -130,41 +67,10 @@ class RuleOut(BaseModel):
     created_at: datetime
 
 
-class UnitIn(BaseModel):
-    model_config = _example(
-        name="Phòng GDĐT Hải Châu",
-        type="phong_gddt",
-        district="Hải Châu",
-        aliases=["PGD Hải Châu"],
-        focal_email="vanthu@haichau.edu.vn",
-    )
-    name: str = Field(min_length=1, max_length=300)
-    # The keys of api.report_export.UNIT_TYPES (the admin form's choices, the import's).
-    type: Literal["so", "phong_gddt", "truong", "khac"] = "truong"
-    district: str | None = Field(default=None, max_length=200)
-    aliases: list[str] = Field(default_factory=list, max_length=50)
-    focal_email: str | None = Field(default=None, max_length=300)
-    active: bool = True
-
-
 class UnitOut(UnitIn):
     model_config = ConfigDict(from_attributes=True)
     id: int
     type: str  # type: ignore[assignment]  # rows stored before the check may hold others
-
-
-class FactIn(BaseModel):
-    model_config = _example(
-        kind="refuted",
-        statement="Sở GDĐT yêu cầu học sinh nộp 2 triệu đồng tiền cơ sở vật chất.",
-        correction="Sở GDĐT khẳng định không có chủ trương thu khoản này.",
-        source_url="https://sogddt.example.gov.vn/thong-bao/123",
-    )
-    kind: Literal["refuted", "verified"] = "refuted"
-    statement: str = Field(min_length=1, max_length=5000)
-    correction: str = Field(default="", max_length=10000)
-    source_url: str | None = Field(default=None, max_length=2000)
-    active: bool = True
 
 
 class FactOut(FactIn):
@@ -176,12 +82,9 @@ class FactOut(FactIn):
 
 class UserIn(BaseModel):
     model_config = _example(
-        username="vanphong1",
-        full_name="Nguyễn Thị Lan",
-        email="lan@sogddt.example.gov.vn",
-        role="press_officer",
-        password="mat-khau-dai-1",
-    )
+        username="vanphong1", full_name="Nguyễn Thị Lan", email="lan@sogddt.example.gov.vn",
+        role="press_officer", password="mat-khau-dai-1",
+    )  # fmt: skip
     username: str = Field(min_length=2, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")
     full_name: str = Field(default="", max_length=200)
     email: str | None = Field(default=None, max_length=300)
@@ -214,13 +117,9 @@ class UserOut(BaseModel):
 
 class SubscriptionIn(BaseModel):
     model_config = _example(
-        kind="digest",
-        channel="email",
-        target="lanhdao@sogddt.example.gov.vn",
-        send_at="07:00",
-        min_severity="high",
-        quiet_hours="22:00-06:00",
-    )
+        kind="digest", channel="email", target="lanhdao@sogddt.example.gov.vn",
+        send_at="07:00", min_severity="high", quiet_hours="22:00-06:00",
+    )  # fmt: skip
     user_id: DbId | None = None
     kind: Literal["digest", "alert"] = "digest"
     channel: Channel = "email"

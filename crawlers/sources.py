@@ -105,7 +105,14 @@ def validate_source_url(url: str, *, settings: Settings) -> str:
     return url
 
 
-def add_source(
+def add_source(session: Session, **fields: Any) -> Source:
+    """Validate and create a source, committed (the fields: `new_source`)."""
+    source = new_source(session, **fields)
+    session.commit()
+    return source
+
+
+def new_source(
     session: Session,
     *,
     name: str,
@@ -116,7 +123,8 @@ def add_source(
     config: dict[str, Any] | None = None,
     settings: Settings,
 ) -> Source:
-    """Validate and create a source (committed); ValueError carries a Vietnamese message.
+    """Validate a source and add it to the session (the caller commits); ValueError carries
+    a Vietnamese message.
 
     `config` is the kind's settings (crawlers.source_config), checked before anything is
     written."""
@@ -146,7 +154,6 @@ def add_source(
         next_poll_at=None,
     )
     session.add(source)
-    session.commit()
     return source
 
 

@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from api.admin_specs import entity_pages, row_cells, row_values
+from alerts.units.importer import import_units
+from api.admin_specs import entity_pages, row_values
 from api.deps import Principal, SessionDep, require_roles
 from api.pagination import page_by_id, split_page
+from api.routes.admin_api import read_import
 from api.templating import TEMPLATES
 from core.models import Role, Unit, User
 
@@ -53,7 +55,7 @@ def render_entity(
     }
     context = {
         "page": page,
-        "rows": [(r.id, row_cells(slug, r, names), row_values(page, r)) for r in items],
+        "rows": [(r.id, page.row_cells(r, names), row_values(page, r)) for r in items],
         "next_cursor": nxt,
         **(extra or {}),
     }
@@ -77,13 +79,8 @@ def admin_import_units(
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """The unit import form: import, then show the per-row report on the units page."""
-    from alerts.units.importer import import_units
-    from api.routes.admin_api import MAX_IMPORT_BYTES
-
-    data = file.file.read(MAX_IMPORT_BYTES + 1)
     try:
-        if len(data) > MAX_IMPORT_BYTES:
-            raise ValueError("Tệp quá lớn (tối đa 5 MB).")
+        data = read_import(file)
         report = import_units(session, filename=file.filename or "", data=data, actor=who)
     except ValueError as exc:
         session.rollback()

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from api import admin_service as svc
-from api.admin_schemas import RuleFilters, RuleIn
+from alerts.detection.rule_service import RuleFilters, RuleIn, create_rule
 from api.deps import Principal, ReaderDep, SearchDep, SessionDep, SettingsDep, require_roles
 from api.schemas import ErrorOut
 from api.search_params import SearchParams
@@ -141,7 +140,7 @@ def save_search_as_rule(
                 units=unit,
             ),
         )
-        rule = svc.create_rule(session, principal=principal, data=data, origin="search_page")
+        rule = create_rule(session, actor=principal, data=data, origin="search_page")
     except (ValidationError, ValueError) as exc:
         session.rollback()
         message = str(exc)
