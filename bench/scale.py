@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -103,23 +102,24 @@ def bench_search(backend_name: str, n: int, args: argparse.Namespace) -> str:
 
 def _feeds(articles: list[tuple[str, str, list[str]]], docs: int, sources: int) -> list[bytes]:
     """`sources` RSS feeds sharing `docs` distinct articles (full text in content:encoded)."""
-    feeds: list[list[str]] = [[] for _ in range(sources)]
+    # Imported here like our other modules: the environment is set first (_fresh_env).
+    from fixtureweb.rss import FeedItem, rss_feed
+
+    feeds: list[list[FeedItem]] = [[] for _ in range(sources)]
     for i in range(docs):
         _section, title, paras = articles[i % len(articles)]
-        body = "".join(f"<p>{escape(p)}</p>" for p in paras)
         feeds[i % sources].append(
-            f"<item><title>{escape(title)} ({i})</title>"
-            f"<link>https://bao{i % sources}.example.vn/bai-{i}.html</link>"
-            f"<description>{escape(paras[0])}</description>"
-            f"<content:encoded><![CDATA[{body}]]></content:encoded>"
-            f"<pubDate>Mon, 09 Sep 2024 08:00:00 +0700</pubDate></item>"
+            FeedItem(
+                title=f"{title} ({i})",
+                link=f"https://bao{i % sources}.example.vn/bai-{i}.html",
+                guid=False,
+                published_at="Mon, 09 Sep 2024 08:00:00 +0700",
+                lead=paras[0],
+                paragraphs=paras,
+            )
         )
     return [
-        (
-            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
-            f"<title>Báo {k}</title>{''.join(items)}</channel></rss>"
-        ).encode()
+        rss_feed(title=f"Báo {k}", link="https://example.vn/", description="", items=items)
         for k, items in enumerate(feeds)
     ]
 

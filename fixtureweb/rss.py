@@ -25,17 +25,16 @@ class FeedItem:
     paragraphs: tuple[str, ...] | list[str] = ()
     author: str = ""
     category: str = ""
-    # None: the link, as a permalink.
-    guid: str | None = None
+    # True: the link, as a permalink; False: no <guid> (many feeds have none); a string: it.
+    guid: str | bool = True
 
 
 def _item(item: FeedItem) -> str:
     link = escape(item.link)
-    guid = (
-        f'<guid isPermaLink="true">{link}</guid>'
-        if item.guid is None
-        else f"<guid>{escape(item.guid)}</guid>"
-    )
+    if isinstance(item.guid, str):
+        guid = f"<guid>{escape(item.guid)}</guid>"
+    else:
+        guid = f'<guid isPermaLink="true">{link}</guid>' if item.guid else ""
     published = (
         item.published_at
         if isinstance(item.published_at, str)

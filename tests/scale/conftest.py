@@ -10,6 +10,8 @@ import pytest
 
 from core.celery_app import reset_pools
 from core.settings import Settings
+from fixtureweb.rss import FeedItem
+from fixtureweb.rss import rss_feed as build_feed
 from tests.conftest import use_broker
 from tests.crawlers.conftest import server  # noqa: F401 (a fixture used by these tests)
 from tests.scale.services import RedisServer, running_redis
@@ -69,17 +71,19 @@ STORIES = [
 
 def rss_feed(n: int, prefix: str) -> bytes:
     """An RSS 2.0 feed of `n` Vietnamese education items (item i tells story i mod 5)."""
-    items = "".join(
-        f"<item><title>Tin {prefix} số {i}: chuyện trường lớp về {STORIES[i % 5][0]}</title>"
-        f"<link>https://baomau.example.vn/{prefix}/bai-{i}.html</link>"
-        f"<description>{STORIES[i % 5][1]} Bài {prefix} số {i}.</description>"
-        f"<pubDate>Mon, 09 Sep 2024 0{i % 10}:00:00 +0700</pubDate></item>"
+    items = [
+        FeedItem(
+            title=f"Tin {prefix} số {i}: chuyện trường lớp về {STORIES[i % 5][0]}",
+            link=f"https://baomau.example.vn/{prefix}/bai-{i}.html",
+            guid=False,
+            published_at=f"Mon, 09 Sep 2024 0{i % 10}:00:00 +0700",
+            lead=f"{STORIES[i % 5][1]} Bài {prefix} số {i}.",
+        )
         for i in range(n)
+    ]
+    return build_feed(
+        title="Báo mẫu", link="https://baomau.example.vn/", description="", items=items
     )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Báo mẫu</title>{items}</channel></rss>"
-    ).encode()
 
 
 RSS_HEADERS = {"Content-Type": "application/rss+xml; charset=utf-8"}
