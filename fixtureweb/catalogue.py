@@ -76,6 +76,7 @@ class Catalogue:
         # http://127.0.0.1:<port> of each paper once served.
         self._base_urls: dict[str, str] = {}
         self._requests: dict[str, list[str]] = {k: [] for k in PAPER_KEYS}
+        # Replies by (paper, raw path), as rendering the listings is not free; publish() clears it.
         self._cache: dict[tuple[str, str], Reply] = {}
 
     # -- addresses
