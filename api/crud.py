@@ -28,6 +28,8 @@ Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor c�
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="Mã số")]
 _KW = inspect.Parameter.KEYWORD_ONLY
+# Route names as the hand-written routes had them (OpenAPI operation ids stay the same).
+_VERBS = {"create": "add", "get": "get", "update": "edit", "delete": "remove"}
 
 
 class NotFound(LookupError):
@@ -94,16 +96,13 @@ def _route(
     params: list[inspect.Parameter],
     **route: Any,
 ) -> None:
-    """Register `call` under the name and description today's hand-written routes had."""
+    """Register `call` as the entity's `op` route, named as the hand-written routes were."""
     name = f"list_{entity.noun}s" if op == "list" else f"{_VERBS[op]}_{entity.noun}"
     call.__name__ = name
     call.__doc__ = entity.docs.get(op)
     call.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     path = entity.path if op in ("list", "create") else f"{entity.path}/{{{entity.noun}_id}}"
     router.add_api_route(path, call, methods=[method], name=name, **route)
-
-
-_VERBS = {"create": "add", "get": "get", "update": "edit", "delete": "remove"}
 
 
 def register(router: APIRouter, entity: Entity) -> None:
