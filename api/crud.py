@@ -14,19 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.detection.rule_service import MAX_ID
 from api.admin_schemas import Page
-from api.deps import SessionDep, SettingsDep
+from api.deps import RowId, SessionDep, SettingsDep
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_by_id, split_page
 
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor của trang trước")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="Mã số")]
 _KW = inspect.Parameter.KEYWORD_ONLY
 # Route names as the hand-written routes had them (OpenAPI operation ids stay the same).
 _VERBS = {"create": "add", "get": "get", "update": "edit", "delete": "remove"}
