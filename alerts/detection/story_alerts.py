@@ -148,8 +148,11 @@ def _find(session: Session, kind: str, story_id: int) -> Alert | None:
     return session.scalar(select(Alert).where(Alert.kind == kind, Alert.story_id == story_id))
 
 
-def _create(session: Session, alert: Alert, data: dict[str, Any]) -> Alert | None:
-    """Insert a story alert; None when a concurrent worker inserted it first."""
+def _open(session: Session, alert: Alert, data: dict[str, Any], out: Outcome) -> tuple[Alert, bool]:
+    """Insert a story alert (True), or find the one a concurrent worker inserted first
+    (False): a story has one alert of each kind (a unique index)."""
+    kind, story_id = alert.kind, alert.story_id
+    assert story_id is not None
     alert.created_at = alert.created_at or utcnow()
     set_deadline(alert, get_settings().response_deadlines_h)
     try:
@@ -157,9 +160,13 @@ def _create(session: Session, alert: Alert, data: dict[str, Any]) -> Alert | Non
             session.add(alert)
             session.flush()
     except IntegrityError:
-        return None
+        found = _find(session, kind, story_id)
+        assert found is not None
+        return found, False
     session.add(AlertEvent(alert_id=alert.id, kind="created", data=data))
-    return alert
+    out.notify.append(alert.id)
+    out.touched.append(alert)
+    return alert, True
 
 
 def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any]) -> bool:
@@ -237,13 +244,9 @@ def upsert_hot(
             severity=result.severity, score=result.score, unit_id=_main_unit(signals),
             details=details | {"first_document": doc.id},
         )  # fmt: skip
-        created = _create(session, fresh, {"score": result.score, "document": doc.id})
-        if created is not None:
-            out.notify.append(created.id)
-            out.touched.append(created)
+        alert, new = _open(session, fresh, {"score": result.score, "document": doc.id}, out)
+        if new:
             return result
-        alert = _find(session, "hot", story.id)
-        assert alert is not None
     first = alert.details.get("first_document")
     escalated = _escalate(session, alert, result.severity, {"score": result.score})
     changed = _update(
@@ -282,13 +285,9 @@ def upsert_misinfo(
             title=f"Lặp lại thông tin đã được bác bỏ: {match.statement}"[:500],
             details=match.details() | {"documents": [doc.id], "misinformation": misinformation},
         )  # fmt: skip
-        created = _create(session, fresh, {"document": doc.id, "fact_id": match.fact_id})
-        if created is not None:
-            out.notify.append(created.id)
-            out.touched.append(created)
-            return created
-        alert = _find(session, "misinfo", story.id)
-        assert alert is not None
+        alert, new = _open(session, fresh, {"document": doc.id, "fact_id": match.fact_id}, out)
+        if new:
+            return alert
     documents = list(alert.details.get("documents", []))
     if doc.id in documents:
         return alert  # evaluated before: nothing new
