@@ -58,10 +58,7 @@ def _items(related: list[FixtureArticle], links: Links) -> str:
 
 def related_box(related: list[FixtureArticle], links: Links, cls: str) -> str:
     """A 'Tin liên quan' box of links."""
-    items = "".join(
-        f'<li><a href="{esc(links.url_of(r))}">{esc(r.title)}</a></li>' for r in related
-    )
-    return f'<div class="{cls}"><h3>Tin liên quan</h3><ul>{items}</ul></div>\n'
+    return f'<div class="{cls}"><h3>Tin liên quan</h3><ul>{_items(related, links)}</ul></div>\n'
 
 
 def comments_box(article: FixtureArticle) -> str:
@@ -79,10 +76,7 @@ def comments_box(article: FixtureArticle) -> str:
 
 def sidebar(related: list[FixtureArticle], links: Links) -> str:
     """The 'Đọc nhiều' sidebar."""
-    items = "".join(
-        f'<li><a href="{esc(links.url_of(r))}">{esc(r.title)}</a></li>' for r in related
-    )
-    return f'<aside class="sidebar"><h3>Đọc nhiều</h3><ol>{items}</ol></aside>\n'
+    return f'<aside class="sidebar"><h3>Đọc nhiều</h3><ol>{_items(related, links)}</ol></aside>\n'
 
 
 def _footer(site_name: str) -> str:
