@@ -11,13 +11,18 @@ from fastapi import Depends
 
 from alerts.detection.fact_service import FactIn, create_fact, delete_fact, update_fact
 from alerts.detection.rule_service import RuleIn, create_rule, delete_rule, update_rule
+from alerts.notify.subscriptions import (
+    SubscriptionIn,
+    create_subscription,
+    delete_subscription,
+    update_subscription,
+)
 from alerts.units.service import UnitIn, create_unit, update_unit
 from api import admin_service as svc
 from api.admin_schemas import (
     FactOut,
     RuleOut,
     SourceOut,
-    SubscriptionIn,
     SubscriptionOut,
     UnitOut,
     UserIn,
@@ -85,8 +90,8 @@ _ENTITIES = [
     ),
     Entity(
         "subscription", "/admin/subscriptions", Subscription, "đăng ký nhận tin",
-        SubscriptionOut, AdminDep, AdminDep, SubscriptionIn, svc.create_subscription,
-        SubscriptionIn, svc.update_subscription, delete=svc.delete_subscription,
+        SubscriptionOut, AdminDep, AdminDep, SubscriptionIn, create_subscription,
+        SubscriptionIn, update_subscription, delete=delete_subscription,
         docs={
             "list": "Digest and alert subscriptions.",
             "create": "Add a subscription.",

@@ -1,19 +1,20 @@
-"""JSON shapes of the admin API: what it returns, and what users and subscriptions take.
+"""JSON shapes of the admin API: what it returns, and what users take.
 
 The other entities' input shapes live with their writes (alerts.detection, alerts.units,
-crawlers.source_service)."""
+alerts.notify.subscriptions, crawlers.source_service)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alerts.detection.fact_service import FactIn
-from alerts.detection.rule_service import Channel, DbId, Severity
+from alerts.notify.subscriptions import SubscriptionIn
 from alerts.units.service import UnitIn
 from core.models import Role
+from core.rows import DbId
 from crawlers.source_config import public_config
 
 T = TypeVar("T")
@@ -113,24 +114,6 @@ class UserOut(BaseModel):
     unit_id: int | None
     active: bool
     created_at: datetime
-
-
-class SubscriptionIn(BaseModel):
-    model_config = _example(
-        kind="digest", channel="email", target="lanhdao@sogddt.example.gov.vn",
-        send_at="07:00", min_severity="high", quiet_hours="22:00-06:00",
-    )  # fmt: skip
-    user_id: DbId | None = None
-    kind: Literal["digest", "alert"] = "digest"
-    channel: Channel = "email"
-    target: str = Field(min_length=1, max_length=500)
-    send_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    min_severity: Severity = "high"
-    quiet_hours: str = Field(
-        default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
-    )
-    unit_id: DbId | None = None
-    enabled: bool = True
 
 
 class SubscriptionOut(SubscriptionIn):

@@ -1,22 +1,21 @@
-"""Users and subscriptions written by the admin API, audited in the same commit as the change.
+"""Users written by the admin API, audited in the same commit as the change.
 
-The other entities' writes live with their owners (alerts.detection, alerts.units,
+Users are api's own (sign-in, sessions, tokens: api.auth); the other entities' writes live
+with their owners (alerts.detection, alerts.units, alerts.notify.subscriptions,
 crawlers.source_service). Errors are ValueError (bad input, message in Vietnamese) or
-NotFound; nothing is written on error."""
+core.rows.NotFound; nothing is written on error."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.admin_schemas import SubscriptionIn, UserIn, UserUpdate
+from api.admin_schemas import UserIn, UserUpdate
 from api.auth import end_credentials
-from api.crud import get_row
 from api.deps import Principal
-from core.audit import commit_audited, delete_audited, submitted
-from core.models import Role, Subscription, Unit, User
+from core.audit import commit_audited, submitted
+from core.models import Role, Unit, User
+from core.rows import get_row
 from core.security import hash_password
 
 
@@ -64,38 +63,3 @@ def update_user(session: Session, user: User, *, actor: Principal, data: UserUpd
         if fields.get(key) is not None:
             setattr(user, key, fields[key])
     return commit_audited(session, actor, "user.update", user, submitted(data))
-
-
-def _subscription_values(session: Session, data: SubscriptionIn) -> dict[str, Any]:
-    if data.user_id is not None:
-        get_row(session, User, data.user_id, "người dùng")
-    if data.unit_id is not None:
-        get_row(session, Unit, data.unit_id, "đơn vị")
-    target = data.target.strip()
-    if data.channel == "email" and "@" not in target:
-        raise ValueError("Địa chỉ email nhận tin không hợp lệ.")
-    if data.channel == "webhook" and not target.lower().startswith(("https://", "http://")):
-        raise ValueError("Webhook phải là địa chỉ http:// hoặc https://.")
-    return {**data.model_dump(), "target": target}
-
-
-def create_subscription(
-    session: Session, *, actor: Principal, data: SubscriptionIn
-) -> Subscription:
-    """Add a digest or alert subscription."""
-    sub = Subscription(**_subscription_values(session, data))
-    return commit_audited(session, actor, "subscription.create", sub, submitted(data))
-
-
-def update_subscription(
-    session: Session, sub: Subscription, *, actor: Principal, data: SubscriptionIn
-) -> Subscription:
-    """Replace a subscription's settings."""
-    for key, value in _subscription_values(session, data).items():
-        setattr(sub, key, value)
-    return commit_audited(session, actor, "subscription.update", sub, submitted(data))
-
-
-def delete_subscription(session: Session, sub: Subscription, *, actor: Principal) -> None:
-    """Remove a subscription."""
-    delete_audited(session, actor, "subscription.delete", sub, None)

@@ -22,24 +22,13 @@ from sqlalchemy.orm import Session
 from api.admin_schemas import Page
 from api.deps import RowId, SessionDep, SettingsDep
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, page_by_id, split_page
+from core.rows import NotFound, get_row
 
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor của trang trước")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 _KW = inspect.Parameter.KEYWORD_ONLY
 # Route names as the hand-written routes had them (OpenAPI operation ids stay the same).
 _VERBS = {"create": "add", "get": "get", "update": "edit", "delete": "remove"}
-
-
-class NotFound(LookupError):
-    """The row does not exist; the message is shown to the user."""
-
-
-def get_row(session: Session, model: type[Any], row_id: int, what: str) -> Any:
-    """The row, or NotFound with the Vietnamese message ("Không tìm thấy quy tắc #3.")."""
-    row = session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"Không tìm thấy {what} #{row_id}.")
-    return row
 
 
 @contextmanager

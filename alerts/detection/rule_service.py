@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 from core import taxonomy
 from core.audit import Actor, commit_audited, delete_audited, submitted
 from core.models import Alert, Rule, Source, Unit
+from core.rows import DbId
 from core.search.query import parse
 
-# Row ids fit PostgreSQL's integer and SQLite's INTEGER; larger numbers are refused up front.
-MAX_ID = 2**31 - 1
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # core.taxonomy.SEVERITIES as a type: mypy and pydantic need the values written out.
 Severity = Literal["low", "medium", "high", "critical"]
 Channel = Literal["email", "zalo", "webhook"]
