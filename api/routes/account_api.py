@@ -7,22 +7,19 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from api.account import refuse_token_minting, set_session_cookie, sign_in
 from api.auth import (
     SESSION_COOKIE,
     LoginError,
-    NewSession,
     audit,
     authenticate,
-    create_session,
     create_token,
     end_session,
 )
-from api.deps import Principal, PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
+from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
 from api.schemas import ErrorOut
 from core.models import ApiToken, User, utcnow
-from core.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -63,19 +60,6 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="The secret: shown this once, only its sha256 is stored")
 
 
-def set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
-    """Give the browser its session cookie (HttpOnly, SameSite=Lax, Secure in production)."""
-    # No max-age: the server decides expiry (sliding), the browser forgets it on exit.
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
-
-
 def _me(user: User, via: str) -> MeOut:
     return MeOut(
         id=user.id,
@@ -111,27 +95,6 @@ def login(
     return LoginOut(user=_me(user, "session"), csrf_token=new.row.csrf_token)
 
 
-def sign_in(
-    session: Session, user: User, request: Request, settings: Settings, *, via: str
-) -> NewSession:
-    """Open, audit and commit the browser session of a user who just authenticated."""
-    new = create_session(
-        session,
-        user,
-        settings=settings,
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent"),
-    )
-    audit(session, user_ref(user, request), "auth.login", "user", user.id, {"via": via})
-    session.commit()
-    return new
-
-
-def user_ref(user: User, request: Request) -> Principal:
-    """An audit actor for a user who is not yet a Principal (signing in)."""
-    return Principal(user.id, user.username, user.role, user.unit_id, ip=client_ip(request))
-
-
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """Sign out: the session ends on the server and the cookie is cleared."""
@@ -158,15 +121,6 @@ def list_tokens(session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
         select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)
     )
     return [TokenOut.model_validate(r, from_attributes=True) for r in rows]
-
-
-def refuse_token_minting(principal: Principal) -> None:
-    """403 for a token caller: a leaked token must not be able to outlive its revocation."""
-    if principal.via != "session":
-        raise HTTPException(
-            status_code=403,
-            detail="Mã truy cập không thể tạo mã truy cập mới; hãy đăng nhập bằng mật khẩu.",
-        )
 
 
 @router.post(

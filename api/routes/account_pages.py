@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from api.account import refuse_token_minting, set_session_cookie, sign_in
 from api.auth import (
     SESSION_COOKIE,
     LoginError,
@@ -20,7 +21,6 @@ from api.auth import (
     load_session,
 )
 from api.deps import PrincipalDep, RowId, SessionDep, SettingsDep, client_ip
-from api.routes.account_api import refuse_token_minting, set_session_cookie, sign_in
 from api.templating import TEMPLATES
 from core.models import ApiToken, User, utcnow
 from core.security import hash_password, verify_password
