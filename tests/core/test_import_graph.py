@@ -60,7 +60,7 @@ def _module_name(path: Path) -> str:
 
 
 @cache
-def _modules() -> dict[str, Path]:
+def product_modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -110,7 +110,7 @@ def _walk(
 @cache
 def imports() -> tuple[Import, ...]:
     """Every import of one of our modules by another, module-level and in-function."""
-    modules = _modules()
+    modules = product_modules()
     found: list[Import] = []
     for module, path in modules.items():
         tree = ast.parse(path.read_text("utf-8"), str(path))
@@ -133,7 +133,7 @@ def _package(module: str) -> str:
 
 
 def _where(imp: Import) -> str:
-    path = _modules()[imp.source].relative_to(ROOT)
+    path = product_modules()[imp.source].relative_to(ROOT)
     return f"{path}:{imp.line} {imp.source} -> {imp.target}"
 
 
@@ -197,8 +197,8 @@ def _cycle_path(component: set[str], edges: dict[str, set[str]]) -> list[str]:
 def test_the_walk_sees_the_whole_tree() -> None:
     # A walk that found nothing would pass everything below.
     sources = {imp.source for imp in imports()}
-    assert len(_modules()) > 150
-    assert {"crawlers.pipeline", "alerts", "api.main"} <= set(_modules())
+    assert len(product_modules()) > 150
+    assert {"crawlers.pipeline", "alerts", "api.main"} <= set(product_modules())
     assert {"crawlers.pipeline", "api.main"} <= sources
 
 
