@@ -61,6 +61,7 @@ def _module_name(path: Path) -> str:
 
 @cache
 def product_modules() -> dict[str, Path]:
+    """Every .py of PACKAGES by dotted module name."""
     found = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -96,15 +97,26 @@ def _is_type_checking(test: ast.expr) -> bool:
 def _walk(
     node: ast.AST, *, in_function: bool = False, type_only: bool = False
 ) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool, bool]]:
+    """Every import under `node`, with whether it runs in a function or only for type checks."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.Import | ast.ImportFrom):
             yield child, in_function, type_only
-            continue
-        inner = in_function or isinstance(
-            child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-        )
-        guarded = type_only or (isinstance(child, ast.If) and _is_type_checking(child.test))
-        yield from _walk(child, in_function=inner, type_only=guarded)
+        elif isinstance(child, ast.If) and _is_type_checking(child.test):
+            for stmt in child.body:
+                yield from _walk_one(stmt, in_function=in_function, type_only=True)
+            for stmt in child.orelse:
+                yield from _walk_one(stmt, in_function=in_function, type_only=type_only)
+        else:
+            function = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            yield from _walk(child, in_function=in_function or function, type_only=type_only)
+
+
+def _walk_one(
+    stmt: ast.stmt, *, in_function: bool, type_only: bool
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool, bool]]:
+    # A statement itself, then what it contains (_walk looks only below a node).
+    wrapper = ast.Module(body=[stmt], type_ignores=[])
+    yield from _walk(wrapper, in_function=in_function, type_only=type_only)
 
 
 @cache
