@@ -14,11 +14,12 @@ from core.models.alerts import (
     Rule,
     Subscription,
 )
-from core.models.base import Base, HealthProbe, UTCDateTime, utcnow
+from core.models.base import AppSetting, Base, HealthProbe, UTCDateTime, utcnow
 from core.models.documents import (
     Classification,
     CrawlRun,
     Document,
+    DocumentPlace,
     DocumentRevision,
     DocumentUnit,
     LabelCorrection,
@@ -34,11 +35,13 @@ __all__ = [
     "AlertEvent",
     "AlertStatus",
     "ApiToken",
+    "AppSetting",
     "AuditLog",
     "Base",
     "Classification",
     "CrawlRun",
     "Document",
+    "DocumentPlace",
     "DocumentRevision",
     "DocumentUnit",
     "Fact",

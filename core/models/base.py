@@ -1,4 +1,5 @@
-"""The declarative base and column types every table shares, and the health-probe row."""
+"""The declarative base and column types every table shares, the health-probe row and the
+settings an admin changes at run time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    String,
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -46,3 +48,13 @@ class HealthProbe(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppSetting(Base):
+    """A setting chosen at run time that every process reads (e.g. the province, 0008)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -150,6 +150,9 @@ class Document(Base):
         back_populates="document", cascade="all, delete-orphan", order_by="Classification.id"
     )
     units: Mapped[list[Unit]] = relationship(secondary="document_units")
+    places: Mapped[list[DocumentPlace]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentPlace.code"
+    )
     # Earlier versions the outlet replaced by editing the article (migration 0005).
     revisions: Mapped[list[DocumentRevision]] = relationship(
         back_populates="document",
@@ -214,6 +217,18 @@ class DocumentUnit(Base):
     unit_id: Mapped[int] = mapped_column(
         ForeignKey("units.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class DocumentPlace(Base):
+    """A 2025 province or commune a document is about (core.geo.locate; migration 0008)."""
+
+    __tablename__ = "document_places"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "province" | "commune"
 
 
 class LabelCorrection(Base):
