@@ -1,9 +1,10 @@
 """The ingest pipeline: fetched items -> normalised, deduplicated, classified documents.
 
 One file per stage: crawlers.prepare (an item's id, verbatim text and date), crawlers.labelling
-(the inline baseline labels), crawlers.store (new, updated or unchanged documents, in stories
-by crawlers.dedupe); this module runs them in short write batches and queues the follow-up
-tasks (indexing, alert evaluation, the trained model) by name.
+(the inline baseline labels), crawlers.locality (the provinces and communes it is about),
+crawlers.store (new, updated or unchanged documents, in stories by crawlers.dedupe); this
+module runs them in short write batches and queues the follow-up tasks (indexing, alert
+evaluation, the trained model) by name.
 Ids come from the canonical URL (crawlers.identity), so a re-crawl updates a document and
 never duplicates it. Text is stored as published (NFC, no control characters); tone-mark
 placement, case and accents are folded only in match keys and the search index (core.text)."""
@@ -26,6 +27,7 @@ from core.celery_app import (
     INDEX_DOCUMENTS,
     send_task_safely,
 )
+from core.geo.choice import province_code
 from core.models import Document, Source, utcnow
 from core.settings import get_settings
 from crawlers.classify import model_enabled
@@ -36,6 +38,7 @@ from crawlers.labelling import (
     predict_texts,
     store_labels,
 )
+from crawlers.locality import locate_texts, store_places
 from crawlers.prepare import Prepared, prepare
 from crawlers.revisions import treat
 from crawlers.store import incoming, load_existing, upsert_safely
@@ -108,12 +111,13 @@ def ingest(
         prepared[p.doc_id] = p
 
     classifier = classifier or default_classifier()
+    own = province_code(session, get_settings().province)
     batch_list = list(prepared.values())
     touched: list[Document] = []
     unlabelled: list[Document] = []
     for start in range(0, len(batch_list), BATCH_SIZE):
         done, left = _ingest_batch(
-            session, source, batch_list[start : start + BATCH_SIZE], now, classifier, stats
+            session, source, batch_list[start : start + BATCH_SIZE], now, classifier, stats, own
         )
         touched += done
         unlabelled += left
@@ -139,6 +143,7 @@ def _ingest_batch(
     now: datetime,
     classifier: Classifier,
     stats: IngestStats,
+    own: str | None = None,
 ) -> tuple[list[Document], list[Document]]:
     """Write one batch in its own transaction; (touched, left unlabelled).
 
@@ -151,10 +156,9 @@ def _ingest_batch(
         if (doc := existing.get(p.doc_id)) is None or treat(doc, incoming(p)).action != "unchanged"
     ]
     session.commit()
-    labels = predict_texts(
-        classifier,
-        {p.doc_id: joined_text(p.title, p.lead, p.body) for p in to_label},
-    )
+    texts = {p.doc_id: joined_text(p.title, p.lead, p.body) for p in to_label}
+    labels = predict_texts(classifier, texts)
+    places = locate_texts(texts, own)
     # Looked up again inside the write: another worker may have written meanwhile.
     existing = load_existing(session, [p.doc_id for p in batch], fresh=True)
     touched: list[Document] = []
@@ -175,6 +179,7 @@ def _ingest_batch(
         setattr(stats, outcome, getattr(stats, outcome) + 1)
         touched.append(doc)
         unlabelled += store_labels(session, [doc], labels)
+        store_places(session, doc, places.get(doc.id))
         # Matching one item against a big story costs tens of ms under load: commit by time
         # as well as by count, so a batch of such items never holds the lock for long.
         if time.monotonic() - slice_start > WRITE_SLICE_S:
