@@ -1,8 +1,11 @@
-"""Import the unit registry from CSV or XLSX (columns name, type, district, aliases).
+"""Import the unit registry from CSV or XLSX (columns name, type, district, aliases, and
+optionally commune, province).
 
 Each row is checked on its own: bad rows are reported with their row number and reason,
 good rows are written. Units are matched by folded name + district, so importing the same
-file twice changes nothing, and a corrected file updates the units in place."""
+file twice changes nothing, and a corrected file updates the units in place. Each unit is
+placed on the 2025 map (alerts.units.placement); one that cannot be placed is still
+imported, and the report lists it with the reason."""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.units.placement import place_unit
+from alerts.units.types import UNIT_TYPE_LIST
 from alerts.units.xlsx import read_xlsx
 from core.audit import Actor, audit
 from core.models import Unit
@@ -26,15 +31,11 @@ COLUMNS = {
     "type": {"type", "loai", "loai don vi"},
     "district": {"district", "huyen", "quan huyen", "quan/huyen", "dia ban"},
     "aliases": {"aliases", "ten khac", "ten goi khac", "bi danh"},
+    "commune": {"commune", "xa", "phuong", "xa phuong", "xa/phuong", "phuong/xa", "phuong xa"},
+    "province": {"province", "tinh", "tinh thanh", "tinh/thanh pho", "tinh thanh pho"},
 }
-# Unit types: code -> folded spellings people write in the file.
-TYPES = {
-    "so": {"so", "so gddt", "so giao duc va dao tao"},
-    "phong_gddt": {"phong_gddt", "phong gddt", "phong giao duc va dao tao", "phong giao duc"},
-    "truong": {"truong", "truong hoc"},
-    "khac": {"khac"},
-}
-TYPE_NAMES = {"so": "Sở GDĐT", "phong_gddt": "Phòng GDĐT", "truong": "Trường", "khac": "Khác"}
+# Unit types: code -> folded spellings people write in the file (alerts.units.types).
+TYPES = {t.code: {t.code, *t.spellings} for t in UNIT_TYPE_LIST}
 
 
 @dataclass(slots=True)
@@ -45,6 +46,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    # Imported, but not placed on the 2025 map: (row, why).
+    unplaced: list[tuple[int, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the API."""
@@ -53,6 +56,7 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": [{"row": r, "message": m} for r, m in self.errors],
+            "unplaced": [{"row": r, "message": m} for r, m in self.unplaced],
         }
 
 
@@ -93,8 +97,8 @@ def _header(row: list[str]) -> dict[str, int]:
                 where.setdefault(col, i)
     if "name" not in where or "type" not in where:
         raise ValueError(
-            "Dòng đầu của tệp phải có tên cột: name, type, district, aliases "
-            "(hoặc: tên, loại, huyện, tên khác)."
+            "Dòng đầu của tệp phải có tên cột: name, type, district, aliases, commune, "
+            "province (hoặc: tên, loại, huyện, tên khác, xã/phường, tỉnh)."
         )
     return where
 
@@ -104,9 +108,16 @@ def _key(name: str, district: str | None) -> tuple[str, str]:
 
 
 def import_units(
-    session: Session, *, filename: str, data: bytes, actor: Actor | None = None
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    actor: Actor | None = None,
+    home_province: str | None = None,
 ) -> ImportReport:
-    """Create or update units from the file; commits the good rows, reports the bad ones."""
+    """Create or update units from the file; commits the good rows, reports the bad ones.
+
+    `home_province` (a 2025 province code): where rows without a province column are."""
     rows = read_rows(filename, data)
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -135,8 +146,7 @@ def import_units(
             report.errors.append(
                 (
                     number,
-                    f"Loại đơn vị «{cell(row, 'type')}» không hợp lệ "
-                    "(dùng: so, phong_gddt, truong, khac).",
+                    f"Loại đơn vị «{cell(row, 'type')}» không hợp lệ (dùng: {', '.join(TYPES)}).",
                 )
             )
             continue
@@ -147,21 +157,38 @@ def import_units(
         seen[key] = number
         aliases = [clean(a) for a in cell(row, "aliases").split(";") if clean(a)]
         aliases = list(dict.fromkeys(aliases))
+        place = place_unit(
+            province=cell(row, "province") or None,
+            district=district,
+            commune=cell(row, "commune") or None,
+            home=home_province,
+        )
+        if place.problem:
+            report.unplaced.append((number, f"{name}: {place.problem}"))
+        values = {
+            "type": unit_type,
+            "aliases": aliases,
+            "name": name,
+            "district": district,
+            "province": place.province,
+            "commune": place.commune,
+        }
         unit = existing.get(key)
         if unit is None:
-            session.add(Unit(name=name, type=unit_type, district=district, aliases=aliases))
+            session.add(Unit(**values))
             report.created += 1
-        elif (unit.type, list(unit.aliases or []), unit.name, unit.district) == (
-            unit_type,
-            aliases,
-            name,
-            district,
-        ):
+        elif all(getattr(unit, k) == v for k, v in values.items()):
             report.unchanged += 1
         else:
-            unit.type, unit.aliases, unit.name, unit.district = unit_type, aliases, name, district
+            for k, v in values.items():
+                setattr(unit, k, v)
             report.updated += 1
-    counts = {"created": report.created, "updated": report.updated, "errors": len(report.errors)}
+    counts = {
+        "created": report.created,
+        "updated": report.updated,
+        "errors": len(report.errors),
+        "unplaced": len(report.unplaced),
+    }
     audit(session, actor, "unit.import", "unit", None, {"file": filename[:200], **counts})
     session.commit()
     return report

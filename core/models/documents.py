@@ -44,6 +44,8 @@ class Source(Base):
     url: Mapped[str] = mapped_column(String(2000))
     # Outlet scope for spread scoring: "local" | "national" | "social".
     scope: Mapped[str] = mapped_column(String(20), default="national")
+    # 2025 province code (core.geo.data) of a local outlet; None: national press, social media.
+    province: Mapped[str | None] = mapped_column(String(10), index=True)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     poll_interval_s: Mapped[int] = mapped_column(Integer, default=900)

@@ -35,6 +35,9 @@ class Unit(Base):
     name: Mapped[str] = mapped_column(String(300))
     type: Mapped[str] = mapped_column(String(30), default="truong")
     district: Mapped[str | None] = mapped_column(String(200))
+    # Where the unit is on the 2025 map (core.geo.data codes); `district` keeps the old name.
+    province: Mapped[str | None] = mapped_column(String(10))
+    commune: Mapped[str | None] = mapped_column(String(10), index=True)
     aliases: Mapped[list[Any]] = mapped_column(default=list)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     # Where the unit's focal point is reached when an alert names the unit (besides its users).
