@@ -95,20 +95,22 @@ def authenticate(
     user name that keeps failing. There is no hard lock: the real user gets in after the
     wait, and unknown names are answered exactly like real ones (nothing tells them apart)."""
     username = username.strip()[:100]
-    window = timedelta(minutes=settings.login_window_minutes)
+    window = timedelta(minutes=settings.auth.login_window_minutes)
     # Not reset by a success: a guesser with an account of their own could reset it at will.
     by_ip = _failures(session, window, LoginAttempt.ip == ip, reset_by_success=False)
-    if by_ip[0] >= settings.login_rate_per_ip:
+    if by_ip[0] >= settings.auth.login_rate_per_ip:
         raise LoginError(
             "Quá nhiều lần đăng nhập sai từ địa chỉ này. Vui lòng thử lại sau "
-            f"{settings.login_window_minutes} phút.",
+            f"{settings.auth.login_window_minutes} phút.",
             429,
         )
     # Per name and address first: a guesser elsewhere cannot slow the real user much.
     pair = _failures(session, window, LoginAttempt.username == username, LoginAttempt.ip == ip)
-    wait = _wait(*pair, settings.login_max_failures, timedelta(minutes=settings.lockout_minutes))
+    wait = _wait(
+        *pair, settings.auth.login_max_failures, timedelta(minutes=settings.auth.lockout_minutes)
+    )
     anywhere = _failures(session, window, LoginAttempt.username == username)
-    wait = max(wait, _wait(*anywhere, settings.login_rate_per_user, USER_SPACING_CAP))
+    wait = max(wait, _wait(*anywhere, settings.auth.login_rate_per_user, USER_SPACING_CAP))
     if wait:
         raise LoginError(SLOW_DOWN.format(seconds=wait), 429)
     user = session.scalar(select(User).where(User.username == username))
@@ -135,7 +137,7 @@ def create_session(
         id=sha256_hex(cookie),
         user_id=user.id,
         csrf_token=new_secret(),
-        expires_at=utcnow() + timedelta(minutes=settings.session_ttl_minutes),
+        expires_at=utcnow() + timedelta(minutes=settings.auth.session_ttl_minutes),
         ip=ip,
         user_agent=(user_agent or "")[:300],
     )
@@ -157,7 +159,7 @@ def load_session(session: Session, cookie: str | None) -> WebSession | None:
 
 def slide_session(row: WebSession, settings: Settings) -> datetime | None:
     """The new expiry when the last push is older than SLIDE_EVERY, else None."""
-    new_expiry = utcnow() + timedelta(minutes=settings.session_ttl_minutes)
+    new_expiry = utcnow() + timedelta(minutes=settings.auth.session_ttl_minutes)
     return new_expiry if new_expiry - row.expires_at >= SLIDE_EVERY else None
 
 
@@ -226,17 +228,17 @@ def ensure_first_admin(session: Session, settings: Settings) -> str | None:
     None when users already exist."""
     if session.scalar(select(func.count()).select_from(User)):
         return None
-    if not settings.admin_password:
+    if not settings.auth.admin_password:
         return (
             "Chưa có tài khoản nào. Tạo quản trị viên đầu tiên bằng "
             "`diemtin user add admin --role admin`, hoặc đặt DIEMTIN_ADMIN_PASSWORD "
             "rồi chạy lại."
         )
     user = User(
-        username=settings.admin_username,
+        username=settings.auth.admin_username,
         full_name="Quản trị viên",
         role="admin",
-        password_hash=hash_password(settings.admin_password),
+        password_hash=hash_password(settings.auth.admin_password),
     )
     session.add(user)
     session.flush()

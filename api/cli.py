@@ -40,7 +40,7 @@ class DiemtinTyper(typer.Typer):
     def __call__(self, *args: object, **kwargs: object) -> object:
         try:
             settings = get_settings()
-            wait_s, data_dir = settings.cli_busy_wait_s, settings.data_dir
+            wait_s, data_dir = settings.db.cli_busy_wait_s, settings.data_dir
         except Exception:  # reported by the command itself (Settings creates the data dir)
             wait_s, data_dir = 0.0, os.environ.get("DIEMTIN_DATA_DIR", "var")
         parent = super().__call__
@@ -131,7 +131,7 @@ def reindex(
         if backend not in backend_names():
             raise typer.BadParameter(f"Không có kiểu chỉ mục {backend!r}.")
         # Filling a new backend from the database is how a deployment moves to it.
-        settings = settings.model_copy(update={"search_backend": backend})
+        settings = settings.copy_with(search={"backend": backend})
     ensure_schema()
     started = time.monotonic()
 

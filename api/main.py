@@ -86,11 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside the gate: refuses U+0000 in any input before a route reads it.
     app.add_middleware(NulGuardMiddleware)
     # The gate: anonymous writes refused and CSRF checked before any body is read.
-    app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.public_url)
+    app.add_middleware(CSRFMiddleware, db_url=settings.db_url, public_url=settings.web.public_url)
     # Body caps by route kind (413), before the gate or anything else reads a body.
     app.add_middleware(BodyLimitMiddleware)
     # Around everything: a busy database is a 503 + Retry-After, never a 500, wherever it is met.
-    app.add_middleware(BusyDatabaseMiddleware, deadline_s=settings.web_lock_deadline_s)
+    app.add_middleware(BusyDatabaseMiddleware, deadline_s=settings.db.web_lock_deadline_s)
     # On every answer, the 503s and 413s above included.
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
 

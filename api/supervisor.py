@@ -115,7 +115,7 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
         os.environ["DIEMTIN_ALLOWED_PRIVATE_NETWORKS"] = networks
         get_settings.cache_clear()
     settings = get_settings()
-    host, port = host or settings.host, port or settings.port
+    host, port = host or settings.web.host, port or settings.web.port
     problem = data_dir_problem(settings.data_dir)
     if problem:
         # One sentence for the person starting it, not a traceback (detail in the log).
@@ -130,12 +130,12 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
         if first_admin:
             log.warning("%s", first_admin)
         if demo:
-            site = DemoSite(port=settings.demo_port, settings=settings)
+            site = DemoSite(port=settings.web.demo_port, settings=settings)
             site.start()
             register_demo_source(session, site.feed_url)
             log.info("trang báo mẫu: %s (RSS %s)", site.base_url, site.feed_url)
 
-    commands = _commands(host, port, str(settings.data_dir), settings.forwarded_allow_ips)
+    commands = _commands(host, port, str(settings.data_dir), settings.web.forwarded_allow_ips)
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     restarts = {name: Restarts() for name in children}
     log.info("diemtin đang chạy: http://%s:%d (Ctrl+C để dừng)", host, port)

@@ -56,7 +56,7 @@ def main() -> int:
         port = probe.getsockname()[1]
     smtp = Controller(handler, hostname="127.0.0.1", port=port)
     smtp.start()
-    settings = get_settings().model_copy(update={"smtp_port": port})
+    settings = get_settings().copy_with(smtp={"port": port})
     now = datetime.now(UTC)
     with db.session_scope() as session:
         for i in range(args.messages):

@@ -16,8 +16,8 @@ DEFAULT_VERSION = "e5s-v2"
 
 
 def artefact_dir(settings: Settings | None = None) -> Path:
-    """Where the artefact is: settings.classifier_dir when set, else the default version."""
-    configured = getattr(settings, "classifier_dir", None) if settings is not None else None
+    """Where the artefact is: settings.classifier.artefact_dir, else the default version."""
+    configured = settings.classifier.artefact_dir if settings is not None else None
     return Path(configured) if configured else MODELS_DIR / DEFAULT_VERSION
 
 

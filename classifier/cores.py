@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import signals
 
-# Encoder threads of this process when settings.classifier_threads is 0 (0 = every core).
+# Encoder threads of this process when settings.classifier.threads is 0 (0 = every core).
 worker_threads = 0
 
 

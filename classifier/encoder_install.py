@@ -83,9 +83,8 @@ def verify_encoder(
 
 
 def encoder_dir(settings: Settings) -> Path:
-    """Where the encoder lives: settings.encoder_dir, else <data_dir>/models/e5-small."""
-    # getattr: the encoder_dir / encoder_trim_vocab settings are optional fields.
-    configured = getattr(settings, "encoder_dir", None)
+    """Where the encoder lives: settings.classifier.encoder_dir, else <data_dir>/models/e5-small."""
+    configured = settings.classifier.encoder_dir
     return Path(configured) if configured else settings.data_dir / DEFAULT_SUBDIR
 
 
@@ -109,7 +108,7 @@ def is_current(path: Path, *, trim_vocab: bool) -> bool:
 def ensure_encoder(settings: Settings) -> Path:
     """Build the encoder once into encoder_dir(settings) and reuse it afterwards."""
     path = encoder_dir(settings)
-    trim = bool(getattr(settings, "encoder_trim_vocab", False))
+    trim = settings.classifier.encoder_trim_vocab
     if is_current(path, trim_vocab=trim):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

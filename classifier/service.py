@@ -75,11 +75,11 @@ class TrainedClassifier:
         config = json.loads((self.path / CONFIG_FILE).read_text("utf-8"))
         self.model_version: str = config["version"]
         # "torch" = the reference encoder; "onnx" = the int8 fast path (classifier.fastpath).
-        self.runtime = runtime or getattr(settings, "classifier_runtime", "torch")
+        self.runtime = runtime or settings.classifier.runtime
         if self.runtime not in ("torch", "onnx"):
             raise ValueError(f"unknown classifier runtime {self.runtime!r}: torch or onnx")
         # 0 = every core; a prefork worker's children get their share (classifier.cores).
-        self.threads = encoder_threads(int(getattr(settings, "classifier_threads", 0) or 0))
+        self.threads = encoder_threads(settings.classifier.threads)
         self._model: MultiHeadModel | None = None
         self._fast: Any = None
         self._tokenizer: Any = None

@@ -104,7 +104,7 @@ def configure(settings: Settings | None = None) -> Celery:
         broker_url=s.celery_broker_url,
         result_backend=s.celery_result_backend,
         task_ignore_result=True,
-        task_always_eager=s.celery_eager,
+        task_always_eager=s.celery.eager,
         task_eager_propagates=True,
         # A task is acknowledged after it ran, so a killed worker's task is redone; every
         # task is idempotent for that reason.
@@ -120,18 +120,24 @@ def configure(settings: Settings | None = None) -> Celery:
         timezone=s.timezone,
         enable_utc=True,
         beat_schedule={
-            "schedule-sources": {"task": SCHEDULE_SOURCES, "schedule": float(s.scheduler_tick_s)},
-            "index-documents": {"task": INDEX_DOCUMENTS, "schedule": float(s.index_tick_s)},
+            "schedule-sources": {
+                "task": SCHEDULE_SOURCES,
+                "schedule": float(s.crawl.scheduler_tick_s),
+            },
+            "index-documents": {"task": INDEX_DOCUMENTS, "schedule": float(s.search.index_tick_s)},
             "dispatch-notifications": {
                 "task": DISPATCH_NOTIFICATIONS,
-                "schedule": float(s.notify_dispatch_tick_s),
+                "schedule": float(s.notify.dispatch_tick_s),
             },
             "send-bundles": {"task": SEND_BUNDLES, "schedule": 60.0},
             "send-due-digests": {"task": SEND_DUE_DIGESTS, "schedule": 60.0},
             # notify_alert requests lost in a crash after the detection commit are redone.
             "sweep-alert-notifications": {"task": SWEEP_ALERT_NOTIFICATIONS, "schedule": 300.0},
             # Documents a lost task left unclassified, unindexed or unevaluated; dead runs.
-            "sweep-stale-work": {"task": SWEEP_STALE_WORK, "schedule": float(s.sweep_tick_s)},
+            "sweep-stale-work": {
+                "task": SWEEP_STALE_WORK,
+                "schedule": float(s.celery.sweep_tick_s),
+            },
             # Spikes compare whole days; a quarter-hour is soon enough and cheap.
             "detect-spikes": {"task": DETECT_SPIKES, "schedule": 900.0},
         },
@@ -161,8 +167,8 @@ def transport_options(s: Settings) -> dict[str, float]:
     if s.celery_broker_url.startswith("sqla+"):
         # The embedded broker (core.broker) redelivers a dead worker's messages once their
         # lease is this old; its polling interval is set on the transport class below.
-        return {"visibility_timeout": s.broker_visibility_timeout_s}
-    timeout = s.redis_visibility_timeout_s
+        return {"visibility_timeout": s.celery.broker_visibility_timeout_s}
+    timeout = s.celery.redis_visibility_timeout_s
     # kombu's Redis transport sweeps for expired messages every interval x throttle
     # seconds (10 x 10 by default); a quarter of the timeout, every sweep, bounds the delay.
     return {

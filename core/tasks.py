@@ -23,7 +23,7 @@ def index_documents(max_batches: int = 20) -> int:
     with session_scope() as session:
         for _ in range(max_batches):
             try:
-                n = index_pending(session, backend, batch=settings.search_index_batch)
+                n = index_pending(session, backend, batch=settings.search.index_batch)
             except Exception as exc:
                 if is_database_busy(exc):
                     # A lock, not the backend: the task is retried (DiemtinTask), and what

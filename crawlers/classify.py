@@ -41,7 +41,7 @@ STORE_SLICE = 16
 
 def model_enabled(settings: Settings) -> bool:
     """True when ingest should queue the trained model (setting on and an artefact present)."""
-    if not settings.classifier_model_enabled:
+    if not settings.classifier.model_enabled:
         return False
     return has_artefact(artefact_dir(settings))
 
@@ -151,7 +151,7 @@ def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Predictio
 def classify_documents(doc_ids: list[str]) -> int:
     """Label documents with the trained model, re-index and re-evaluate them (idempotent)."""
     settings = get_settings()
-    if not settings.classifier_model_enabled:
+    if not settings.classifier.model_enabled:
         return 0
     from classifier.service import get_classifier
 

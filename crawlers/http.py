@@ -71,7 +71,7 @@ def _request_headers(
     settings: Settings, etag: str | None, last_modified: str | None
 ) -> dict[str, str]:
     headers = {
-        "User-Agent": settings.http_user_agent,
+        "User-Agent": settings.http.user_agent,
         "Accept": ACCEPT,
         "Accept-Language": "vi,en;q=0.5",
         "Accept-Encoding": ACCEPT_ENCODING,
@@ -194,12 +194,12 @@ def fetch(
 
     Raises FetchError (BlockedURLError for refused URLs) with a message fit for a source's
     last_error."""
-    timeout = settings.http_timeout_s
+    timeout = settings.http.timeout_s
     deadline = time.monotonic() + timeout * TOTAL_DEADLINE_FACTOR
     headers = _request_headers(settings, etag, last_modified)
     seen: set[str] = set()
     current = url
-    allowed = settings.private_networks
+    allowed = settings.http.private_networks
     # The pinned client resolves each host once, checks every address and connects to a
     # checked one, so neither a redirect nor a second DNS answer (rebinding) gets past it.
     with pinned_client(allowed, timeout=httpx.Timeout(timeout), follow_redirects=False) as client:
@@ -231,7 +231,7 @@ def fetch(
                         )
                     if status >= 400:
                         raise _status_error(status, current, response.headers)
-                    content = _read_capped(response, settings.http_max_bytes, deadline, current)
+                    content = _read_capped(response, settings.http.max_bytes, deadline, current)
                     return FetchResult(
                         url=current,
                         status=status,

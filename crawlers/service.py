@@ -209,7 +209,7 @@ def _record_failure(
         source.last_error = message
         source.last_error_at = now
         source.consecutive_failures = (source.consecutive_failures or 0) + 1
-        flagged = source.consecutive_failures >= settings.source_failure_threshold
+        flagged = source.consecutive_failures >= settings.crawl.source_failure_threshold
         # Flagged sources are skipped by the scheduler until an admin looks at them.
         source.health = "flagged" if flagged else "failing"
         source.next_poll_at = now + next_poll_delay(source)

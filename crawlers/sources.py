@@ -69,7 +69,7 @@ def ensure_default_sources(session: Session, *, settings: Settings | None = None
             url=spec.url,
             kind=spec.kind,
             scope=spec.scope,
-            poll_interval_s=settings.default_poll_interval_s,
+            poll_interval_s=settings.crawl.default_poll_interval_s,
             next_poll_at=None,
         )
         session.add(source)
@@ -92,7 +92,7 @@ def validate_source_url(url: str, *, settings: Settings) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError("Địa chỉ phải bắt đầu bằng http:// hoặc https:// và có tên miền.")
     try:
-        check_public_url(url, settings.private_networks)
+        check_public_url(url, settings.http.private_networks)
     except BlockedURLError:
         raise ValueError(
             "Địa chỉ trỏ tới mạng nội bộ hoặc địa chỉ đặc biệt; hệ thống không thu thập "
@@ -139,7 +139,9 @@ def new_source(
         raise ValueError(f"Chưa hỗ trợ loại nguồn «{kind}».")
     if scope not in SCOPES:
         raise ValueError("Phạm vi phải là một trong: local, national, social.")
-    interval = settings.default_poll_interval_s if poll_interval_s is None else poll_interval_s
+    interval = (
+        settings.crawl.default_poll_interval_s if poll_interval_s is None else poll_interval_s
+    )
     if interval < MIN_POLL_INTERVAL_S:
         raise ValueError(f"Chu kỳ quét phải từ {MIN_POLL_INTERVAL_S} giây trở lên.")
     url = validate_source_url(url, settings=settings)

@@ -52,7 +52,7 @@ def model_version(settings: Settings) -> str | None:
 
 def unevaluated(session: Session, settings: Settings, limit: int = SWEEP_LIMIT) -> list[str]:
     """Documents stored more than the grace period ago and never evaluated for alerts."""
-    before = utcnow() - timedelta(seconds=settings.sweep_grace_s)
+    before = utcnow() - timedelta(seconds=settings.celery.sweep_grace_s)
     return list(
         session.scalars(
             select(Document.id)
@@ -75,7 +75,7 @@ def unclassified(
         session.scalars(
             select(Document.id)
             .where(
-                Document.fetched_at < now - timedelta(seconds=settings.sweep_grace_s),
+                Document.fetched_at < now - timedelta(seconds=settings.celery.sweep_grace_s),
                 Document.fetched_at >= now - CLASSIFY_WINDOW,
                 ~labelled,
             )
@@ -128,7 +128,9 @@ def sweep(settings: Settings | None = None) -> dict[str, int]:
     if pending:
         send_task_safely(INDEX_DOCUMENTS)
     with session_scope() as session:
-        interrupted = close_interrupted_runs(session, older_than_s=settings.crawl_run_stale_s)
+        interrupted = close_interrupted_runs(
+            session, older_than_s=settings.celery.crawl_run_stale_s
+        )
     found = {
         "evaluate": len(evaluate),
         "classify": len(classify),
@@ -157,7 +159,7 @@ def close_runs_at_start(sender: Any = None, **_: Any) -> None:
     try:
         with session_scope() as session:
             close_interrupted_runs(
-                session, older_than_s=0.0 if embedded else settings.crawl_run_stale_s
+                session, older_than_s=0.0 if embedded else settings.celery.crawl_run_stale_s
             )
     except Exception:
         # A busy or unreachable database must not stop the worker; the sweep tries again.

@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the demo site until interrupted: `python -m fixtureweb [--port N]`."""
     settings = get_settings()
     parser = argparse.ArgumentParser(description="Serve the demo press site on 127.0.0.1.")
-    parser.add_argument("--port", type=int, default=settings.demo_port)
+    parser.add_argument("--port", type=int, default=settings.web.demo_port)
     parser.add_argument("--extra", type=int, default=200, help="VNTC articles to add")
     args = parser.parse_args(argv)
     site = DemoSite(port=args.port, settings=settings, extra_limit=args.extra).start()

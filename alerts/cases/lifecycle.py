@@ -102,7 +102,7 @@ def reopen_for_escalation(session: Session, alert: Alert, severity: str) -> bool
     )
     alert.status = S.new.value
     alert.closed_at = None
-    alert.due_at = due_for(severity, now, get_settings().response_deadlines_h)
+    alert.due_at = due_for(severity, now, get_settings().alerts.response_deadlines_h)
     return True
 
 

@@ -147,7 +147,7 @@ def _rule_alerts(
                     severity=rule.severity or "medium", details={"documents": []},
                     created_at=utcnow(),
                 )  # fmt: skip
-                set_deadline(alert, get_settings().response_deadlines_h)
+                set_deadline(alert, get_settings().alerts.response_deadlines_h)
                 session.add(alert)
                 session.flush()
                 existing[(rule.id, doc.story_id)] = alert
@@ -170,7 +170,7 @@ def _fact_match(
         return None  # misinfo cases are per story
     try:
         return factbank.match_document(
-            session, doc, embedder=embedder, threshold=settings.fact_similarity_threshold
+            session, doc, embedder=embedder, threshold=settings.alerts.fact_similarity_threshold
         )
     except Exception:
         # The encoder failing must not cost the rule and hot alerts of this document.
@@ -242,7 +242,9 @@ def _evaluate_chunk(
     for doc in docs:
         match = fact_matches.get(doc.id)
         if match is not None and doc.story is not None:
-            upsert_misinfo(session, doc.story, doc, match, settings.fact_similarity_threshold, out)
+            upsert_misinfo(
+                session, doc.story, doc, match, settings.alerts.fact_similarity_threshold, out
+            )
     # A story is scored once per chunk, after all its new documents are in.
     upsert_hot_many(session, docs, matcher, out, signals)
     session.commit()

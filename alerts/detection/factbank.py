@@ -184,7 +184,7 @@ def match_document(
     chunks = document_chunks(doc)
     if not facts or not chunks:
         return None
-    limit = get_settings().fact_similarity_threshold if threshold is None else threshold
+    limit = get_settings().alerts.fact_similarity_threshold if threshold is None else threshold
     matrix = np.stack([v for _, v in facts])
     sims = embedder(chunks) @ matrix.T  # [chunks, facts]
     best_chunk, best_fact = np.unravel_index(int(np.argmax(sims)), sims.shape)

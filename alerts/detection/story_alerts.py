@@ -25,12 +25,15 @@ from alerts.detection.scoring import (
     score_story,
 )
 from alerts.units.matcher import UnitMatcher
+from core.geo.choice import province_code
+from core.geo.profile import neighbours
 from core.models import (
     Alert,
     AlertEvent,
     AlertStatus,
     Classification,
     Document,
+    DocumentPlace,
     DocumentUnit,
     Source,
     Story,
@@ -109,6 +112,15 @@ def stories_signals(
         )
     ):
         units[doc_id].append(unit_id)
+    provinces: dict[str, set[str]] = defaultdict(set)
+    for doc_id, code in session.execute(
+        select(DocumentPlace.document_id, DocumentPlace.code).where(
+            DocumentPlace.document_id.in_(ids), DocumentPlace.kind == "province"
+        )
+    ):
+        provinces[doc_id].add(code)
+    own = province_code(session, get_settings().province)
+    near = set(neighbours(own)) if own else set()
     missing = [r.id for r in rows if (r.id, r.content_hash, id(matcher)) not in _province_memo]
     if missing:
         hashes = {r.id: r.content_hash for r in rows}
@@ -133,7 +145,9 @@ def stories_signals(
                 topics=list(lab.topics or []) if lab else [],
                 reach=(r.likes or 0) + (r.shares or 0) + (r.comments or 0),
                 unit_ids=sorted(units.get(r.id, [])),
-                names_province=_province_memo.get((r.id, r.content_hash, id(matcher)), False),
+                names_province=_province_memo.get((r.id, r.content_hash, id(matcher)), False)
+                or own in provinces[r.id],
+                near_province=bool(near & provinces[r.id]),
             )
         )  # fmt: skip
     return out
@@ -154,7 +168,7 @@ def _open(session: Session, alert: Alert, data: dict[str, Any], out: Outcome) ->
     kind, story_id = alert.kind, alert.story_id
     assert story_id is not None
     alert.created_at = alert.created_at or utcnow()
-    set_deadline(alert, get_settings().response_deadlines_h)
+    set_deadline(alert, get_settings().alerts.response_deadlines_h)
     try:
         with session.begin_nested():
             session.add(alert)
@@ -189,7 +203,7 @@ def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any
     alert.escalation_level += 1
     if not reopen_for_escalation(session, alert, severity):
         # A graver case is due sooner (counted from when it opened).
-        set_deadline(alert, get_settings().response_deadlines_h)
+        set_deadline(alert, get_settings().alerts.response_deadlines_h)
     return True
 
 

@@ -56,7 +56,7 @@ def detect_spikes() -> int:
             session,
             utcnow(),
             tz=ZoneInfo(settings.timezone),
-            calendar=settings.school_calendar or DEFAULT_CALENDAR,
+            calendar=settings.alerts.school_calendar or DEFAULT_CALENDAR,
         )
         session.commit()
         ids = [a.id for a in alerts]

@@ -155,7 +155,7 @@ def build_digest(
             if d.story_id:
                 outlets.setdefault(d.story_id, set()).add(d.source_id)
                 first.setdefault(d.story_id, d.id)
-        base = settings.public_url.rstrip("/")
+        base = settings.web.public_url.rstrip("/")
         for story_id, n in per_story.most_common(5):
             story = session.get(Story, story_id)
             title = one_line(story.title if story else "") or "(không có tiêu đề)"
@@ -177,7 +177,7 @@ def render_digest(digest: Digest, settings: Settings) -> tuple[str, str, str]:
         "digest",
         d=digest,
         subject=digest.subject,
-        inbox=settings.public_url.rstrip("/"),
+        inbox=settings.web.public_url.rstrip("/"),
         tz=ZoneInfo(settings.timezone),
     )
     return digest.subject, text, html
@@ -216,7 +216,7 @@ def send_due_digests(
             # A typo must not cost the reader the digest: send at the default hour.
             log.warning("digest subscription %s: %s; sending at 07:00", sub.id, exc)
             send_at = DEFAULT_SEND_AT
-        for back in range(settings.digest_catchup_days, -1, -1):
+        for back in range(settings.notify.digest_catchup_days, -1, -1):
             day = local_now.date() - timedelta(days=back)
             due = datetime.combine(day, send_at, tzinfo=tz)
             # Not yet time, or the subscription did not exist when that digest was due.

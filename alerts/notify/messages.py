@@ -129,7 +129,7 @@ def document_lines(session: Session, settings: Settings, doc_ids: list[str]) -> 
         .order_by(Document.published_at.desc(), Document.id)
         .limit(5)
     ).all()
-    base = settings.public_url.rstrip("/")
+    base = settings.web.public_url.rstrip("/")
     return [
         DocLine(
             title=one_line(doc.title) or "(không có tiêu đề)",
@@ -162,7 +162,7 @@ def alert_view(session: Session, settings: Settings, alert: Alert) -> AlertView:
         severity_name=taxonomy.SEVERITY_NAMES.get(alert.severity, alert.severity),
         status_name=taxonomy.STATUS_NAMES.get(alert.status, alert.status),
         title=one_line(alert.title or (story.title if story else "")) or "(không có tiêu đề)",
-        url=f"{settings.public_url.rstrip('/')}/canh-bao/{alert.id}",
+        url=f"{settings.web.public_url.rstrip('/')}/canh-bao/{alert.id}",
         created=local(alert.created_at, settings),
         escalated=alert.escalation_level > 0,
         unit=one_line(unit.name) if unit else "",
@@ -189,6 +189,6 @@ def render_alert(view: AlertView) -> tuple[str, str, str]:
 def render_bundle(items: list[dict[str, Any]], settings: Settings) -> tuple[str, str, str]:
     """(subject, text, html) of a bundle listing several pending alerts."""
     subject = f"Tổng hợp {len(items)} cảnh báo chưa gửi"
-    inbox = f"{settings.public_url.rstrip('/')}/hop-thu"  # the web app's case inbox
+    inbox = f"{settings.web.public_url.rstrip('/')}/hop-thu"  # the web app's case inbox
     text, html = render("bundle", items=items, subject=subject, inbox=inbox)
     return subject, text, html

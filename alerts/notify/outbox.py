@@ -102,7 +102,7 @@ def claim_due(
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     ).all()
-    lease = now + timedelta(seconds=settings.notify_lease_s)
+    lease = now + timedelta(seconds=settings.notify.lease_s)
     claims = []
     for nid in ids:
         row = session.execute(
@@ -137,7 +137,7 @@ def to_message(row: Notification) -> Message:
 
 def backoff_s(settings: Settings, attempt: int) -> float:
     """Exponential backoff with full jitter in its upper half (30 s, 60 s, 120 s, ...)."""
-    base = settings.notify_backoff_s * (2 ** (attempt - 1))
+    base = settings.notify.backoff_s * (2 ** (attempt - 1))
     return min(base, 6 * 3600) * random.uniform(0.5, 1.0)
 
 
@@ -183,7 +183,7 @@ def send_one(
         delay = backoff_s(settings, claim.attempt)
         if isinstance(exc, TransientError) and exc.retry_after_s:
             delay = max(delay, exc.retry_after_s)
-        status = "failed" if claim.attempt >= settings.notify_max_attempts else DUE
+        status = "failed" if claim.attempt >= settings.notify.max_attempts else DUE
         log.warning("notification %s attempt %s: %s -> %s", claim.id, claim.attempt, exc, status)
         _finish(
             session, claim, status=status, last_error=f"{type(exc).__name__}: {exc}"[:1000],

@@ -162,7 +162,7 @@ def notify_alert(
         return counts
     view = alert_view(session, settings, alert)
     subject, text, html = render_alert(view)
-    immediate = severity_rank(alert.severity) >= severity_rank(settings.notify_immediate_severity)
+    immediate = severity_rank(alert.severity) >= severity_rank(settings.notify.immediate_severity)
     critical = alert.severity == "critical"
     for r in recipients_for(session, alert):
         key = make_key("alert", alert.id, "lvl", alert.escalation_level, r.channel, r.target)
@@ -171,13 +171,13 @@ def notify_alert(
         limited = (
             immediate
             and not critical
-            and sent_last_hour(session, r.channel, r.target, now) >= settings.notify_max_per_hour
+            and sent_last_hour(session, r.channel, r.target, now) >= settings.notify.max_per_hour
         )
         if immediate and not limited:
             status, due = "pending", quiet_end or now
         else:
             status = "held"
-            due = next_bundle_at(now, settings.notify_bundle_interval_min)
+            due = next_bundle_at(now, settings.notify.bundle_interval_min)
             # A bundle that would land in the quiet hours waits for their end.
             due = quiet_until(r.quiet_hours, due, settings.timezone) or due
         payload: dict[str, Any] = {"alert": view.summary(), "url": view.url, "event": "alert"}

@@ -103,13 +103,13 @@ def healthz(search: SearchDep, settings: SettingsDep) -> JSONResponse:
     reasons += problems
     search_ok = search.ping()
     if not search_ok:
-        reasons.append(f"search backend {settings.search_backend} unreachable")
+        reasons.append(f"search backend {settings.search.backend} unreachable")
     healthy = db_ok and search_ok and not problems
     body = HealthOut(
         status="ok" if healthy else "degraded",
         database=db_ok,
         search=search_ok,
-        search_backend=settings.search_backend,
+        search_backend=settings.search.backend,
         documents_pending_index=pending,
         writable=db_ok and not problems,
         reasons=reasons,

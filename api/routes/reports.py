@@ -90,8 +90,8 @@ def _report(session: Any, settings: Settings, who: Principal, code: str | None) 
         session,
         period,
         tz,
-        target_phong=settings.positive_target_phong_gddt,
-        target_truong=settings.positive_target_truong,
+        target_phong=settings.alerts.positive_target_phong_gddt,
+        target_truong=settings.alerts.positive_target_truong,
         unit_id=who.unit_scope,
     )
 

@@ -36,4 +36,4 @@ def _backend(name: str, db_url: str, es_url: str, timezone: str) -> SearchBacken
 def get_backend(settings: Settings | None = None) -> SearchBackend:
     """The configured search backend, one instance per process."""
     s = settings or get_settings()
-    return _backend(s.search_backend, s.search_sqlite_url, s.elasticsearch_url, s.timezone)
+    return _backend(s.search.backend, s.search_sqlite_url, s.search.elasticsearch_url, s.timezone)

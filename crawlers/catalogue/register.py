@@ -95,7 +95,7 @@ def register_province_sources(
                 scope=entry.scope,
                 province=entry.province,
                 config=found.config,
-                poll_interval_s=settings.default_poll_interval_s,
+                poll_interval_s=settings.crawl.default_poll_interval_s,
                 next_poll_at=None,
             )
         )

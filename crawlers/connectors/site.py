@@ -189,7 +189,7 @@ class SiteConnector:
         # Refused here with the guard's own message, before a process is started for nothing;
         # the child checks every URL it requests again.
         for url in {source.url, *job.start_urls}:
-            check_public_url(url, settings.private_networks)
+            check_public_url(url, settings.http.private_networks)
         records, stderr, returncode = run_job(job)
         output, self.last_stats = build_output(records, stderr, returncode, job)
         log.info("site crawl of %s: %s", source.url, self.last_stats)

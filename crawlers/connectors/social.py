@@ -117,22 +117,24 @@ def api_get(
     url = f"{base}?{urlencode(params)}" if params else base
     shown = redact(url, secrets)
     try:
-        check_public_url(url, settings.private_networks)
+        check_public_url(url, settings.http.private_networks)
     except FetchError as exc:
         exc.message = redact(exc.message, secrets)
         exc.args = (exc.message,)
         raise
-    timeout = settings.http_timeout_s
+    timeout = settings.http.timeout_s
     deadline = time.monotonic() + timeout * TOTAL_DEADLINE_FACTOR
-    headers = {"User-Agent": settings.http_user_agent, "Accept": ACCEPT_JSON}
-    limit = settings.http_max_bytes
+    headers = {"User-Agent": settings.http.user_agent, "Accept": ACCEPT_JSON}
+    limit = settings.http.max_bytes
     # No redirects: an API that redirects is misconfigured, and following one would carry the
     # token in the query string to wherever it points. The pinned client connects only to
     # the address it checked and ignores proxies, as in crawlers.http.
     try:
         with (
             pinned_client(
-                settings.private_networks, timeout=httpx.Timeout(timeout), follow_redirects=False
+                settings.http.private_networks,
+                timeout=httpx.Timeout(timeout),
+                follow_redirects=False,
             ) as client,
             client.stream("GET", url, headers=headers) as response,
         ):

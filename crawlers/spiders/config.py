@@ -115,10 +115,10 @@ class CrawlJob:
             timeout_s=_number(config, "timeout_s", DEFAULT_TIMEOUT_S, 5, 3600),
             start_delay_s=_number(config, "start_delay_s", 1.0, 0, 60),
             target_concurrency=_number(config, "target_concurrency", 2.0, 0.1, 64),
-            user_agent=settings.http_user_agent,
-            download_timeout_s=settings.http_timeout_s,
-            max_bytes=settings.http_max_bytes,
-            allowed_private_networks=[str(n) for n in settings.private_networks],
+            user_agent=settings.http.user_agent,
+            download_timeout_s=settings.http.timeout_s,
+            max_bytes=settings.http.max_bytes,
+            allowed_private_networks=[str(n) for n in settings.http.private_networks],
         )
 
     @property

@@ -160,14 +160,15 @@ def notify_settings(
     settings: Settings, smtp_server: SmtpServer, tls_files: tuple[Path, Path, Path]
 ) -> Settings:
     """Settings that send through the test SMTP server; fast retries."""
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1", "smtp_port": smtp_server.port, "smtp_security": "starttls",
-            "smtp_username": SMTP_USER, "smtp_password": SMTP_PASSWORD,
-            "smtp_ca_file": str(tls_files[0]), "smtp_from": "Điểm tin <diemtin@so-gddt.vn>",
-            "smtp_timeout_s": 5.0, "public_url": "https://diemtin.so-gddt.vn",
-            "webhook_secret": "bi-mat-webhook", "zalo_access_token": "zalo-token-thu",
-        }
+    return settings.copy_with(
+        smtp={
+            "host": "127.0.0.1", "port": smtp_server.port, "security": "starttls",
+            "username": SMTP_USER, "password": SMTP_PASSWORD,
+            "ca_file": str(tls_files[0]), "sender": "Điểm tin <diemtin@so-gddt.vn>",
+            "timeout_s": 5.0,
+        },
+        web={"public_url": "https://diemtin.so-gddt.vn"},
+        notify={"webhook_secret": "bi-mat-webhook", "zalo_access_token": "zalo-token-thu"},
     )  # fmt: skip
 
 

@@ -36,7 +36,7 @@ def test_email_starttls_auth_multipart(notify_settings: Settings, smtp_server: S
     (got,) = smtp_server.messages
     assert got["Subject"] == f"[Khẩn] Tình huống nóng: {TITLE} Bcc: ke-gian@example.com"
     assert got["Bcc"] is None and got["To"] == "hieu.truong@truong.edu.vn"
-    assert got["Message-ID"] == delivery == message_id(msg.key, notify_settings.smtp_from)
+    assert got["Message-ID"] == delivery == message_id(msg.key, notify_settings.smtp.sender)
     assert delivery.endswith("@so-gddt.vn>")
     text, html = parts(got)
     assert text.strip() == "Nội dung thư" and "<p>Nội dung thư</p>" in html
@@ -56,7 +56,7 @@ def test_email_errors(notify_settings: Settings, smtp_server: SmtpServer) -> Non
         EmailNotifier(notify_settings).send(msg)
     # wrong credentials and a bad address are permanent; no server is transient
     with pytest.raises(PermanentError, match="authentication"):
-        EmailNotifier(notify_settings.model_copy(update={"smtp_password": "sai"})).send(msg)
+        EmailNotifier(notify_settings.copy_with(smtp={"password": "sai"})).send(msg)
     for bad in ("x\r\n@y", "a@b@c", "x@", "@b.vn"):
         with pytest.raises(PermanentError, match="not an email"):
             EmailNotifier(notify_settings).send(Message(key="k", target=bad, subject="", text=""))
@@ -87,7 +87,7 @@ def zalo_server(fake_api: Callable[..., FakeApi], error: int = 0) -> FakeApi:
 
 def test_zalo_wire_format(notify_settings: Settings, fake_api: Callable[..., FakeApi]) -> None:
     api = zalo_server(fake_api)
-    settings = notify_settings.model_copy(update={"zalo_api_base": api.url})
+    settings = notify_settings.copy_with(notify={"zalo_api_base": api.url})
     msg = Message(key="k", target="8063947237857451397", subject="S", text="Tin nóng: " + TITLE)
     assert ZaloNotifier(settings).send(msg) == "3f1c7a9e"
     (call,) = api.calls
@@ -98,10 +98,10 @@ def test_zalo_wire_format(notify_settings: Settings, fake_api: Callable[..., Fak
         "message": {"text": "Tin nóng: " + TITLE},
     }
     # an expired token is permanent; the API's rate limit is transient
-    expired = settings.model_copy(update={"zalo_access_token": "het-han"})
+    expired = settings.copy_with(notify={"zalo_access_token": "het-han"})
     with pytest.raises(PermanentError, match="-216"):
         ZaloNotifier(expired).send(msg)
-    limited = settings.model_copy(update={"zalo_api_base": zalo_server(fake_api, -32).url})
+    limited = settings.copy_with(notify={"zalo_api_base": zalo_server(fake_api, -32).url})
     with pytest.raises(TransientError, match="-32"):
         ZaloNotifier(limited).send(msg)
     with pytest.raises(PermanentError, match="not a Zalo user id"):
@@ -141,7 +141,7 @@ def test_webhook_signed(notify_settings: Settings, fake_api: Callable[..., FakeA
                       first.headers["X-Diemtin-Signature"])  # fmt: skip
     # a wrong secret is refused by the receiver: permanent; a 503 is transient
     with pytest.raises(PermanentError, match="401"):
-        WebhookNotifier(notify_settings.model_copy(update={"webhook_secret": "sai"})).send(msg)
+        WebhookNotifier(notify_settings.copy_with(notify={"webhook_secret": "sai"})).send(msg)
     down = fake_api(lambda call: (503, {"Retry-After": "120"}, {"error": "maintenance"}))
     with pytest.raises(TransientError) as exc:
         WebhookNotifier(notify_settings).send(
@@ -156,7 +156,7 @@ def test_webhook_refuses_the_departments_own_network(
 ) -> None:
     # given production settings (no private targets) and a receiver on loopback
     api = fake_api(lambda call: (200, {}, {"ok": True}))
-    strict = notify_settings.model_copy(update={"allowed_private_networks": ""})
+    strict = notify_settings.copy_with(http={"allowed_private_networks": ""})
     # when / then: loopback, private ranges and the cloud metadata address are refused for
     # good, before any connection is made
     for target in (

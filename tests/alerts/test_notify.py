@@ -118,7 +118,7 @@ def test_rate_limit_folds_into_bundle(
     session: Session, notify_settings: Settings, smtp_server: SmtpServer
 ) -> None:
     # given a limit of 2 immediate messages an hour
-    settings = notify_settings.model_copy(update={"notify_max_per_hour": 2})
+    settings = notify_settings.copy_with(notify={"max_per_hour": 2})
     subscribe(session, "van.phong@so-gddt.vn")
     titles = [f"Tin nóng số {i}" for i in range(4)]
     for i, title in enumerate(titles):
@@ -219,7 +219,7 @@ def test_zalo_and_webhook_subscribers(
     zalo = fake_api(lambda c: (200, {}, {"error": 0, "message": "Success",
                                          "data": {"message_id": "m1"}}))  # fmt: skip
     hook = fake_api(lambda c: (202, {}, {"accepted": True}))
-    settings = notify_settings.model_copy(update={"zalo_api_base": zalo.url})
+    settings = notify_settings.copy_with(notify={"zalo_api_base": zalo.url})
     subscribe(session, "8063947237857451397", channel="zalo")
     subscribe(session, hook.url + "/diemtin", channel="webhook")
     alert = make_alert(session, EVIL, severity="critical", unit_id=None)

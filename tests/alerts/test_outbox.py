@@ -121,7 +121,7 @@ def test_server_refuses_mid_send_then_accepts(
 def test_failed_after_max_attempts_then_requeued(
     session: Session, notify_settings: Settings, smtp_server: SmtpServer
 ) -> None:
-    settings = notify_settings.model_copy(update={"notify_max_attempts": 2})
+    settings = notify_settings.copy_with(notify={"max_attempts": 2})
     add(session, "a")
     smtp_server.stop()
     dispatch_due(session, settings, now=NOW)
@@ -152,7 +152,7 @@ def test_lease_expiry_and_stale_owner(
     # then nobody else takes it while its lease runs
     assert dispatch_due(session, notify_settings, now=NOW + timedelta(seconds=60)) == {}
     # and after the lease it is sent by another dispatcher
-    after = NOW + timedelta(seconds=notify_settings.notify_lease_s + 1)
+    after = NOW + timedelta(seconds=notify_settings.notify.lease_s + 1)
     assert dispatch_due(session, notify_settings, now=after) == {"sent": 1}
     # the stalled owner waking up sees it lost the row and sends nothing
     assert send_one(session, notify_settings, claim, now=after) == "stale"
@@ -174,7 +174,7 @@ def test_crash_after_server_accepted_resends_same_message_id(
     session.rollback()
     # when the lease runs out, the row is sent again, with the same Message-ID, so the
     # receiving side can drop the copy
-    after = NOW + timedelta(seconds=notify_settings.notify_lease_s + 1)
+    after = NOW + timedelta(seconds=notify_settings.notify.lease_s + 1)
     assert dispatch_due(session, notify_settings, now=after) == {"sent": 1}
     first, second = smtp_server.messages
     assert first["Message-ID"] == second["Message-ID"]

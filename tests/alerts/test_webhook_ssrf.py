@@ -18,13 +18,13 @@ from tests.rebind import PUBLIC, Listener, rebinding
 
 
 def _send(settings: Settings, target: str) -> str:
-    notifier = WebhookNotifier(settings.model_copy(update={"webhook_secret": "bi-mat"}))
+    notifier = WebhookNotifier(settings.copy_with(notify={"webhook_secret": "bi-mat"}))
     return notifier.send(Message(key="k1", target=target, subject="Cảnh báo", text="Nội dung"))
 
 
 def test_webhook_to_a_rebinding_name_never_connects(settings: Settings) -> None:
     # given production's rule and a receiver name that turns into 127.0.0.1 after the check
-    strict = settings.model_copy(update={"allowed_private_networks": ""})
+    strict = settings.copy_with(http={"allowed_private_networks": ""})
     with Listener() as receiver, rebinding({"hook.test": [PUBLIC, "127.0.0.1"]}) as dns:
         # when / then: refused for good, and no POST reached the loopback receiver
         with pytest.raises(PermanentError, match="refused.*127.0.0.1"):
@@ -51,7 +51,7 @@ def test_webhook_to_metadata_refused_even_when_every_network_is_listed(
     settings: Settings, target: str
 ) -> None:
     # given an allow-list that names every address
-    everything = settings.model_copy(update={"allowed_private_networks": "0.0.0.0/0 ::/0"})
+    everything = settings.copy_with(http={"allowed_private_networks": "0.0.0.0/0 ::/0"})
     # when / then
     with pytest.raises(PermanentError, match="refused"):
         _send(everything, target)

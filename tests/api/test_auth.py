@@ -196,7 +196,7 @@ def test_cookie_is_secure_when_settings_say_so(settings, session: Session) -> No
 
     user = make_user(session)
     session.commit()
-    settings.cookie_secure = True
+    settings.auth.cookie_secure = True
     with TestClient(create_app(settings), base_url="https://testserver") as client:
         r = _login(client, user.username)
     assert r.status_code == 200 and "Secure" in r.headers["set-cookie"]

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def client(settings: Settings, session: Session) -> Iterator[TestClient]:
     """The app with a one-second lock deadline (production waits 10 s), so the test is quick."""
-    quick = settings.model_copy(update={"web_lock_deadline_s": 1.0})
+    quick = settings.copy_with(db={"web_lock_deadline_s": 1.0})
     with TestClient(create_app(quick), base_url="http://testserver") as c:
         yield c
 
@@ -119,7 +119,7 @@ def run_cli(settings: Settings, *args: str, wait_s: float = 2.0) -> subprocess.C
     env = {
         **os.environ,
         "DIEMTIN_DATA_DIR": str(settings.data_dir),
-        "DIEMTIN_DATABASE_URL": settings.database_url,
+        "DIEMTIN_DATABASE_URL": settings.db.url,
         "DIEMTIN_CLI_BUSY_WAIT_S": str(wait_s),
         "DIEMTIN_NEW_PASSWORD": "mot-mat-khau-du-dai-123",
     }

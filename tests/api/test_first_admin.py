@@ -18,7 +18,7 @@ def test_without_a_password_it_says_how(session: Session, settings: Settings) ->
 
 
 def test_with_a_password_it_creates_the_admin_once(session: Session, settings: Settings) -> None:
-    settings.admin_password = "mat-khau-quan-tri"
+    settings.auth.admin_password = "mat-khau-quan-tri"
     assert "Đã tạo quản trị viên 'admin'" in (ensure_first_admin(session, settings) or "")
     session.commit()
     admin = session.scalars(select(User)).one()

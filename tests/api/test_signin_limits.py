@@ -45,7 +45,7 @@ def test_five_bad_passwords_do_not_lock_the_real_user_out(
     # given a user whose name someone tried five wrong passwords for
     user = make_user(session)
     session.commit()
-    for _ in range(settings.login_max_failures):
+    for _ in range(settings.auth.login_max_failures):
         r = _login(app_client, user.username, "sai-mat-khau")
         assert r.status_code == 401
         assert r.json()["detail"] == "Tên đăng nhập hoặc mật khẩu không đúng."
@@ -68,7 +68,7 @@ def test_unknown_and_real_user_names_get_identical_answers(
 
     def answers(username: str) -> list[tuple[int, str]]:
         out = []
-        for _ in range(settings.login_max_failures + 2):
+        for _ in range(settings.auth.login_max_failures + 2):
             r = _login(app_client, username, "sai-mat-khau")
             out.append((r.status_code, r.json()["detail"]))
         return out
@@ -81,7 +81,7 @@ def test_unknown_and_real_user_names_get_identical_answers(
 def test_failures_from_one_address_are_limited_across_names(
     app_client: TestClient, session: Session, settings: Settings
 ) -> None:
-    for i in range(settings.login_rate_per_ip):
+    for i in range(settings.auth.login_rate_per_ip):
         assert _login(app_client, f"ten-khac-{i}", "x").status_code == 401
     user = make_user(session)
     session.commit()

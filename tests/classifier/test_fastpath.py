@@ -101,7 +101,7 @@ def test_service_runs_on_the_configured_number_of_threads(tiny_root: Path) -> No
     # given a host that runs several classify processes, each told to use one core
     artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-fast"))
     settings = Settings(
-        environment="test", secret_key="test", data_dir=tiny_root / "var", classifier_threads=1
+        environment="test", secret_key="test", data_dir=tiny_root / "var", classifier={"threads": 1}
     )
     before = torch.get_num_threads()
     try:
@@ -115,8 +115,8 @@ def test_service_runs_on_the_configured_number_of_threads(tiny_root: Path) -> No
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-    with pytest.raises(ValueError, match="classifier_threads"):
-        Settings(environment="test", secret_key="test", classifier_threads=-1)
+    with pytest.raises(ValueError, match=r"classifier\.threads"):
+        Settings(environment="test", secret_key="test", classifier={"threads": -1})
 
 
 def test_every_matmul_with_weights_is_int8_and_the_ffn_down_inputs_are_smoothed(

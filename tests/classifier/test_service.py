@@ -245,4 +245,4 @@ def test_the_served_artefact_is_chosen_by_settings(tmp_path: Path) -> None:
     base = {"environment": "test", "secret_key": "test", "data_dir": tmp_path}
     assert service.artefact_dir(Settings(**base)) == MODELS_DIR / DEFAULT_VERSION
     other = tmp_path / "e5s-frozen"
-    assert service.artefact_dir(Settings(**base, classifier_dir=other)) == other
+    assert service.artefact_dir(Settings(**base, classifier={"artefact_dir": other})) == other

@@ -24,18 +24,18 @@ def test_default_secret_is_refused_outside_development(monkeypatch: pytest.Monke
 
 
 def test_defaults_run_on_one_machine(settings: Settings) -> None:
-    # database_url given explicitly: `make test-postgres` sets it in the environment
-    defaults = Settings(database_url="")
+    # db.url given explicitly: `make test-postgres` sets it in the environment
+    defaults = Settings(db={"url": ""})
     assert defaults.db_url.startswith("sqlite:///") and defaults.db_url.endswith("diemtin.sqlite3")
     assert defaults.search_sqlite_url == defaults.db_url
-    # broker_url given explicitly too: DIEMTIN_TEST_BROKER=redis sets it in the environment
-    assert Settings(broker_url="").celery_broker_url.startswith("sqla+sqlite:///")
-    assert settings.search_backend == "sqlite"
+    # celery.broker_url given explicitly too: DIEMTIN_TEST_BROKER=redis sets it in the environment
+    assert Settings(celery={"broker_url": ""}).celery_broker_url.startswith("sqla+sqlite:///")
+    assert settings.search.backend == "sqlite"
 
 
 def test_env_prefix(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     monkeypatch.setenv("DIEMTIN_PORT", "9123")
-    assert Settings().port == 9123
+    assert Settings().web.port == 9123
 
 
 def test_migrate_is_idempotent(settings: Settings) -> None:

@@ -79,7 +79,7 @@ def _worker(settings: Settings, name: str, log: Path) -> Iterator[subprocess.Pop
         "DIEMTIN_ENVIRONMENT": "test",
         "DIEMTIN_SECRET_KEY": "test-secret-key",
         "DIEMTIN_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
-        "DIEMTIN_DATABASE_URL": settings.database_url,
+        "DIEMTIN_DATABASE_URL": settings.db.url,
         "DIEMTIN_BROKER_URL": "",
         "DIEMTIN_RESULT_BACKEND": "",
         "DIEMTIN_CELERY_EAGER": "false",

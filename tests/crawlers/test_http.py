@@ -52,12 +52,12 @@ def test_fetch_returns_body_validators_and_sends_user_agent(
     assert result.etag == '"v1"'
     assert result.last_modified == "Mon, 09 Sep 2024 03:00:00 GMT"
     assert not result.not_modified
-    assert server.requests[0]["headers"]["User-Agent"] == settings.http_user_agent
+    assert server.requests[0]["headers"]["User-Agent"] == settings.http.user_agent
 
 
 def test_body_over_the_size_limit_is_refused(server: LocalServer, settings: Settings) -> None:
     # given: no Content-Length, so only counting the stream can catch it
-    small = settings.model_copy(update={"http_max_bytes": 1024})
+    small = settings.copy_with(http={"max_bytes": 1024})
     url = server.route("/big", Reply(body=b"x" * 5000, content_length=False))
     # when
     with pytest.raises(FetchError) as err:
@@ -71,7 +71,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
     server: LocalServer, settings: Settings
 ) -> None:
     # given
-    small = settings.model_copy(update={"http_max_bytes": 1024})
+    small = settings.copy_with(http={"max_bytes": 1024})
     url = server.route("/declared", Reply(body=b"y" * 4096))
     # when / then
     with pytest.raises(FetchError, match="4096 bytes declared"):
@@ -80,7 +80,7 @@ def test_declared_length_over_the_limit_is_refused_before_reading(
 
 def test_decompressed_size_is_what_counts(server: LocalServer, settings: Settings) -> None:
     # given: 200 KB of zeros gzip to a few hundred bytes
-    small = settings.model_copy(update={"http_max_bytes": 10_000})
+    small = settings.copy_with(http={"max_bytes": 10_000})
     bomb = gzip.compress(b"\0" * 200_000)
     assert len(bomb) < 10_000
     url = server.route("/bomb", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
@@ -115,7 +115,7 @@ def test_five_redirects_are_followed_six_are_too_many(
 
 def test_slow_server_times_out_as_retryable(server: LocalServer, settings: Settings) -> None:
     # given
-    quick = settings.model_copy(update={"http_timeout_s": 0.3})
+    quick = settings.copy_with(http={"timeout_s": 0.3})
     url = server.route("/slow", Reply(body=b"late", delay_s=1.5))
     # when
     with pytest.raises(FetchError) as err:
@@ -190,7 +190,7 @@ def test_fetch_refuses_loopback_without_contacting_it(
     server: LocalServer, settings: Settings
 ) -> None:
     # given
-    strict = settings.model_copy(update={"allowed_private_networks": ""})
+    strict = settings.copy_with(http={"allowed_private_networks": ""})
     url = server.route("/feed", Reply(body=b"<rss/>"))
     # when
     with pytest.raises(BlockedURLError) as err:
@@ -212,7 +212,7 @@ def test_real_gzip_bomb_of_ten_megabytes_of_zeros_is_refused(
     server: LocalServer, settings: Settings
 ) -> None:
     # given: 10 MiB + 1 byte of zeros, ~10 KB on the wire, at the default size limit
-    zeros = settings.http_max_bytes + 1
+    zeros = settings.http.max_bytes + 1
     bomb = gzip.compress(b"\0" * zeros, compresslevel=9)
     assert len(bomb) < 20_000
     url = server.route("/bomb.xml", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
@@ -281,7 +281,7 @@ class _TrickleServer:
 
 def test_trickling_server_hits_the_total_deadline(settings: Settings) -> None:
     # given
-    quick = settings.model_copy(update={"http_timeout_s": 0.5})
+    quick = settings.copy_with(http={"timeout_s": 0.5})
     trickle = _TrickleServer()
     try:
         # when

@@ -115,11 +115,11 @@ def test_source_is_flagged_after_the_failure_threshold(
     # given
     source = add_source(session, name="Báo tắt máy", url=_dead_url(), settings=settings)
     # when
-    for _ in range(settings.source_failure_threshold):
+    for _ in range(settings.crawl.source_failure_threshold):
         crawl(session, source.id, settings=settings)
     # then
     session.refresh(source)
-    assert source.consecutive_failures == settings.source_failure_threshold
+    assert source.consecutive_failures == settings.crawl.source_failure_threshold
     assert source.health == "flagged"
     source.next_poll_at = None
     session.commit()
@@ -195,7 +195,7 @@ def test_add_source_validates_with_vietnamese_messages(
     session: Session, settings: Settings
 ) -> None:
     # given
-    strict = settings.model_copy(update={"allowed_private_networks": ""})
+    strict = settings.copy_with(http={"allowed_private_networks": ""})
     add_source(session, name="Báo A", url="http://127.0.0.1:9/rss.xml", settings=settings)
     cases = [
         ({"name": "", "url": "https://x.vn/rss"}, "tên nguồn"),
@@ -273,7 +273,7 @@ def test_scheduled_retries_flag_the_source_after_the_same_count_as_the_cli(
 ) -> None:
     # given: a source that never answers, and the threshold `diemtin crawl` flags at (5)
     source = _feed_source(session, server, "/down.xml", Reply(503, b"down"))
-    threshold = settings.source_failure_threshold
+    threshold = settings.crawl.source_failure_threshold
     statuses = []
     # when: one scheduled crawl runs its first attempt and its three Celery retries, then
     # the next scheduled crawl starts

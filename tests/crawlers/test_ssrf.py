@@ -90,26 +90,26 @@ def test_metadata_link_local_and_multicast_refused_even_when_listed(url: str) ->
 def test_allow_list_setting_rejects_host_names() -> None:
     # when / then: a name could be re-pointed, so only addresses and CIDRs are accepted
     with pytest.raises(ValueError, match="not an IP address or CIDR"):
-        Settings(_env_file=None, allowed_private_networks="127.0.0.1/32 intranet.local")
-    listed = Settings(_env_file=None, allowed_private_networks="127.0.0.1, 10.8.0.0/16")
-    assert [str(n) for n in listed.private_networks] == ["127.0.0.1/32", "10.8.0.0/16"]
+        Settings(_env_file=None, http={"allowed_private_networks": "127.0.0.1/32 intranet.local"})
+    listed = Settings(_env_file=None, http={"allowed_private_networks": "127.0.0.1, 10.8.0.0/16"})
+    assert [str(n) for n in listed.http.private_networks] == ["127.0.0.1/32", "10.8.0.0/16"]
 
 
 def test_deprecated_allow_private_urls_means_loopback_only() -> None:
     # given the old switch, which used to turn every address check off
-    old = Settings(_env_file=None, allow_private_urls=True)
+    old = Settings(_env_file=None, http={"allow_private_urls": True})
     # when / then: it now opens loopback only
-    check_public_url("http://127.0.0.1/", old.private_networks)
-    check_public_url("http://[::1]/", old.private_networks)
+    check_public_url("http://127.0.0.1/", old.http.private_networks)
+    check_public_url("http://[::1]/", old.http.private_networks)
     for url in ("http://10.1.2.3/", "http://169.254.169.254/", "http://127.0.0.2/"):
         with pytest.raises(BlockedURLError):
-            check_public_url(url, old.private_networks)
+            check_public_url(url, old.http.private_networks)
 
 
 @pytest.fixture
 def strict(settings: Settings) -> Settings:
     """Production's rule: no private network allowed."""
-    return settings.model_copy(update={"allowed_private_networks": ""})
+    return settings.copy_with(http={"allowed_private_networks": ""})
 
 
 def test_rebinding_name_gets_no_connection_to_loopback(strict: Settings) -> None:

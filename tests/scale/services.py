@@ -155,13 +155,13 @@ def app_env(settings: Settings, broker_url: str, **extra: str) -> dict[str, str]
         "DIEMTIN_ENVIRONMENT": "test",
         "DIEMTIN_SECRET_KEY": "test-secret-key",
         "DIEMTIN_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1/32",
-        "DIEMTIN_DATABASE_URL": settings.database_url,
+        "DIEMTIN_DATABASE_URL": settings.db.url,
         "DIEMTIN_BROKER_URL": broker_url,
         "DIEMTIN_RESULT_BACKEND": "",
         "DIEMTIN_CELERY_EAGER": "false",
-        "DIEMTIN_SEARCH_BACKEND": settings.search_backend,
-        "DIEMTIN_ELASTICSEARCH_URL": settings.elasticsearch_url,
-        "DIEMTIN_REDIS_VISIBILITY_TIMEOUT_S": str(settings.redis_visibility_timeout_s),
+        "DIEMTIN_SEARCH_BACKEND": settings.search.backend,
+        "DIEMTIN_ELASTICSEARCH_URL": settings.search.elasticsearch_url,
+        "DIEMTIN_REDIS_VISIBILITY_TIMEOUT_S": str(settings.celery.redis_visibility_timeout_s),
         **extra,
     }
 

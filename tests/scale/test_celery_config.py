@@ -33,16 +33,16 @@ def test_tasks_are_acknowledged_after_they_ran(settings: Settings) -> None:
 
 def test_redis_sweeps_for_a_dead_workers_tasks_within_a_quarter_timeout() -> None:
     base = {"environment": "test", "secret_key": "x"}
-    production = transport_options(Settings(**base, broker_url="redis://r:6379/0"))
+    production = transport_options(Settings(**base, celery={"broker_url": "redis://r:6379/0"}))
     assert production["visibility_timeout"] == 7200
     assert (
         production["unacked_restore_interval"] == 60 and production["unacked_restore_throttle"] == 1
     )
     quick = transport_options(
-        Settings(**base, broker_url="redis://r:6379/0", redis_visibility_timeout_s=4)
+        Settings(**base, celery={"broker_url": "redis://r:6379/0", "redis_visibility_timeout_s": 4})
     )
     assert quick["unacked_restore_interval"] == 1.0
-    embedded = transport_options(Settings(**base, broker_visibility_timeout_s=30))
+    embedded = transport_options(Settings(**base, celery={"broker_visibility_timeout_s": 30}))
     assert embedded == {"visibility_timeout": 30}
 
 
@@ -64,7 +64,7 @@ def test_prefork_workers_share_the_cores_among_their_classifiers(
         forked = pool == "prefork" and processes > 1
         assert clf.threads == (max(1, cores // processes) if forked else 0)
         # and an explicit DIEMTIN_CLASSIFIER_THREADS wins
-        pinned = settings.model_copy(update={"classifier_threads": 3})
+        pinned = settings.copy_with(classifier={"threads": 3})
         assert service.TrainedClassifier(service.artefact_dir(), pinned).threads == 3
     finally:
         shares.worker_threads = 0

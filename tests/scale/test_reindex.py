@@ -40,7 +40,7 @@ def test_interrupted_reindex_resumes_with_progress(
         monkeypatch.setenv("DIEMTIN_ELASTICSEARCH_URL", url)
         get_settings.cache_clear()
         settings = get_settings()
-    chosen = settings.model_copy(update={"search_backend": backend_name})
+    chosen = settings.copy_with(search={"backend": backend_name})
     backend = get_backend(chosen)
     backend.setup()
     backend.clear()

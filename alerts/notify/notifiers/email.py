@@ -61,16 +61,16 @@ class EmailNotifier:
         self.settings = settings
 
     def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.settings.smtp_ca_file or None)
+        return ssl.create_default_context(cafile=self.settings.smtp.ca_file or None)
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        if s.smtp_security == "ssl":
+        if s.smtp.security == "ssl":
             return smtplib.SMTP_SSL(
-                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=self._tls()
+                s.smtp.host, s.smtp.port, timeout=s.smtp.timeout_s, context=self._tls()
             )
-        client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-        if s.smtp_security == "starttls":
+        client = smtplib.SMTP(s.smtp.host, s.smtp.port, timeout=s.smtp.timeout_s)
+        if s.smtp.security == "starttls":
             client.ehlo()
             client.starttls(context=self._tls())
             client.ehlo()
@@ -78,21 +78,21 @@ class EmailNotifier:
 
     def _login(self, client: smtplib.SMTP) -> None:
         client.ehlo_or_helo_if_needed()
-        client.user, client.password = self.settings.smtp_username, self.settings.smtp_password
+        client.user, client.password = self.settings.smtp.username, self.settings.smtp.password
         # PLAIN alone when offered (always inside TLS here): smtplib.login() would go on to
         # try LOGIN after a refusal, which some servers answer by waiting for more input.
         if "PLAIN" in client.esmtp_features.get("auth", "").upper().split():
             client.auth("PLAIN", client.auth_plain)
         else:
-            client.login(self.settings.smtp_username, self.settings.smtp_password)
+            client.login(self.settings.smtp.username, self.settings.smtp.password)
 
     def send(self, message: Message) -> str:
         """Deliver one email; returns its Message-ID."""
         s = self.settings
-        mail = build_email(message, s.smtp_from)
+        mail = build_email(message, s.smtp.sender)
         try:
             with self._connect() as client:
-                if s.smtp_username:
+                if s.smtp.username:
                     self._login(client)
                 client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -42,14 +42,14 @@ class WebhookNotifier:
 
     def send(self, message: Message) -> str:
         """POST one event; returns the idempotency key (the receiver dedupes on it)."""
-        if not self.settings.webhook_secret:
+        if not self.settings.notify.webhook_secret:
             raise PermanentError("DIEMTIN_WEBHOOK_SECRET is not set")
         if not message.target.startswith(("https://", "http://")):
             raise PermanentError(f"not an http(s) URL: {message.target!r}")
         # The target is stored data: never let it reach the Department's own network
         # (loopback, private ranges, cloud metadata), as the crawlers never do. Checked here
         # for a clear error; the pinned client checks again when it connects.
-        allowed = self.settings.private_networks
+        allowed = self.settings.http.private_networks
         try:
             check_public_url(message.target, allowed)
         except BlockedURLError as exc:
@@ -64,16 +64,16 @@ class WebhookNotifier:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": self.settings.http_user_agent,
+            "User-Agent": self.settings.http.user_agent,
             "X-Diemtin-Timestamp": timestamp,
-            "X-Diemtin-Signature": sign(self.settings.webhook_secret, timestamp, body),
+            "X-Diemtin-Signature": sign(self.settings.notify.webhook_secret, timestamp, body),
             "Idempotency-Key": message.key,
         }
         try:
             # Connects only to the address it checked (a rebinding name cannot swap in a
             # loopback address after the check) and never through an environment proxy,
             # which would see signed payloads. Redirects are not followed.
-            with pinned_client(allowed, timeout=self.settings.http_timeout_s) as client:
+            with pinned_client(allowed, timeout=self.settings.http.timeout_s) as client:
                 resp = client.post(message.target, content=body, headers=headers)
         except BlockedURLError as exc:
             raise PermanentError(f"webhook target refused: {exc}") from exc

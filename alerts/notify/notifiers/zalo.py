@@ -24,20 +24,20 @@ class ZaloNotifier:
 
     def send(self, message: Message) -> str:
         """Send one text message; returns Zalo's message_id."""
-        token = self.settings.zalo_access_token
+        token = self.settings.notify.zalo_access_token
         if not token:
             raise PermanentError("DIEMTIN_ZALO_ACCESS_TOKEN is not set")
         if not message.target.strip().isdigit():
             raise PermanentError(f"not a Zalo user id: {message.target!r}")
         text = message.text if len(message.text) <= MAX_TEXT else message.text[: MAX_TEXT - 1] + "…"
-        url = self.settings.zalo_api_base.rstrip("/") + "/v3.0/oa/message/cs"
+        url = self.settings.notify.zalo_api_base.rstrip("/") + "/v3.0/oa/message/cs"
         body = {"recipient": {"user_id": message.target.strip()}, "message": {"text": text}}
         try:
             resp = httpx.post(
                 url,
                 json=body,
                 headers={"access_token": token},
-                timeout=self.settings.http_timeout_s,
+                timeout=self.settings.http.timeout_s,
                 trust_env=False,
             )
         except httpx.HTTPError as exc:

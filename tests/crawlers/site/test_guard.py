@@ -28,7 +28,7 @@ def test_loopback_site_is_refused_when_private_urls_are_not_allowed(
     session: Session, settings: Settings, press_web: PressWeb
 ) -> None:
     # given the production rule: sources must resolve to public addresses
-    strict = settings.model_copy(update={"allowed_private_networks": ""})
+    strict = settings.copy_with(http={"allowed_private_networks": ""})
     source = site_source(press_web, "baoA")
     session.add(source)
     session.commit()
@@ -72,7 +72,7 @@ def test_oversized_stream_is_an_error_and_off_site_redirect_is_dropped(
 ) -> None:
     # given a sitemap of three pages: one streamed without Content-Length past the size
     # limit, one redirecting to another site's article, one fine
-    small = settings.model_copy(update={"http_max_bytes": 100_000})
+    small = settings.copy_with(http={"max_bytes": 100_000})
     html = {"Content-Type": "text/html; charset=utf-8"}
     article = (
         "<html><head><title>Tin ngắn - Báo Mẫu</title></head><body><article><h1>Tin ngắn</h1>"

@@ -144,7 +144,8 @@ def test_sitemaps_named_in_robots_txt() -> None:
 def test_crawl_job_from_source_config() -> None:
     # given the settings and a few configs
     settings = Settings(
-        _env_file=None, http_max_bytes=1234, allowed_private_networks="127.0.0.1 10.0.0.0/8"
+        _env_file=None,
+        http={"max_bytes": 1234, "allowed_private_networks": "127.0.0.1 10.0.0.0/8"},
     )
     # when
     job = CrawlJob.from_source(
@@ -158,7 +159,7 @@ def test_crawl_job_from_source_config() -> None:
     assert (job.max_bytes, job.allowed_private_networks, job.user_agent) == (
         1234,
         ["127.0.0.1/32", "10.0.0.0/8"],
-        settings.http_user_agent,
+        settings.http.user_agent,
     )
     assert "diemtin" in job.user_agent
     assert bare.sitemaps == ["https://www.a.vn/robots.txt"] and xml.sitemaps == [xml.source_url]
