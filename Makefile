@@ -23,7 +23,7 @@ E5S_V2_HEADS := --version e5s-v2 --no-compare-variants --subset relevance_pos=0 
 	--subset vihsd=8000 --subset vihsd_dev=0
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-lora bench-classifier clean
+.PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-v3 train-lora bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ train: install ## Refit e5s-v2's heads on its adapted encoder (CPU) + the databa
 		recipe="--adapter-from $(ADAPTER) $(E5S_V2_HEADS)"; \
 	elif [ "$(MODE)" = frozen ]; then recipe="--version e5s-frozen"; fi; \
 	$(BIN)/python -m classifier.training.train --mode $(MODE) $$recipe $$flag $(TRAIN_ARGS)
+
+train-v3: install ## Classifier v3: heads on the press office's labels (data/press-labels), thresholds per kind of text; 2 CPU threads, cached vectors
+	$(BIN)/python -m classifier.training.v3 --threads 2
 
 train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e5+n-gram heads on it
 	$(BIN)/python -m classifier.training.train --mode finetune --lora-rank 16 --lora-alpha 32 --lr 5e-4 \

@@ -218,6 +218,11 @@ class EmbeddingCache:
         name = f"part-{len(list(self.directory.glob('part-*.npz'))):05d}-{os.getpid()}.npz"
         os.replace(tmp, self.directory / name)
 
+    def count_missing(self, texts: Sequence[str]) -> int:
+        """How many distinct texts are not cached yet (0: get() needs no encoder)."""
+        self._load()
+        return len({k for k in map(text_key, texts) if k not in self._vectors})
+
     def get(
         self,
         texts: Sequence[str],
