@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from core.geo.data import AdminMap, Commune, admin_map, squash
+from core.geo.profile import find_province
 
 MAX_LISTED = 6
 # Words written before a place's name; the package's keys hold the bare name too.
@@ -38,17 +39,6 @@ def _bare(text: str) -> str:
 
 def _matches(keys: tuple[str, ...], text: str) -> bool:
     return squash(text) in keys or _bare(text) in keys
-
-
-def find_province_code(amap: AdminMap, text: str) -> str | None:
-    """A 2025 province code from a new or former province name (any spelling), or None."""
-    for province in amap.provinces.values():
-        if _matches(province.keys, text):
-            return province.code
-    for former in amap.former_provinces.values():
-        if _matches(former.keys, text):
-            return former.province
-    return None
 
 
 def _names(amap: AdminMap, codes: list[str]) -> str:
@@ -78,7 +68,10 @@ def place_unit(
     """Place one registry row. `province`: the row's province (new or former name), else
     `home` (the Department's own province code) is assumed."""
     amap = admin_map()
-    code = find_province_code(amap, province) if province else home
+    code = home
+    if province:
+        found = find_province(province)
+        code = found[0].code if found else None
     if province and code is None:
         return Placement(None, None, f"Không nhận ra tỉnh/thành «{province}».")
     if code is None or not (district or commune):

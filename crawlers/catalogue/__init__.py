@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from core.geo.data import admin_map, squash
+from core.geo.profile import find_province as core_find_province
 
 CATALOGUE_PATH = Path(__file__).with_name("provinces.yaml")
 ROLES = ("press", "so_gddt", "national")
@@ -121,18 +122,6 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
 
 
 def find_province(name: str) -> str | None:
-    """The 2025 Province.code of `name`: a 2025 province in any spelling ("TP. Huế",
-    "quang ngai", "Tỉnh Quảng Ngãi"), or a former one ("Kon Tum" -> Quảng Ngãi's code)."""
-    key = squash(name)
-    if not key:
-        return None
-    amap = admin_map()
-    if key in amap.provinces:
-        return key
-    for province in amap.provinces.values():
-        if key in province.keys:
-            return province.code
-    for former in amap.former_provinces.values():
-        if key in former.keys:
-            return former.province
-    return None
+    """The 2025 Province.code of a new or former province name, in any spelling."""
+    found = core_find_province(name)
+    return found[0].code if found else None
