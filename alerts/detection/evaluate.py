@@ -24,6 +24,7 @@ from alerts.detection.story_alerts import (
 )
 from alerts.units.matcher import get_matcher
 from core.db import lock_for_write
+from core.geo.choice import province_name
 from core.models import Alert, AlertEvent, Document, DocumentUnit, utcnow
 from core.settings import Settings, get_settings
 
@@ -209,7 +210,8 @@ def _evaluate_chunk(
     if not docs:
         session.commit()
         return
-    matcher = get_matcher(session, settings.province)
+    # The province chosen at run time (app_settings) wins over DIEMTIN_PROVINCE.
+    matcher = get_matcher(session, province_name(session, settings.province))
     rules = compiled_rules(session)
     # Reading and CPU work first, outside the write lock: unit matching, the encoder pass of
     # fact matching, and the province scan that story scoring caches.

@@ -2,7 +2,8 @@
 
 score = 100 * content * (0.4 + 0.6 * spread), both in [0, 1]:
 - content: how alarming the story is (classifier risk, negative share, topic sensitivity,
-  whether it names the province or its units, misinformation, toxicity);
+  whether it is about the province (old names and communes too, core.geo) or names its
+  units, or is about a neighbouring province, misinformation, toxicity);
 - spread: how far and fast it travels (outlet scope reached social -> local -> national,
   documents and outlets per hour, reach).
 A story nobody repeats can still reach "medium" on content alone; only spread makes it
@@ -54,6 +55,9 @@ BANDS: tuple[tuple[str, float], ...] = (("critical", 70.0), ("high", 55.0), ("me
 ALERT_THRESHOLD = 40.0
 # A label's floor, so a "nóng" item with a hesitant probability still counts as nóng.
 RISK_FLOOR = {"nong": 0.7, "theo_doi": 0.35, "binh_thuong": 0.0}
+# content.locality: names a unit of the Department > about its province > about a province
+# bordering it (context to watch, "theo dõi") > elsewhere or nowhere in particular.
+LOCALITY = {"unit": 1.0, "own": 0.6, "neighbour": 0.3}
 WINDOWS_H = (1, 6)
 
 
@@ -74,6 +78,8 @@ class DocSignal:
     reach: int = 0
     unit_ids: Sequence[int] = ()
     names_province: bool = False
+    # About a province that borders the Department's (core.geo.profile.neighbours).
+    near_province: bool = False
 
 
 @dataclass(slots=True)
@@ -128,6 +134,14 @@ def _path(docs: Sequence[DocSignal]) -> list[str]:
     return seen
 
 
+def _locality(names_unit: bool, names_province: bool, near_province: bool) -> float:
+    if names_unit:
+        return LOCALITY["unit"]
+    if names_province:
+        return LOCALITY["own"]
+    return LOCALITY["neighbour"] if near_province else 0.0
+
+
 def score_story(docs: Sequence[DocSignal], now: datetime | None = None) -> StoryScore:
     """Score a story from its documents; `now` defaults to its newest document's time, so
     re-scoring later (a redelivered task, a replay) gives the same result."""
@@ -137,12 +151,13 @@ def score_story(docs: Sequence[DocSignal], now: datetime | None = None) -> Story
     risks = [max(d.risk_score, RISK_FLOOR.get(d.risk, 0.0)) for d in docs]
     unit_ids = sorted({u for d in docs for u in d.unit_ids})
     names_province = any(d.names_province for d in docs)
+    near_province = not names_province and any(d.near_province for d in docs)
     topic_weights = [TOPIC_WEIGHTS.get(t, 0.3) for d in docs for t in d.topics]
     content = {
         "risk": 0.5 * max(risks) + 0.5 * sum(risks) / len(risks),
         "negative": sum(d.sentiment == "tieu_cuc" for d in docs) / len(docs),
         "topic": max(topic_weights, default=0.0),
-        "locality": 1.0 if unit_ids else 0.6 if names_province else 0.0,
+        "locality": _locality(bool(unit_ids), names_province, near_province),
         "misinformation": max(d.misinformation for d in docs),
         "toxicity": sum(d.toxicity for d in docs) / len(docs),
     }
@@ -172,6 +187,7 @@ def score_story(docs: Sequence[DocSignal], now: datetime | None = None) -> Story
         "topics": topics,
         "unit_ids": unit_ids,
         "names_province": names_province,
+        "near_province": near_province,
         "as_of": now.isoformat(),
     }
     return StoryScore(score, band(score), components, facts)
@@ -189,6 +205,8 @@ def reasons(result: StoryScore) -> list[str]:
         out.append("Nêu tên đơn vị trực thuộc")
     elif f.get("names_province"):
         out.append("Nêu tên tỉnh/thành phố")
+    elif f.get("near_province"):
+        out.append("Xảy ra ở tỉnh lân cận (theo dõi)")
     path = [SCOPE_NAMES.get(s, s).lower() for s in f.get("path", [])]
     if len(path) > 1:
         out.append("Lan truyền: " + " → ".join(path))

@@ -54,3 +54,9 @@ def current_profile(session: Session, default: str = "") -> ProvinceProfile | No
 def profile_of(name: str) -> ProvinceProfile:
     """load_profile, kept: a profile only changes with the package's data."""
     return load_profile(name)
+
+
+def province_name(session: Session, default: str = "") -> str:
+    """The chosen province's short 2025 name ("Quảng Ngãi"), else `default` as given."""
+    code = stored_province(session)
+    return profile_of(code).province.short if code else default
