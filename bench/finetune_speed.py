@@ -10,6 +10,19 @@ second, peak RSS, and the hours that e5s-v2's recipe (its adapter_metrics.json: 
 batch_size) and one pass over the training rows would take at that speed.
 
     python bench/finetune_speed.py [--steps 20] [--warmup 2] [--batch-size 64] [--device cpu]
+
+`--cached` measures the CPU recipe instead (classifier.training.layer_cache + top_layers):
+the e5s-v2 encoder's layers below `--split` run once per row into an on-disk cache, then
+each variant trains from the cache for `--steps` length-bucketed steps on a fixed, balanced
+slice of baomoi relevance rows, starting from the artefact's heads: `heads` (the heads
+alone, on the cached pooled vectors: frozen mode), `lora` (rank-16 LoRA + LayerNorms of
+the top layers, and the heads), `full` (the top layers in full, and the heads). Prints the
+cache's build time, each variant's s/step, rows/s and RSS, and what it gains: relevance
+F1 / ROC-AUC on a fixed dev slice (baomoi dev, balanced) and on the press office's
+edu-relevance dev rows, before and after.
+
+    python bench/finetune_speed.py --cached [--split 8] [--steps 40] [--train-rows 1024]
+        [--dev-rows 256] [--variants heads,lora,full] [--threads 2]
 """
 
 from __future__ import annotations
@@ -54,9 +67,18 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads; 0 = default")
     parser.add_argument("--version", default=DEFAULT_VERSION, help="artefact whose recipe to scale")
+    parser.add_argument("--cached", action="store_true", help="the cached-layers CPU recipe")
+    parser.add_argument("--split", type=int, default=8, help="--cached: layers below stay frozen")
+    parser.add_argument("--train-rows", type=int, default=1024)
+    parser.add_argument("--dev-rows", type=int, default=256)
+    parser.add_argument("--variants", default="heads,lora,full")
     opts = parser.parse_args()
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    if opts.cached:
+        from bench.finetune_cached import run_cached
+
+        return run_cached(opts)
     device = torch.device(opts.device)
 
     recipe = json.loads((MODELS_DIR / opts.version / "adapter_metrics.json").read_text("utf-8"))
