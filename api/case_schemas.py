@@ -13,11 +13,40 @@ class UserRef(BaseModel):
     name: str = Field(examples=["Nguyễn Thị Lan"])
 
 
+class RelatedCase(BaseModel):
+    """Another case of the same story (shown as a reason on the story's one inbox row)."""
+
+    id: int
+    kind: str
+    kind_label: str = Field(examples=["Vấn đề nóng"])
+    severity: str
+    severity_label: str = Field(examples=["Trung bình"])
+    status: str
+    reason: str = Field(examples=["Vấn đề nóng: điểm 52,3"])
+
+
 class CaseSummary(BaseModel):
     id: int = Field(examples=[42])
     kind: str = Field(description="rule | hot | spike | misinfo", examples=["rule"])
+    kind_label: str = Field(default="", examples=["Theo quy tắc"])
     title: str = Field(examples=["Phụ huynh phản ánh lạm thu đầu năm học"])
     severity: str = Field(description="critical | high | medium | low", examples=["high"])
+    severity_label: str = Field(default="", examples=["Cao"])
+    below_threshold: bool = Field(
+        default=False, description="A hot case whose current score fell under the threshold"
+    )
+    reasons: list[str] = Field(
+        default=[],
+        description="Why this row: this case's reason, then its story's other cases'",
+        examples=[["Khớp quy tắc «Lạm thu»", "Vấn đề nóng: điểm 52,3"]],
+    )
+    related: list[RelatedCase] = Field(default=[], description="The story's other cases")
+    outlets: list[str] = Field(default=[], description="Outlets that carried the story")
+    scopes: list[str] = Field(default=[], description="national | local | social reached")
+    sentiment: str | None = Field(default=None, description="The story's dominant sentiment")
+    source_count: int = Field(default=0, description="Distinct outlets")
+    rising: bool = Field(default=False, description="More documents in the last 24 h than before")
+    unit_name: str | None = Field(default=None, description="The unit the story names")
     status: str = Field(
         description="new | acknowledged | assigned | responded | closed | dismissed",
         examples=["new"],
@@ -88,7 +117,18 @@ class FactRef(BaseModel):
     correction: str
 
 
+class FactorOut(BaseModel):
+    name: str = Field(examples=["Mức độ nóng của nội dung"])
+    value: float = Field(ge=0, le=1, examples=[0.91])
+    percent: int = Field(examples=[91])
+
+
 class CaseDetail(CaseSummary):
+    why: str = Field(default="", description="One Vietnamese sentence of why it was flagged")
+    factors: list[FactorOut] = Field(default=[], description="The score's factors, named")
+    technical: list[tuple[str, str]] = Field(
+        default=[], description="The recorded figures as (Vietnamese label, formatted value)"
+    )
     rule: dict[str, Any] | None = Field(default=None, examples=[{"id": 3, "name": "Lạm thu"}])
     fact: FactRef | None = None
     details: dict[str, Any] = Field(description="Why flagged: scores, matches (as recorded)")

@@ -5,21 +5,24 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
+from alerts.cases.explain import explain, is_below_threshold
 from alerts.cases.lifecycle import is_overdue, story_documents
+from api.case_rows import row_facts
 from api.case_schemas import (
     CaseDetail,
     CaseSummary,
     DocumentRef,
     EventOut,
+    FactorOut,
     FactRef,
     StatusCounts,
     UserRef,
@@ -35,17 +38,24 @@ from core.models import (
     Role,
     Rule,
     Source,
+    Unit,
     User,
 )
-from core.taxonomy import SEVERITIES, SEVERITY_NAMES, STATUS_NAMES, TOPICS
+from core.taxonomy import KIND_NAMES, SEVERITIES, SEVERITY_NAMES, STATUS_NAMES, TOPICS
 
-SEVERITY_RANK = case(
-    (Alert.severity == "critical", 0),
-    (Alert.severity == "high", 1),
-    (Alert.severity == "medium", 2),
-    (Alert.severity == "low", 3),
-    else_=4,
-)
+
+def rank_of(a: Any = Alert) -> Any:
+    """0 (critical) .. 3 (low) as SQL, over Alert or an alias of it."""
+    return case(
+        (a.severity == "critical", 0),
+        (a.severity == "high", 1),
+        (a.severity == "medium", 2),
+        (a.severity == "low", 3),
+        else_=4,
+    )
+
+
+SEVERITY_RANK = rank_of(Alert)
 # Most severe first: the inbox lists its severity filter in this order.
 SEVERITY_LABELS = {s: SEVERITY_NAMES[s] for s in reversed(SEVERITIES)}
 BAD_CURSOR = "Con trỏ phân trang (cursor) không hợp lệ; hãy tải lại danh sách từ đầu."
@@ -63,28 +73,57 @@ class CaseFilters:
     mine: bool = False
 
 
-def _unit_clause(unit_id: int) -> Any:
+def _unit_clause(unit_id: int, a: Any = Alert) -> Any:
     in_story = exists(
         select(DocumentUnit.document_id)
         .join(Document, Document.id == DocumentUnit.document_id)
-        .where(DocumentUnit.unit_id == unit_id, Document.story_id == Alert.story_id)
+        .where(DocumentUnit.unit_id == unit_id, Document.story_id == a.story_id)
     )
-    return or_(Alert.unit_id == unit_id, and_(Alert.story_id.is_not(None), in_story))
+    return or_(a.unit_id == unit_id, and_(a.story_id.is_not(None), in_story))
 
 
-def visible(stmt: Select[Any], principal: Principal) -> Select[Any]:
+def visible(stmt: Select[Any], principal: Principal, a: Any = Alert) -> Select[Any]:
     """Restrict to what the caller may see: a unit focal point sees only its unit's cases."""
     if principal.role == Role.unit_focal.value:
         if principal.unit_id is None:
             return stmt.where(False)  # a focal point without a unit sees nothing
-        return stmt.where(_unit_clause(principal.unit_id))
+        return stmt.where(_unit_clause(principal.unit_id, a))
     return stmt
 
 
+def story_leads(stmt: Select[Any], f: CaseFilters, principal: Principal) -> Select[Any]:
+    """Keep one case per story, the first in inbox order among the story's cases under the
+    same filters: one story is one inbox row (its other cases are reasons on that row)."""
+    b = aliased(Alert)
+    before = or_(
+        rank_of(b) < SEVERITY_RANK,
+        and_(
+            rank_of(b) == SEVERITY_RANK,
+            or_(
+                b.created_at > Alert.created_at,
+                and_(b.created_at == Alert.created_at, b.id > Alert.id),
+            ),
+        ),
+    )
+    sibling = apply_filters(select(b.id), f, principal, a=b).where(
+        b.story_id == Alert.story_id, b.id != Alert.id, before
+    )
+    return stmt.where(or_(Alert.story_id.is_(None), ~exists(sibling)))
+
+
+# Story rows are counted once: a case with no story counts as its own row.
+ROW_KEY = func.coalesce(Alert.story_id, -Alert.id)
+
+
 def apply_filters(
-    stmt: Select[Any], f: CaseFilters, principal: Principal, *, with_status: bool = True
+    stmt: Select[Any],
+    f: CaseFilters,
+    principal: Principal,
+    *,
+    with_status: bool = True,
+    a: Any = Alert,
 ) -> Select[Any]:
-    """Add the inbox filters to a statement over Alert."""
+    """Add the inbox filters to a statement over Alert (or `a`, an alias of it)."""
     bad = [s for s in f.status if s not in STATUS_NAMES]
     if bad:
         raise HTTPException(400, f"Trạng thái không hợp lệ: {', '.join(bad)}.")
@@ -92,15 +131,15 @@ def apply_filters(
     if bad:
         raise HTTPException(400, f"Mức độ không hợp lệ: {', '.join(bad)}.")
     if with_status and f.status:
-        stmt = stmt.where(Alert.status.in_(f.status))
+        stmt = stmt.where(a.status.in_(f.status))
     if f.severity:
-        stmt = stmt.where(Alert.severity.in_(f.severity))
+        stmt = stmt.where(a.severity.in_(f.severity))
     if f.kind:
-        stmt = stmt.where(Alert.kind == f.kind)
+        stmt = stmt.where(a.kind == f.kind)
     if f.mine:
-        stmt = stmt.where(Alert.assignee_id == principal.user_id)
+        stmt = stmt.where(a.assignee_id == principal.user_id)
     if f.unit is not None:
-        stmt = stmt.where(_unit_clause(f.unit))
+        stmt = stmt.where(_unit_clause(f.unit, a))
     if f.topic:
         if f.topic not in TOPICS:
             raise HTTPException(400, f"Chủ đề không hợp lệ: {f.topic}.")
@@ -110,12 +149,12 @@ def apply_filters(
             select(Classification.id)
             .join(Document, Document.id == Classification.document_id)
             .where(
-                Document.story_id == Alert.story_id,
+                Document.story_id == a.story_id,
                 cast(Classification.topics, String).like(f'%"{f.topic}"%'),
             )
         )
         stmt = stmt.where(has_topic)
-    return visible(stmt, principal)
+    return visible(stmt, principal, a)
 
 
 def encode_cursor(alert: Alert) -> str:
@@ -145,8 +184,9 @@ def _decode_cursor(cursor: str) -> tuple[int, datetime, int]:
 def list_cases(
     session: Session, principal: Principal, f: CaseFilters, *, cursor: str | None, limit: int
 ) -> tuple[list[Alert], str | None]:
-    """One page of cases, most severe first, then newest; and the cursor for the next."""
-    stmt = apply_filters(select(Alert), f, principal)
+    """One page of inbox rows (one per story), most severe first, then newest; and the
+    cursor for the next."""
+    stmt = story_leads(apply_filters(select(Alert), f, principal), f, principal)
     if cursor:
         rank, at, alert_id = _decode_cursor(cursor)
         stmt = stmt.where(
@@ -166,9 +206,12 @@ def list_cases(
 
 
 def status_counts(session: Session, principal: Principal, f: CaseFilters) -> StatusCounts:
-    """Cases per status under the filters (the status filter itself ignored)."""
+    """Inbox rows (stories) per status under the filters (the status filter itself ignored)."""
     stmt = apply_filters(
-        select(Alert.status, func.count()).group_by(Alert.status), f, principal, with_status=False
+        select(Alert.status, func.count(func.distinct(ROW_KEY))).group_by(Alert.status),
+        f,
+        principal,
+        with_status=False,
     )
     counts = {s: n for s, n in session.execute(stmt) if s in STATUS_NAMES}
     return StatusCounts(**counts)
@@ -200,8 +243,11 @@ def _names(session: Session, ids: set[int | None]) -> dict[int, UserRef]:
     return {u.id: UserRef(id=u.id, name=u.full_name or u.username) for u in rows}
 
 
-def summaries(session: Session, alerts: list[Alert]) -> list[CaseSummary]:
-    """Inbox rows for alerts (assignee names and story sizes in two queries)."""
+def summaries(
+    session: Session, alerts: list[Alert], principal: Principal | None = None
+) -> list[CaseSummary]:
+    """Inbox rows for alerts: assignee names, story sizes and the story's columns (outlets,
+    scope, sentiment, spread, unit, its other cases) read for all rows together."""
     names = _names(session, {a.assignee_id for a in alerts})
     story_ids = {a.story_id for a in alerts if a.story_id is not None}
     sizes: dict[int, int] = {}
@@ -212,12 +258,20 @@ def summaries(session: Session, alerts: list[Alert]) -> list[CaseSummary]:
             .group_by(Document.story_id)
         )
         sizes = {sid: n for sid, n in session.execute(stmt)}
+    facts = row_facts(
+        session,
+        alerts,
+        siblings_visible=(lambda stmt: visible(stmt, principal)) if principal else None,
+    )
     return [
         CaseSummary(
             id=a.id,
             kind=a.kind,
+            kind_label=KIND_NAMES.get(a.kind, a.kind),
             title=a.title,
             severity=a.severity,
+            severity_label=SEVERITY_NAMES.get(a.severity, a.severity),
+            below_threshold=is_below_threshold(a.kind, a.score),
             status=a.status,
             status_label=STATUS_NAMES.get(a.status, a.status),
             score=a.score,
@@ -231,6 +285,7 @@ def summaries(session: Session, alerts: list[Alert]) -> list[CaseSummary]:
             updated_at=a.updated_at,
             due_at=a.due_at,
             is_overdue=is_overdue(a),
+            **asdict(facts[a.id]),
         )
         for a in alerts
     ]
@@ -262,9 +317,24 @@ def detail(session: Session, alert: Alert, principal: Principal) -> CaseDetail:
     names = _names(session, {e.actor_id for e in alert.events})
     rule = session.get(Rule, alert.rule_id) if alert.rule_id else None
     fact = session.get(Fact, alert.fact_id) if alert.fact_id else None
-    base = summaries(session, [alert])[0]
+    base = summaries(session, [alert], principal)[0]
+    unit_ids = [u for u in details.get("unit_ids", []) if isinstance(u, int)]
+    unit_names = (
+        list(session.scalars(select(Unit.name).where(Unit.id.in_(unit_ids)))) if unit_ids else []
+    )
+    why = explain(
+        alert.kind,
+        {k: v for k, v in details.items() if k != "documents" or alert.kind == "hot"},
+        score=alert.score,
+        rule_name=rule.name if rule else None,
+        unit_names=unit_names,
+        doc_count=base.doc_count,
+    )
     return CaseDetail(
         **base.model_dump(),
+        why=why.sentence,
+        factors=[FactorOut(name=f.name, value=f.value, percent=f.percent) for f in why.factors],
+        technical=why.technical,
         rule={"id": rule.id, "name": rule.name, "query": rule.query} if rule else None,
         fact=FactRef(
             id=fact.id, kind=fact.kind, statement=fact.statement, correction=fact.correction

@@ -82,7 +82,8 @@ def make_user(
     n = next(_counter)
     user = User(
         username=username or f"{role}-{n}",
-        full_name=full_name or f"Cán bộ {role} {n}",
+        # A person's name, not the role code: pages show it (tests/e2e/repr_guard.py).
+        full_name=full_name or f"Cán bộ số {n}",
         role=role,
         unit_id=unit_id,
         password_hash=_hashed(password),

@@ -24,16 +24,17 @@ from api.deps import MAX_ROW_ID, OfficerDep, Principal, ReaderDep, RowId, Sessio
 from api.revisions import edits_of
 from api.templating import TEMPLATES
 from core.models import Role, Unit
-from core.taxonomy import RISK_NAMES, STATUS_NAMES, TOPIC_NAMES
+from core.taxonomy import (
+    KIND_NAMES,
+    RISK_NAMES,
+    SCOPE_NAMES,
+    SENTIMENT_NAMES,
+    STATUS_NAMES,
+    TOPIC_NAMES,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-KIND_LABELS = {
-    "rule": "Theo quy tắc",
-    "hot": "Vấn đề nóng",
-    "spike": "Tăng đột biến",
-    "misinfo": "Thông tin sai",
-}
 RESPONSE_KIND_LABELS = {
     "reply": "Trả lời, giải thích",
     "correction": "Đính chính",
@@ -66,14 +67,16 @@ def inbox(
     )
     rows, next_cursor = list_cases(session, principal, f, cursor=cursor, limit=PAGE_SIZE)
     context = {
-        "cases": summaries(session, rows),
+        "cases": summaries(session, rows, principal),
         "counts": status_counts(session, principal, f),
         "filters": f,
         "next_cursor": next_cursor,
         "status_labels": STATUS_NAMES,
         "severity_labels": SEVERITY_LABELS,
         "topics": TOPIC_NAMES,
-        "kinds": KIND_LABELS,
+        "kinds": KIND_NAMES,
+        "scopes": SCOPE_NAMES,
+        "sentiments": SENTIMENT_NAMES,
         "units": session.scalars(
             select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)
         ).all()
@@ -120,7 +123,6 @@ def _render_case(
         "response_kinds": RESPONSE_KIND_LABELS,
         "topics": TOPIC_NAMES,
         "risks": RISK_NAMES,
-        "why": {k: v for k, v in case.details.items() if k != "documents"},
         # Articles the outlet edited ("Bài đã được sửa"), with what changed.
         "edits": edits_of(session, [d.id for d in case.documents]),
     }

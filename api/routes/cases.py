@@ -28,6 +28,7 @@ from api.cases import (
     get_visible,
     list_cases,
     status_counts,
+    story_leads,
     summaries,
     visible,
 )
@@ -84,7 +85,7 @@ def list_endpoint(
     f = _filters(status, severity, topic, unit, kind, mine)
     rows, next_cursor = list_cases(session, principal, f, cursor=cursor, limit=limit)
     return CasePage(
-        items=summaries(session, rows),
+        items=summaries(session, rows, principal),
         next_cursor=next_cursor,
         counts=status_counts(session, principal, f),
     )
@@ -102,13 +103,16 @@ def updates(
     kind: KindQ = None,
     mine: MineQ = False,
 ) -> CaseUpdates:
-    """Cases created since `after_id` (the inbox polls this to show new cases at once)."""
+    """Inbox rows whose case was created since `after_id` (the inbox polls this to show new
+    cases at once); a story's row replaces the one the page shows for it (same story_id)."""
     f = _filters(status, severity, topic, unit, kind, mine)
-    stmt = apply_filters(select(Alert), f, principal).where(Alert.id > after_id)
-    rows = list(session.scalars(stmt.order_by(Alert.id.desc()).limit(100)))
+    stmt = story_leads(apply_filters(select(Alert), f, principal), f, principal)
+    rows = list(
+        session.scalars(stmt.where(Alert.id > after_id).order_by(Alert.id.desc()).limit(100))
+    )
     top = session.scalar(visible(select(func.max(Alert.id)), principal)) or 0
     return CaseUpdates(
-        items=summaries(session, rows),
+        items=summaries(session, rows, principal),
         max_id=max(top, after_id),
         counts=status_counts(session, principal, f),
     )

@@ -33,15 +33,31 @@
     return td;
   }
 
+  var SCOPE = { national: "Báo trung ương", local: "Báo địa phương", social: "Mạng xã hội" };
+  var FEEL = { tieu_cuc: "Tiêu cực", trung_tinh: "Trung tính", tich_cuc: "Tích cực" };
+
+  function list(parent, tag, cls, items) {
+    var ul = document.createElement(tag);
+    ul.className = cls;
+    items.forEach(function (text) {
+      var li = document.createElement("li");
+      li.textContent = text;
+      ul.appendChild(li);
+    });
+    parent.appendChild(ul);
+  }
+
+  // The same columns as inbox.html renders on the server.
   function row(c) {
     var tr = document.createElement("tr");
     tr.className = "case fresh sev-" + c.severity + (c.is_overdue ? " overdue" : "");
     tr.dataset.id = String(c.id);
+    tr.dataset.story = c.story_id ? String(c.story_id) : "";
     tr.dataset.rank = String(RANK[c.severity] === undefined ? 4 : RANK[c.severity]);
     var sev = cell(tr, "");
     var span = document.createElement("span");
     span.className = "sev";
-    span.textContent = SEV[c.severity] || c.severity;
+    span.textContent = c.severity_label || SEV[c.severity] || "";
     sev.appendChild(span);
     var td = cell(tr, "");
     var a = document.createElement("a");
@@ -49,9 +65,31 @@
     a.href = "/canh-bao/" + encodeURIComponent(c.id);
     a.textContent = c.title || "(không có tiêu đề)";
     td.appendChild(a);
+    list(td, "ul", "reasons", c.reasons || []);
+    cell(tr, c.kind_label || "").className = "kind";
+    var more = c.source_count - (c.outlets || []).length;
+    var outlets = cell(tr, (c.outlets || []).join(", ") + (more > 0 ? " và " + more + " nguồn khác" : ""));
+    outlets.className = "outlets";
+    var tags = document.createElement("div");
+    (c.scopes || []).forEach(function (s) {
+      var t = document.createElement("span");
+      t.className = "tag scope-" + s;
+      t.textContent = SCOPE[s] || "";
+      tags.appendChild(t);
+    });
+    outlets.appendChild(tags);
+    cell(tr, FEEL[c.sentiment] || "").className = "sentiment";
+    var spread = cell(tr, c.source_count + " nguồn, " + c.doc_count + " tin");
+    spread.className = "spread";
+    if (c.rising) {
+      var b = document.createElement("b");
+      b.className = "rising";
+      b.textContent = " Đang lên";
+      spread.appendChild(b);
+    }
+    cell(tr, c.unit_name || "").className = "unit";
     cell(tr, c.status_label).className = "status";
     cell(tr, c.assignee ? c.assignee.name : "").className = "assignee";
-    cell(tr, String(c.doc_count));
     cell(tr, fmt(c.created_at));
     cell(tr, fmt(c.due_at) + (c.is_overdue ? " Quá hạn" : ""));
     return tr;
@@ -60,6 +98,11 @@
   function insert(tr) {
     var empty = body.querySelector("tr.empty");
     if (empty) empty.remove();
+    // One story is one row: a graver case of a story already listed replaces its row.
+    if (tr.dataset.story) {
+      var same = body.querySelector('tr.case[data-story="' + tr.dataset.story + '"]');
+      if (same) same.remove();
+    }
     var rank = parseInt(tr.dataset.rank, 10);
     var rows = body.querySelectorAll("tr.case");
     for (var i = 0; i < rows.length; i++) {
