@@ -22,6 +22,7 @@ from alerts.notify.outbox import requeue_failed
 from alerts.units.importer import import_units
 from api.cli_corrections import corrections_app
 from api.cli_errors import ensure_schema, run_with_retries
+from api.cli_province import province_app
 from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
@@ -56,6 +57,7 @@ app.add_typer(notify_app, name="notify")
 units_app = typer.Typer(help="Đơn vị (Phòng GDĐT, trường).", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(corrections_app, name="corrections")
+app.add_typer(province_app, name="province")
 
 
 @app.callback()
