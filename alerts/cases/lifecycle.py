@@ -52,6 +52,7 @@ ACTION_LABELS = {
 EVENT_LABELS = {
     "created": "Tạo cảnh báo",
     "escalated": "Nâng mức độ",
+    "rescored": "Mức độ đổi theo điểm mới",
     "document_added": "Thêm bài viết vào vụ việc",
     "note": "Ghi chú",
     "attachment": "Đính kèm liên kết",

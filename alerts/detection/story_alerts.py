@@ -1,8 +1,12 @@
 """One "hot" and one "misinfo" alert per story: created on first crossing, grown, escalated.
 
-Severity only goes up automatically (a press officer closes or dismisses a case; a quieter
-hour does not). Each escalation raises Alert.escalation_level and records an "escalated"
-event; the caller queues notify_alert for every alert returned as `notify`."""
+A hot case's severity is always the band of its current score (scoring.band), on every page:
+it follows the score down as well (a relabel), recorded as a "rescored" event, without a
+notification, and the case stays open (a press officer closes or dismisses it; under the
+threshold the pages say "điểm đã giảm dưới ngưỡng"). Only a severity above the highest the
+case ever reached (details.peak_severity) escalates: it raises Alert.escalation_level, records
+an "escalated" event, reopens an answered case, and the caller queues notify_alert for every
+alert returned as `notify`. A dismissed case keeps the severity it was dismissed at."""
 
 from __future__ import annotations
 
@@ -207,6 +211,26 @@ def _escalate(session: Session, alert: Alert, severity: str, data: dict[str, Any
     return True
 
 
+def _follow_score(session: Session, alert: Alert, severity: str, score: float) -> bool:
+    """Set a hot case's severity to its score's band; True when it escalated (went above
+    the highest severity the case reached, so the office hears of it again)."""
+    peak = str((alert.details or {}).get("peak_severity") or alert.severity)
+    if severity_rank(severity) > severity_rank(peak):
+        return _escalate(session, alert, severity, {"score": score})
+    if severity == alert.severity or alert.status == AlertStatus.dismissed.value:
+        return False
+    # Back down (or up again within what was already notified): shown, not announced.
+    data = {"from": alert.severity, "to": severity, "score": score}
+    session.add(AlertEvent(alert_id=alert.id, kind="rescored", data=data))
+    alert.severity = severity
+    return False
+
+
+def _peak(alert: Alert, severity: str) -> str:
+    recorded = str((alert.details or {}).get("peak_severity") or alert.severity)
+    return max(recorded, severity, alert.severity, key=severity_rank)
+
+
 def _update(alert: Alert, **values: Any) -> bool:
     """Set only what differs, so evaluating twice leaves the row (and updated_at) alone."""
     changed = {k: v for k, v in values.items() if getattr(alert, k) != v}
@@ -256,16 +280,16 @@ def upsert_hot(
         fresh = Alert(
             kind="hot", story_id=story.id, title=story.title or doc.title,
             severity=result.severity, score=result.score, unit_id=_main_unit(signals),
-            details=details | {"first_document": doc.id},
+            details=details | {"first_document": doc.id, "peak_severity": result.severity},
         )  # fmt: skip
         alert, new = _open(session, fresh, {"score": result.score, "document": doc.id}, out)
         if new:
             return result
     first = alert.details.get("first_document")
-    escalated = _escalate(session, alert, result.severity, {"score": result.score})
+    escalated = _follow_score(session, alert, result.severity, result.score)
     changed = _update(
-        alert, score=result.score, details=details | {"first_document": first},
-        unit_id=alert.unit_id or _main_unit(signals),
+        alert, score=result.score, unit_id=alert.unit_id or _main_unit(signals),
+        details=details | {"first_document": first, "peak_severity": _peak(alert, result.severity)},
     )  # fmt: skip
     if escalated:
         out.notify.append(alert.id)

@@ -146,3 +146,30 @@ def test_inbox_row_shows_kind_outlets_scope_sentiment_spread_and_unit(
         "Tình huống nóng", "tieu_cuc", 2, True,
     )  # fmt: skip
     assert item["scopes"] == ["national", "social"] and item["unit_name"] == "Trường THCS Hòa Bình"
+
+
+def test_a_case_below_the_threshold_says_so_with_one_severity_everywhere(
+    app_client: TestClient, session: Session
+) -> None:
+    # given a hot case whose score fell to 19.8 after relabelling (still open)
+    local = make_source(session, "Báo Địa Phương Thử", scope="local")
+    doc = make_document(session, local, "Tin đã được phân loại lại")
+    alert = _hot(session, local, [doc])
+    alert.score, alert.severity = 19.8, "low"
+    alert.details = alert.details | {"score": 19.8, "severity": "low"}
+    session.commit()
+    login_as(app_client, "press_officer")
+    # then the header, the inbox, the API and the why all say the same
+    page = app_client.get(f"/canh-bao/{alert.id}").text
+    assert '<span class="sev sev-low">Thấp</span>' in page
+    assert 'id="below-threshold">Điểm đã giảm dưới ngưỡng' in page
+    assert "(điểm đã giảm dưới ngưỡng 40).</p>" in page
+    assert "Trung bình" not in text_of(page)
+    inbox = app_client.get("/hop-thu").text
+    assert '<span class="sev">Thấp</span>' in inbox
+    assert "<li>Vấn đề nóng: điểm 19,8 (điểm đã giảm dưới ngưỡng)</li>" in inbox
+    body = app_client.get(f"/api/v1/cases/{alert.id}").json()
+    assert (body["severity"], body["severity_label"], body["below_threshold"]) == (
+        "low", "Thấp", True,
+    )  # fmt: skip
+    assert body["status"] == "new"
