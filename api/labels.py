@@ -9,6 +9,7 @@ FACETS = {
     "sentiment": "Sắc thái",
     "risk": "Mức độ",
     "unit": "Đơn vị",
+    "place": "Địa bàn",
 }
 ALL = {
     "topic": TOPIC_NAMES,

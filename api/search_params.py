@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ TOPIC_CODES = set(taxonomy.TOPICS)
 SENTIMENTS = set(taxonomy.SENTIMENTS)
 RISKS = set(taxonomy.RISKS)
 SCOPES = set(taxonomy.SCOPE_NAMES)
+# Place codes of core.geo.data: a province's 2 digits or a commune's 5.
+PLACE_RE = re.compile(r"\d{2}|\d{5}")
 
 
 def parse_when(value: str | None, *, end: bool, tz: ZoneInfo) -> datetime | None:
@@ -58,6 +61,9 @@ class SearchParams:
         risk: Annotated[list[str], Query()] = [],  # noqa: B006
         unit: Annotated[list[int], Query()] = [],  # noqa: B006
         scope: Annotated[list[str], Query(description="Loại nguồn: national, local, social")] = [],  # noqa: B006
+        place: Annotated[
+            list[str], Query(description="Địa bàn: mã tỉnh (2 chữ số) hoặc xã, phường (5 chữ số)")
+        ] = [],  # noqa: B006
         sort: Literal["relevance", "time"] = "relevance",
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
@@ -71,6 +77,7 @@ class SearchParams:
         self.sentiment = _check(sentiment, SENTIMENTS, "sắc thái")
         self.risk = _check(risk, RISKS, "mức độ")
         self.scope = _check(scope, SCOPES, "loại nguồn")
+        self.place = _check(place, {p for p in place if PLACE_RE.fullmatch(p)}, "địa bàn")
         self.sort, self.page, self.size = sort, page, size
         self.facets, self.histogram = facets, histogram
 
@@ -114,6 +121,7 @@ class SearchParams:
             sentiments=self.sentiment,
             risks=self.risk,
             units=self.unit,
+            places=self.place,
             sort=self.sort,
             page=self.page,
             size=self.size,

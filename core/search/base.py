@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
+from core.geo.data import admin_map
 from core.registry import Registry
 
-FACET_FIELDS = ("source", "topic", "sentiment", "risk", "unit")
+# "place": the 2025 provinces and communes a document is about (codes of core.geo.data).
+FACET_FIELDS = ("source", "topic", "sentiment", "risk", "unit", "place")
 MAX_PAGE_SIZE = 100
 # Deep paging costs grow with the offset on every backend (ES refuses past 10,000 by default).
 MAX_RESULT_WINDOW = 10_000
@@ -38,6 +40,7 @@ class IndexDoc:
     risk: str | None = None
     units: list[int] = field(default_factory=list)
     story_id: int | None = None
+    places: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -52,6 +55,7 @@ class SearchQuery:
     sentiments: list[str] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     units: list[int] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
     sort: Literal["relevance", "time"] = "relevance"
     page: int = 1
     size: int = 20
@@ -111,6 +115,24 @@ class SearchResult:
     facets: dict[str, list[Bucket]] = field(default_factory=dict)
     histogram: list[Bucket] = field(default_factory=list)
     took_ms: float = 0.0
+
+
+def place_label(code: str) -> str:
+    """ "Quảng Ngãi" for a province code, "Xã Tu Mơ Rông (Quảng Ngãi)" for a commune code."""
+    amap = admin_map()
+    if code in amap.provinces:
+        return amap.provinces[code].short
+    commune = amap.communes.get(code)
+    if commune is None:
+        return code
+    return f"{commune.name} ({amap.provinces[commune.province].short})"
+
+
+def label_places(buckets: list[Bucket]) -> list[Bucket]:
+    """The "place" facet's buckets with their names (every backend stores codes only)."""
+    for b in buckets:
+        b.label = place_label(b.value)
+    return buckets
 
 
 @runtime_checkable

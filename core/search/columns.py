@@ -16,11 +16,22 @@ import numpy as np
 from core.taxonomy import RISKS, SENTIMENTS
 
 NULL = -1
+PLACE_COMMUNE = 100_000
 # Codes for the two closed label sets; an unknown label stored by an older model still counts.
 _CODES: dict[str, dict[str, int]] = {
     "sentiment": {v: i for i, v in enumerate(SENTIMENTS)},
     "risk": {v: i for i, v in enumerate(RISKS)},
 }
+
+
+def encode_place(code: str) -> int:
+    """A place code as one integer: communes (5 digits) apart from provinces (2 digits)."""
+    return int(code) + (PLACE_COMMUNE if len(code) > 2 else 0)
+
+
+def decode_place(value: int) -> str:
+    """The place code encode_place() packed."""
+    return f"{value - PLACE_COMMUNE:05d}" if value >= PLACE_COMMUNE else f"{value:02d}"
 
 
 def ids_from_concat(text: str | None) -> np.ndarray:
@@ -41,6 +52,8 @@ class Columns:
         self._alloc(0)
         self.unit_rowid = np.empty(0, dtype=np.int64)
         self.unit_id = np.empty(0, dtype=np.int64)
+        self.place_rowid = np.empty(0, dtype=np.int64)
+        self.place_id = np.empty(0, dtype=np.int64)
         self.source_names: dict[int, str] = {}
         self.labels: dict[str, list[str]] = {k: list(v) for k, v in _CODES.items()}
 
@@ -129,6 +142,17 @@ class Columns:
                     )
                     self.unit_id = np.concatenate(
                         [self.unit_id, np.array([u[1] for u in units], dtype=np.int64)]
+                    )
+                places = cur.execute(
+                    "SELECT rowid, place FROM search_places WHERE rowid > ? AND rowid <= ?",
+                    (self.max_rowid, int(rid[-1])),
+                ).fetchall()
+                if places:
+                    self.place_rowid = np.concatenate(
+                        [self.place_rowid, np.array([p[0] for p in places], dtype=np.int64)]
+                    )
+                    self.place_id = np.concatenate(
+                        [self.place_id, np.array([p[1] for p in places], dtype=np.int64)]
                     )
                 self.max_rowid = int(rid[-1])
             if deleted:

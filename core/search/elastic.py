@@ -33,9 +33,10 @@ from core.search.base import (
     IndexDoc,
     SearchQuery,
     SearchResult,
+    label_places,
     register_backend,
 )
-from core.search.elastic_query import MAPPINGS, index_settings, search_request
+from core.search.elastic_query import MAPPINGS, NEW_FIELDS, index_settings, search_request
 from core.search.highlight import highlight_all, snippet
 from core.search.query import Term, parse, positive_terms
 
@@ -81,6 +82,7 @@ def _source(doc: IndexDoc, tz: ZoneInfo) -> dict[str, Any]:
         "sentiment": doc.sentiment,
         "risk": doc.risk,
         "units": [int(u) for u in doc.units],
+        "places": list(doc.places),
         "story_id": doc.story_id,
     }
 
@@ -164,6 +166,9 @@ class ElasticBackend:
                             {"add": {"index": newest, "alias": self.alias, "is_write_index": True}}
                         ]
                     )
+        # An index made before a field existed gets it (adding a field is always allowed;
+        # "dynamic": "strict" would refuse the documents otherwise).
+        self.es.indices.put_mapping(index=self.alias, properties=NEW_FIELDS)
         self._ready = True
 
     def _indices(self) -> list[str]:
@@ -327,6 +332,7 @@ class ElasticBackend:
         aggs = resp.get("aggregations", {})
         if query.facets:
             result.facets = {field: self._buckets(aggs[field]) for field in FACET_FIELDS}
+            label_places(result.facets["place"])
         if query.histogram:
             result.histogram = [
                 Bucket(b["key_as_string"], int(b["doc_count"]))

@@ -25,6 +25,7 @@ FACET_INDEX_FIELDS = {
     "sentiment": "sentiment",
     "risk": "risk",
     "unit": "units",
+    "place": "places",
 }
 _KEYWORD = {"type": "keyword", "ignore_above": 256}
 # Offsets in the postings let the highlighter skip re-analysing long text.
@@ -47,10 +48,15 @@ MAPPINGS: dict[str, Any] = {
         "sentiment": _KEYWORD,
         "risk": _KEYWORD,
         "units": {"type": "integer"},
+        "places": _KEYWORD,
         "story_id": {"type": "integer"},
         "url": {"type": "keyword", "index": False, "doc_values": False},
     },
 }
+
+
+# Fields added after indices existed in production (core.search.elastic.setup adds them).
+NEW_FIELDS = {"places": MAPPINGS["properties"]["places"]}
 
 
 def index_settings(*, icu: bool) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def filters(q: SearchQuery) -> list[dict[str, Any]]:
         ("sentiment", q.sentiments),
         ("risk", q.risks),
         ("units", q.units),
+        ("places", q.places),
     ):
         if values:
             out.append({"terms": {field: list(values)}})

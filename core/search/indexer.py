@@ -38,6 +38,7 @@ def to_index_doc(doc: Document) -> IndexDoc:
         sentiment=cls.sentiment if cls else None,
         risk=cls.risk if cls else None,
         units=[u.id for u in doc.units],
+        places=[p.code for p in doc.places],
         story_id=doc.story_id,
     )
 
@@ -60,6 +61,7 @@ def index_pending(session: Session, backend: SearchBackend, *, batch: int = 500)
         .options(
             selectinload(Document.classifications),
             selectinload(Document.units),
+            selectinload(Document.places),
             selectinload(Document.source),
         )
         # Sessions keep objects after commit (expire_on_commit=False): a document loaded

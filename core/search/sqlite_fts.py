@@ -23,9 +23,10 @@ from core.search.base import (
     QuerySyntaxError,
     SearchQuery,
     SearchResult,
+    label_places,
     register_backend,
 )
-from core.search.columns import NULL, Columns, ids_from_concat
+from core.search.columns import NULL, Columns, decode_place, encode_place, ids_from_concat
 from core.search.highlight import highlight_all, snippet
 from core.search.query import And, Node, Not, Or, Phrase, Term, parse, positive_terms
 from core.search.sqlite_fts_write import TOPIC_BITS, FtsWriter, _epoch
@@ -159,6 +160,9 @@ class SqliteFtsBackend(FtsWriter):
         if q.units:
             rows = c.unit_rowid[np.isin(c.unit_id, q.units)]
             keep &= np.isin(ids, rows)
+        if q.places:
+            rows = c.place_rowid[np.isin(c.place_id, [encode_place(p) for p in q.places])]
+            keep &= np.isin(ids, rows)
         return ids[keep]
 
     def _order(
@@ -272,6 +276,7 @@ class SqliteFtsBackend(FtsWriter):
         hit_mask = np.zeros(len(c.alive), dtype=bool)
         hit_mask[ids] = True
         facets["unit"] = buckets(c.unit_id[hit_mask[c.unit_rowid]])
+        facets["place"] = label_places(buckets(c.place_id[hit_mask[c.place_rowid]], decode_place))
         return {field: facets[field] for field in FACET_FIELDS}
 
     def _histogram(self, ids: np.ndarray, interval: str) -> list[Bucket]:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from core.db_lock import begin_write
 from core.search.base import IndexDoc
+from core.search.columns import encode_place
 from core.taxonomy import TOPICS
 from core.text import fold
 
@@ -59,6 +60,11 @@ _SCHEMA = [
         rowid INTEGER NOT NULL, unit INTEGER NOT NULL, PRIMARY KEY (rowid, unit)
     ) WITHOUT ROWID""",
     "CREATE INDEX IF NOT EXISTS search_units_unit ON search_units(unit, rowid)",
+    # Places likewise (core.search.columns.encode_place packs a code into the integer).
+    """CREATE TABLE IF NOT EXISTS search_places (
+        rowid INTEGER NOT NULL, place INTEGER NOT NULL, PRIMARY KEY (rowid, place)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS search_places_place ON search_places(place, rowid)",
     "CREATE TABLE IF NOT EXISTS search_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     """CREATE TABLE IF NOT EXISTS search_deleted (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, rowid INTEGER NOT NULL
@@ -114,7 +120,7 @@ class FtsWriter:
                 [(r[0], *_fts_text(r[1], r[2], r[3])) for r in rows],
             )
             rowids = [(r[0],) for r in rows]
-            for table in ("search_units", "search_meta", "search_docs"):
+            for table in ("search_units", "search_places", "search_meta", "search_docs"):
                 cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
             cur.executemany("INSERT INTO search_deleted (rowid) VALUES (?)", rowids)
 
@@ -173,6 +179,10 @@ class FtsWriter:
         cur.executemany(
             "INSERT INTO search_units VALUES (?,?)", [(rowid, int(u)) for u in set(d.units)]
         )
+        cur.executemany(
+            "INSERT INTO search_places VALUES (?,?)",
+            [(rowid, encode_place(p)) for p in set(d.places)],
+        )
 
     def delete(self, ids: Sequence[str]) -> None:
         self.setup()
@@ -212,7 +222,7 @@ class FtsWriter:
                     "VALUES('delete', ?, ?, ?)",
                     [(rowid, *folded[rowid]) for (rowid,) in alive],
                 )
-                for table in ("search_units", "search_meta", "search_docs"):
+                for table in ("search_units", "search_places", "search_meta", "search_docs"):
                     cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", alive)
                 # Other processes' cached columns follow the deletions meanwhile.
                 cur.executemany("INSERT INTO search_deleted (rowid) VALUES (?)", alive)

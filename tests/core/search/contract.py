@@ -120,6 +120,28 @@ class SearchContract:
         assert self.find(loaded, units=[11]) == {"d2", "d5"}
         assert self.find(loaded, "phụ huynh", risks=["nong"]) == {"d2"}
 
+    def test_place_filter_and_facet(self, backend: SearchBackend) -> None:
+        # given: documents about Quảng Ngãi (51) and its xã Tu Mơ Rông (23425), Hà Nội (01)
+        backend.index([
+            IndexDoc(id="p1", title="Học sinh vượt suối", body="", places=["51", "23425"]),
+            IndexDoc(id="p2", title="Trường mới khánh thành", body="", places=["51"]),
+            IndexDoc(id="p3", title="Tuyển sinh lớp 10", body="", places=["01"]),
+            IndexDoc(id="p4", title="Quy chế thi mới", body=""),
+        ])  # fmt: skip
+        backend.refresh()
+        # when / then: the filter, one place or several
+        assert self.find(backend, places=["51"]) == {"p1", "p2"}
+        assert self.find(backend, places=["23425"]) == {"p1"}
+        assert self.find(backend, places=["23425", "01"]) == {"p1", "p3"}
+        # the facet counts both levels, with the places' names
+        result = backend.search(SearchQuery(q="", facets=True))
+        facet = {b.value: (b.count, b.label) for b in result.facets["place"]}
+        assert facet == {
+            "51": (2, "Quảng Ngãi"),
+            "23425": (1, "Xã Tu Mơ Rông (Quảng Ngãi)"),
+            "01": (1, "Hà Nội"),
+        }
+
     def test_time_range(self, loaded: SearchBackend) -> None:
         start = datetime(2026, 11, 3, 0, 0, tzinfo=UTC)
         end = datetime(2026, 11, 5, 23, 59, tzinfo=UTC)
