@@ -29,6 +29,7 @@ from api.routes import (
     dashboard,
     health,
     labels,
+    province_api,
     reports,
     search_api,
     search_pages,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(reports.router)
     app.include_router(admin_api.router)
+    app.include_router(province_api.router)
     app.include_router(admin_pages.router)
     app.include_router(account_api.router)
     app.include_router(account_pages.router)

@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 
 from alerts.units.importer import import_units
 from api.admin_specs import entity_pages, row_values
-from api.deps import Principal, SessionDep, require_roles
+from api.deps import Principal, SessionDep, SettingsDep, require_roles
 from api.pagination import page_by_id, split_page
 from api.routes.admin_api import read_import
+from api.routes.province_api import get_province
 from api.templating import TEMPLATES
+from core.geo.data import admin_map
 from core.models import Role, Unit, User
 
 router = APIRouter(include_in_schema=False)
@@ -25,14 +27,21 @@ PAGE_SIZE = 100
 
 
 @router.get("/quan-tri", response_class=HTMLResponse)
-def admin_home(request: Request, session: SessionDep, _: AdminDep) -> HTMLResponse:
-    """The admin index: one link per entity with its row count."""
+def admin_home(
+    request: Request, session: SessionDep, settings: SettingsDep, _: AdminDep
+) -> HTMLResponse:
+    """The admin index: one link per entity with its row count; the province profile, or
+    the first-run form that chooses it."""
     pages = entity_pages(session)
     counts = {
         slug: session.scalar(select(func.count()).select_from(p.model)) for slug, p in pages.items()
     }
+    province = get_province(session, settings, _)
+    choices = sorted(p.name for p in admin_map().provinces.values())
     return TEMPLATES.TemplateResponse(
-        request, "admin/index.html", {"pages": pages, "counts": counts}
+        request,
+        "admin/index.html",
+        {"pages": pages, "counts": counts, "province": province, "province_choices": choices},
     )
 
 
