@@ -12,7 +12,10 @@ from alerts.detection.rule_service import CHANNELS
 from api.admin_entities import ENTITIES
 from api.crud import Entity
 from api.report_export import UNIT_TYPES
+from core.geo.choice import province_code
+from core.geo.data import admin_map
 from core.models import Unit, User
+from core.settings import get_settings
 from core.taxonomy import RISK_NAMES, SENTIMENT_NAMES, SEVERITIES, SEVERITY_NAMES, TOPIC_NAMES
 from crawlers.connectors.base import registered_kinds
 
@@ -24,6 +27,7 @@ ROLE_NAMES = {
 }
 HEALTH_NAMES = {"ok": "Tốt", "failing": "Lỗi", "unknown": "Chưa quét", "flagged": "Cần xem"}
 YES = {True: "Có", False: "Không"}
+SUBSCRIPTION_KINDS = {"digest": "Điểm tin hằng ngày", "alert": "Cảnh báo"}
 Names = dict[str, dict[int, str]]  # "unit"/"user" -> id -> name, for rows that point at them
 Cell = Callable[[Any, Names], Any]
 
@@ -109,6 +113,17 @@ def _filters(row: Any, names: Names) -> str:
     )
 
 
+def _place(name: str) -> Cell:
+    """A 2025 province or commune code shown by its name."""
+
+    def cell(row: Any, names: Names) -> str:
+        code, amap = getattr(row, name), admin_map()
+        place = amap.provinces.get(code) or amap.communes.get(code) if code else None
+        return place.name if place else (code or "")
+
+    return cell
+
+
 def _opts(mapping: dict[str, str]) -> list[tuple[str, str]]:
     return list(mapping.items())
 
@@ -129,10 +144,18 @@ def entity_pages(session: Any) -> dict[str, EntityPage]:
     ]
     severities = [(s, SEVERITY_NAMES[s]) for s in SEVERITIES]
     scopes = [("local", "Địa phương"), ("national", "Trung ương"), ("social", "Mạng xã hội")]
+    amap = admin_map()
+    provinces = [("", "—")] + sorted(
+        ((p.code, p.name) for p in amap.provinces.values()), key=lambda p: p[1]
+    )
+    # The Department's own communes and wards (a select of all 3,321 would be unusable).
+    home = province_code(session, get_settings().province)
+    communes = [("", "—")] + [(c.code, c.name) for c in amap.communes_of(home)] if home else []
     # fmt: off
     pages = [
         EntityPage("nguon-tin", "Nguồn tin", ENTITIES["source"], [
             ("Tên", _of("name")), ("Loại", _of("kind")), ("Địa chỉ", _of("url")),
+            ("Phạm vi", _named(dict(scopes), "scope")), ("Tỉnh/thành", _place("province")),
             ("Tình trạng", _state), ("Lỗi liên tiếp", _of("consecutive_failures")),
             ("Lần tốt gần nhất", _of("last_success_at")),
             ("Lỗi gần nhất", lambda row, names: (row.last_error or "")[:300]),
@@ -142,6 +165,7 @@ def entity_pages(session: Any) -> dict[str, EntityPage]:
             FormField("kind", "Loại", "select", [(k, k) for k in registered_kinds()],
                       create_only=True),
             FormField("scope", "Phạm vi", "select", scopes),
+            FormField("province", "Tỉnh/thành (báo địa phương)", "select", provinces),
             FormField("poll_interval_s", "Chu kỳ quét (giây)", "number", nullable=True,
                       cast="int"),
             FormField("enabled", "Đang bật", "checkbox", edit_only=True),
@@ -164,13 +188,14 @@ def entity_pages(session: Any) -> dict[str, EntityPage]:
         ]),
         EntityPage("don-vi", "Đơn vị", ENTITIES["unit"], [
             ("Tên", _of("name")), ("Loại", _named(UNIT_TYPES, "type")),
-            ("Địa bàn", _text("district")),
+            ("Xã/phường", _place("commune")), ("Huyện cũ", _text("district")),
             ("Tên khác", lambda row, names: "; ".join(row.aliases or [])),
             ("Email đầu mối", _text("focal_email")), ("Hoạt động", _yes("active")),
         ], [
             FormField("name", "Tên đơn vị", required=True),
             FormField("type", "Loại", "select", _opts(UNIT_TYPES)),
-            FormField("district", "Quận/huyện", nullable=True),
+            FormField("district", "Quận/huyện (cũ)", nullable=True),
+            *([FormField("commune", "Xã/phường", "select", communes)] if communes else []),
             FormField("aliases", "Tên khác (cách nhau bởi ;)", "list"),
             FormField("focal_email", "Email đầu mối", "email", nullable=True),
             FormField("active", "Đang hoạt động", "checkbox"),
@@ -201,15 +226,14 @@ def entity_pages(session: Any) -> dict[str, EntityPage]:
             FormField("active", "Đang hoạt động", "checkbox", edit_only=True),
         ]),
         EntityPage("dang-ky-nhan-tin", "Đăng ký nhận tin", ENTITIES["subscription"], [
-            ("Người dùng", _ref("user", "user_id")), ("Loại", _of("kind")),
+            ("Người dùng", _ref("user", "user_id")), ("Loại", _named(SUBSCRIPTION_KINDS, "kind")),
             ("Kênh", _of("channel")), ("Nơi nhận", _of("target")), ("Giờ gửi", _of("send_at")),
             ("Mức tối thiểu", _named(SEVERITY_NAMES, "min_severity")),
             ("Giờ yên lặng", _of("quiet_hours")), ("Đơn vị", _ref("unit", "unit_id")),
             ("Bật", _yes("enabled")),
         ], [
             _pick("user_id", "Người dùng", users),
-            FormField("kind", "Loại", "select",
-                      [("digest", "Điểm tin hằng ngày"), ("alert", "Cảnh báo")]),
+            FormField("kind", "Loại", "select", list(SUBSCRIPTION_KINDS.items())),
             FormField("channel", "Kênh", "select", [(c, c) for c in CHANNELS]),
             FormField("target", "Nơi nhận (email, Zalo, URL)", required=True),
             FormField("send_at", "Giờ gửi", "time", required=True),

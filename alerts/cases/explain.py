@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from alerts.detection.scoring import ALERT_THRESHOLD
 from core.taxonomy import (
@@ -49,8 +51,9 @@ DETAIL_NAMES = {
     "outlets_per_hour": "Nguồn mỗi giờ (cao nhất)",
     "reach": "Lượt tương tác",
     "topics": "Chủ đề",
-    "unit_ids": "Mã đơn vị được nêu tên",
+    "unit_ids": "Đơn vị được nêu tên",
     "names_province": "Nêu tên tỉnh/thành phố",
+    "near_province": "Xảy ra ở tỉnh lân cận",
     "as_of": "Tính đến",
     "reasons": "Lý do",
     "first_document": "Tin, bài đầu tiên",
@@ -87,7 +90,9 @@ CODE_NAMES: dict[str, Mapping[str, str]] = {
     "dimension": {"topic": "Chủ đề", "unit": "Đơn vị", "rule": "Quy tắc"},
 }
 # Recorded for the machinery, not the reader (the formula is written out in Vietnamese).
-HIDDEN = {"weights", "components", "severity"}
+# (The recorded score and severity are the case's own, shown once at the top.)
+HIDDEN = {"weights", "components", "severity", "score"}
+TIMEZONE = "Asia/Ho_Chi_Minh"
 COMPONENT_ROWS = {"content": "Điểm nội dung (0–1)", "spread": "Điểm lan truyền (0–1)"} | {
     k: f"{v} (0–1)" for k, v in FACTOR_NAMES.items()
 }
@@ -134,6 +139,8 @@ def plain(key: str, value: Any) -> str:
     if key == "documents" and isinstance(value, list):
         return str(len(value))  # a rule or misinfo case lists its documents' ids
     if isinstance(value, str):
+        if key == "as_of":
+            return _local(value)
         return FORMULA if key == "formula" else names.get(value, value)
     if isinstance(value, Mapping):
         parts = [f"{DETAIL_NAMES.get(k, 'khác')}: {plain(k, v)}" for k, v in value.items()]
@@ -147,6 +154,16 @@ def plain(key: str, value: Any) -> str:
 def is_below_threshold(kind: str, score: float) -> bool:
     """A hot case whose current score fell under the alert threshold (it stays open)."""
     return kind == "hot" and score < ALERT_THRESHOLD
+
+
+def _local(iso: str) -> str:
+    """An ISO time as the pages show times: local, dd/mm/yyyy HH:MM."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(TIMEZONE)).strftime("%d/%m/%Y %H:%M")
 
 
 def _lower(names: Mapping[str, str], codes: Sequence[str], most: int = 2) -> str:
@@ -179,6 +196,8 @@ def hot_sentence(details: Mapping[str, Any], unit_names: Sequence[str] = ()) -> 
         parts.append("nêu tên " + ", ".join(unit_names[:2]))
     elif details.get("names_province"):
         parts.append("nêu tên tỉnh/thành phố")
+    elif details.get("near_province"):
+        parts.append("xảy ra ở tỉnh lân cận")
     if float(c.get("content.misinformation", 0)) >= 0.5:
         parts.append("có dấu hiệu thông tin sai lệch")
     outlets = int(details.get("outlets") or 0)
@@ -234,5 +253,6 @@ def explain(
     for key, value in details.items():
         if key in HIDDEN:
             continue
-        technical.append((DETAIL_NAMES.get(key, "Thông số khác"), plain(key, value)))
+        shown = ", ".join(unit_names) if key == "unit_ids" and unit_names else plain(key, value)
+        technical.append((DETAIL_NAMES.get(key, "Thông số khác"), shown))
     return Explanation(sentence + ".", factors, technical, below)

@@ -2,8 +2,9 @@
 `False`, `None`) and no English key (`content.risk`, `names_province`, `severity: low`).
 
 Used on every page a signed-in user can reach (tests/e2e/test_pages_crawl.py) and on rendered
-HTML in the API tests (`text_of`). The API documentation pages (/docs, /redoc) are English by
-design (API field names are English) and are not checked."""
+HTML in the API tests (`text_of`). Text in <code>, <kbd> and <pre> is literal input a user
+types (search syntax, an import file's column names) and is not checked; nor are the API
+documentation pages (/docs, /redoc), English by design (API field names are English)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,13 @@ def problems(text: str) -> list[str]:
     return found
 
 
+# Not shown (script, style), or shown as literal input (code, kbd, pre).
+SKIPPED_TAGS = ("script", "style", "template", "code", "kbd", "pre")
+
+
 class _Text(HTMLParser):
-    """The visible text of an HTML page (no script/style, no attribute values)."""
+    """The text of an HTML page a reader sees as words (no attribute values, no
+    SKIPPED_TAGS); closed <details> included, so a toggle is checked too."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,11 +58,11 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in ("script", "style", "template"):
+        if tag in SKIPPED_TAGS:
             self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "template") and self._skip:
+        if tag in SKIPPED_TAGS and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
@@ -72,10 +78,7 @@ def text_of(html: str) -> str:
 
 
 def assert_no_repr(page: Any, where: str = "") -> None:
-    """Fail if a Playwright page's visible text (details toggles opened) shows a program
-    value."""
-    # A closed <details> hides its rows from innerText; the toggle must be clean too.
-    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
-    text = page.inner_text("body")
-    found = problems(text)
+    """Fail if a Playwright page (as rendered now, script-inserted rows included) shows a
+    program value."""
+    found = problems(text_of(page.content()))
     assert not found, f"{where or page.url} shows program values:\n" + "\n".join(found[:10])
