@@ -119,6 +119,21 @@ def _names(provinces: set[str], communes: set[str], amap: object) -> str:
     )
 
 
+def _article_ms(report: Report, chars: int = 4000, rounds: int = 200) -> float:
+    """Time to locate one article-sized text (the fixture sentences run together), the
+    cost ingest pays per new or changed document."""
+    sentences = [sentence for _, sentence, _, _ in rows()]
+    text = ""
+    while len(text) < chars:
+        text += " ".join(sentences)
+    text = text[:chars]
+    index = default_index()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        locate(text, index=index)
+    return (time.perf_counter() - started) / rounds * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="print every sentence missed")
@@ -131,6 +146,7 @@ def main() -> None:
         print("\n".join(report.errors))
     print(f"index build: {build:.2f} s; {report.sentences} sentences in {report.seconds:.3f} s")
     print(f"mismatched sentences: {len(report.errors)}")
+    print(f"locate: {_article_ms(report):.2f} ms per 4,000-character article")
     p, c = report.provinces, report.communes
     for name, k in (("province", p), ("commune ", c)):
         counts = f"tp {k.tp} fp {k.fp} fn {k.fn}"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.geo.data import AdminMap, admin_map
-from core.text import clean, fold, normalize, strip_accents, token_spans
+from core.text import clean, fold, normalize, token_spans
 
 # Squashed kind words, longest first; a key starting with one is a "prefixed" spelling.
 PROVINCE_PREFIXES = ("thanhpho", "tinh", "tp")
@@ -105,6 +105,8 @@ class Index:
                 if (fpre := _prefix(k, COMMUNE_PREFIXES)) and fc.commune:
                     self._add(k, Entry("former_commune", fc.code, fc.province, fc.commune, fpre))
         self.max_len = max(len(k) for k in self.entries)
+        # Every leading part of a spelling, so the walk stops as soon as no name can follow.
+        self.prefixes = {k[:n] for k in self.entries for n in range(1, len(k))}
 
     def _add(self, key: str, entry: Entry) -> None:
         if entry not in self.entries[key]:
@@ -133,7 +135,8 @@ def find_mentions(text: str, index: Index | None = None) -> list[Mention]:
     """Every place name in the text, leftmost-longest, with the units each can mean."""
     index = index or default_index()
     text = clean(text)
-    folded, cased = fold(text), strip_accents(text)
+    # fold() keeps one character per character, so positions in `folded` index `text` too.
+    folded, cased = fold(text), text
     spans = token_spans(folded)
     # A text written all in lower case (a comment, a post) has no capitals to go by.
     has_capitals = cased != cased.lower()
@@ -144,13 +147,13 @@ def find_mentions(text: str, index: Index | None = None) -> list[Mention]:
         squashed = ""
         for j in range(i, min(len(spans), i + MAX_TOKENS)):
             squashed += spans[j][2]
-            if len(squashed) > index.max_len:
-                break
             entries = index.entries.get(squashed)
             if entries:
                 ok = [e for e in entries if _accept(e, spans, i, j, cased, has_capitals)]
                 if ok:
                     best = (j, ok)
+            if squashed not in index.prefixes:
+                break
         if best is None:
             i += 1
             continue
