@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "var"
     shared_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     timezone: str = "Asia/Ho_Chi_Minh"
-    # The province the Department serves (e.g. "Đà Nẵng"): stories naming it score higher.
+    # The province the Department serves, any of its names (e.g. "Quảng Ngãi", or an old one
+    # such as "Kon Tum"); the default until an admin chooses one (`diemtin province set`,
+    # the admin pages), which is kept in the database and wins (core.geo.choice).
     province: str = ""
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
