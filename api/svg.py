@@ -1,73 +1,98 @@
-"""Small server-rendered SVG charts (no front-end library): stacked bars over time, hbars."""
+"""Small server-rendered SVG charts (no front-end library): stacked bars over days, hbars.
+
+Charts are laid out in percentages of their width with a fixed pixel height and no viewBox:
+a viewBox scales the whole drawing, text included, so a 420-unit chart in a 300 px column drew
+7 px labels. Here text keeps its CSS size (.chart text, 13 px) at any width, and only the
+bars stretch. Dates read dd/mm, as Vietnamese readers write them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
+
+FONT_PX = 13  # every label; tests/e2e/test_charts.py checks the rendered size
+LABEL_CHARS = 48
+
+
+def day_label(value: str | date) -> str:
+    """'2026-11-05' (or a date) -> '05/11'; anything else unchanged."""
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day:%d/%m}"
+
+
+def _svg(height: int, title: str, cls: str) -> str:
+    return (
+        f'<svg class="chart {cls}" width="100%" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
+        f'font-size="{FONT_PX}">'
+    )
 
 
 def stacked_bars(
     labels: Sequence[str],
     series: Sequence[tuple[str, str, Sequence[int]]],
     *,
-    width: int = 640,
-    height: int = 160,
+    height: int = 200,
     title: str = "",
+    ticks: int = 8,
 ) -> Markup:
-    """Bars per label (e.g. a day), stacked per series (name, css class, values)."""
+    """Bars per day (ISO dates, shown dd/mm), stacked per series (name, css class, values)."""
     n = max(len(labels), 1)
     totals = [sum(s[2][i] for s in series) for i in range(len(labels))]
     top = max(totals, default=0) or 1
-    plot_h, pad = height - 22, 2
-    bar_w = max((width - 40) / n, 1.0)
+    axis_y = height - 24  # room under the axis for the date labels
+    left, span = 6.0, 93.0  # % of the width: the y figure sits above the first bar
+    bar_w = span / n
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="0" y="10" class="axis">{top}</text>',
-        f'<line x1="36" y1="{plot_h}" x2="{width}" y2="{plot_h}" class="axis"/>',
+        _svg(height, title, "timechart"),
+        f'<text x="0" y="{FONT_PX}" class="axis">{top} tin</text>',
+        f'<line x1="{left}%" y1="{axis_y}" x2="100%" y2="{axis_y}" class="axis"/>',
     ]
+    plot_h = axis_y - FONT_PX - 8
     for i, label in enumerate(labels):
-        x = 38 + i * bar_w
-        y = float(plot_h)
+        x = left + i * bar_w
+        y = float(axis_y)
+        shown = day_label(label)
         for name, css, values in series:
             value = values[i]
             if not value:
                 continue
-            h = value / top * (plot_h - 12)
+            h = value / top * plot_h
             y -= h
             parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - pad, 1):.1f}" '
-                f'height="{h:.1f}" class="{escape(css)}"><title>{escape(label)}: '
+                f'<rect x="{x:.2f}%" y="{y:.1f}" width="{max(bar_w * 0.8, 0.1):.2f}%" '
+                f'height="{h:.1f}" class="{escape(css)}"><title>{escape(shown)}: '
                 f"{escape(name)} {value}</title></rect>"
             )
-    step = max(1, n // 8)
+    step = max(1, -(-n // ticks))
     for i in range(0, len(labels), step):
-        x = 38 + i * bar_w
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - 6}" class="axis">{escape(labels[i][-5:])}</text>'
-        )
+        x = left + i * bar_w
+        tick = escape(day_label(labels[i]))
+        parts.append(f'<text x="{x:.2f}%" y="{height - 6}" class="axis">{tick}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def hbars(rows: Sequence[tuple[str, int]], *, width: int = 420, title: str = "") -> Markup:
-    """Horizontal bars with their labels and counts (top topics, sources, units)."""
+def hbars(rows: Sequence[tuple[str, int]], *, title: str = "", css: str = "bar") -> Markup:
+    """Horizontal bars, each under its label with its count at the end (topics, sources)."""
     top = max((n for _, n in rows), default=0) or 1
-    row_h = 20
+    row_h = FONT_PX + 24  # label line + bar
     height = max(len(rows), 1) * row_h
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
-    ]
+    parts = [_svg(height, title, "hbars")]
     for i, (label, n) in enumerate(rows):
         y = i * row_h
-        w = n / top * (width - 200)
+        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+        w = max(n / top * 88, 0.5)  # % of the width; 12% left for the count
         parts.append(
-            f'<text x="0" y="{y + 14}" class="label">{escape(label[:32])}</text>'
-            f'<rect x="170" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" class="bar">'
+            f'<text x="0" y="{y + FONT_PX}" class="label">{escape(short)}</text>'
+            f'<rect x="0" y="{y + FONT_PX + 5}" width="{w:.1f}%" height="12" class="{escape(css)}">'
             f"<title>{escape(label)}: {n}</title></rect>"
-            f'<text x="{174 + w:.1f}" y="{y + 14}" class="axis">{n}</text>'
+            f'<text x="{w + 1:.1f}%" y="{y + FONT_PX + 16}" class="axis">{n}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -30,8 +30,10 @@ def make_document(
     topics: list[str] | None = None,
     sentiment: str = "trung_tinh",
     risk: str = "binh_thuong",
+    relevance: float = 0.9,
 ) -> Document:
-    """A saved document with one classification, not yet indexed."""
+    """A saved document with one classification, not yet indexed (an education item unless
+    `relevance` says otherwise: the figures count only those, alerts.reporting.relevance)."""
     url = f"https://bao.example.vn/{uuid.uuid4().hex}.html"
     doc = Document(
         id=str(uuid.uuid5(uuid.NAMESPACE_URL, url)),
@@ -48,6 +50,7 @@ def make_document(
             topics=topics or ["khac"],
             sentiment=sentiment,
             risk=risk,
+            relevance=relevance,
         )
     )
     session.add(doc)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from alerts.notify.messages import AlertView, DocLine, alert_view, document_lines, one_line, render
 from alerts.notify.outbox import enqueue
+from alerts.reporting.relevance import is_relevant
 from core.models import (
     Alert,
     Document,
@@ -29,7 +30,6 @@ from core.taxonomy import SENTIMENT_NAMES, TOPIC_NAMES, severity_rank
 
 log = logging.getLogger(__name__)
 
-RELEVANT = 0.5  # classifier relevance above which an item counts as education news
 DEFAULT_SEND_AT = time(7, 0)
 
 
@@ -123,10 +123,10 @@ def build_digest(
     when = func.coalesce(Document.published_at, Document.fetched_at)
     docs = session.scalars(
         select(Document)
-        .where(when >= start, when < end)
+        .where(when >= start, when < end, is_relevant(settings.alerts.relevance_threshold))
         .options(selectinload(Document.classifications))
     ).all()
-    relevant = [d for d in docs if d.classification and d.classification.relevance >= RELEVANT]
+    relevant = [d for d in docs if d.classification]
     digest.total = len(relevant)
     topics: Counter[str] = Counter()
     sentiments: Counter[str] = Counter()

@@ -10,11 +10,11 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.reporting.relevance import is_relevant, newest_classification
 from core.models import Alert, AlertStatus, Classification, Document, DocumentUnit, Source, Unit
 
 OPEN_STATUSES = (AlertStatus.new.value, AlertStatus.acknowledged.value, AlertStatus.assigned.value)
@@ -35,24 +35,21 @@ class DocRow:
     units: list[int] = field(default_factory=list)
 
 
-def _newest_classification() -> Any:
-    return (
-        select(func.max(Classification.id))
-        .where(Classification.document_id == Document.id)
-        .correlate(Document)
-        .scalar_subquery()
-    )
-
-
 def positive_by_unit(
-    session: Session, start: datetime, end: datetime, *, unit_id: int | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    unit_id: int | None = None,
+    min_relevance: float | None = None,
 ) -> dict[int, int]:
-    """Unit id -> documents in [start, end) naming it whose newest sentiment is tich_cuc."""
+    """Unit id -> documents in [start, end) naming it whose newest sentiment is tich_cuc
+    (only education items at `min_relevance` when given: alerts.reporting.relevance)."""
     # Starts from document_units (a small share of documents), not from every document.
     stmt = (
         select(DocumentUnit.unit_id, func.count(func.distinct(Document.id)))
         .join(Document, Document.id == DocumentUnit.document_id)
-        .join(Classification, Classification.id == _newest_classification())
+        .join(Classification, Classification.id == newest_classification())
         .where(
             Document.published_at >= start,
             Document.published_at < end,
@@ -62,14 +59,22 @@ def positive_by_unit(
     )
     if unit_id is not None:
         stmt = stmt.where(DocumentUnit.unit_id == unit_id)
+    if min_relevance is not None:
+        stmt = stmt.where(is_relevant(min_relevance))
     return {uid: n for uid, n in session.execute(stmt).tuples()}
 
 
 def load_documents(
-    session: Session, start: datetime, end: datetime, *, unit_id: int | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    unit_id: int | None = None,
+    min_relevance: float | None = None,
 ) -> list[DocRow]:
-    """Documents published in [start, end) with their newest labels (and only `unit_id`'s)."""
-    newest = _newest_classification()
+    """Documents published in [start, end) with their newest labels (and only `unit_id`'s;
+    only education items at `min_relevance` when given: alerts.reporting.relevance)."""
+    newest = newest_classification()
     stmt = (
         select(
             Document.id,
@@ -88,6 +93,8 @@ def load_documents(
         stmt = stmt.where(
             Document.id.in_(select(DocumentUnit.document_id).where(DocumentUnit.unit_id == unit_id))
         )
+    if min_relevance is not None:
+        stmt = stmt.where(is_relevant(min_relevance))
     rows = {
         r[0]: DocRow(r[0], r[1], r[2], r[3], list(r[4] or []), r[5], r[6])
         for r in session.execute(stmt)

@@ -167,6 +167,9 @@ class CrawlSettings(Group):
 class AlertSettings(Group):
     """Detection, case deadlines and the monthly report's targets."""
 
+    # Relevance (newest classification) from which an item counts as education news in the
+    # digest, dashboard, report and forecast (alerts.reporting.relevance).
+    relevance_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     # School-calendar periods for spike baselines, JSON [{"code","name","start":"MM-DD","end"}];
     # empty means alerts.detection.spikes.DEFAULT_CALENDAR.
     school_calendar: list[dict[str, str]] = Field(default_factory=list)
