@@ -8,7 +8,9 @@ do not matter. Old names count for the province they are part of now.
 
 Precision rules, each from a way the press uses these names for something else:
 - a commune or district counts only with its kind before it (xã, phường, đặc khu, huyện,
-  quận, thị xã, TP.): "Quang Trung", "Lê Lợi" are also streets and people;
+  quận, thị xã, TP.): "Quang Trung", "Lê Lợi" are also streets and people; only the
+  Department's own communes count written bare ("lên Măng Đen"), capitalised, two words or
+  more, not after a title, a school or a street, not starting with a family name;
 - a province written without "tỉnh"/"TP." must be capitalised ("hòa bình" is peace) and not
   follow a title or family name ("chị Huế", "Nguyễn Thái Bình" are people);
 - a name shared by several units (xã An Phú is in many provinces) is resolved by the provinces
@@ -37,6 +39,13 @@ _PERSON_WORDS = (
     "vo dang bui do ho ngo duong ly dinh truong lam mai"
 )
 PERSON_CUES = frozenset(_PERSON_WORDS.split())
+# Words before a name that make it a school, street or other thing named after the place.
+_OBJECT_WORDS = "truong thpt thcs th mn mg duong pho cau cho cong ty benh vien"
+OBJECT_CUES = frozenset(_OBJECT_WORDS.split())
+# Communes named after people ("Trương Quang Trọng", "Nguyễn Nghiêm") are also schools and
+# streets: written bare, they are not taken for the commune.
+_SURNAME_WORDS = "nguyen tran le pham hoang huynh phan vu vo dang bui do ngo duong dinh truong"
+SURNAMES = frozenset(_SURNAME_WORDS.split())
 MAX_TOKENS = 8
 _NON_WORD_RE = re.compile(r"[\W_]+")
 
@@ -98,8 +107,8 @@ class Index:
                     self._add(k, Entry("district", d.code, d.province, None, dpre))
         for c in amap.communes.values():
             for k in c.keys:
-                if cpre := _prefix(k, COMMUNE_PREFIXES):
-                    self._add(k, Entry("commune", c.code, c.province, c.code, cpre))
+                cpre = _prefix(k, COMMUNE_PREFIXES) or ""
+                self._add(k, Entry("commune", c.code, c.province, c.code, cpre))
         for fc in amap.former_communes.values():
             for k in fc.keys:
                 if (fpre := _prefix(k, COMMUNE_PREFIXES)) and fc.commune:
@@ -131,8 +140,9 @@ def _name_spans(spans: list[tuple[int, int, str]], prefix: str) -> list[tuple[in
     return spans
 
 
-def find_mentions(text: str, index: Index | None = None) -> list[Mention]:
-    """Every place name in the text, leftmost-longest, with the units each can mean."""
+def find_mentions(text: str, index: Index | None = None, own: str | None = None) -> list[Mention]:
+    """Every place name in the text, leftmost-longest, with the units each can mean
+    (`own`: the Department's province, whose communes count written bare too)."""
     index = index or default_index()
     text = clean(text)
     # fold() keeps one character per character, so positions in `folded` index `text` too.
@@ -149,7 +159,10 @@ def find_mentions(text: str, index: Index | None = None) -> list[Mention]:
             squashed += spans[j][2]
             entries = index.entries.get(squashed)
             if entries:
-                ok = [e for e in entries if _accept(e, spans, i, j, cased, has_capitals)]
+                ok = [e for e in entries if _accept(e, spans, i, j, cased, has_capitals, own)]
+                if any(e.prefix or e.kind != "commune" for e in ok):
+                    # A bare name that is also a province's or a district's is that.
+                    ok = [e for e in ok if e.prefix or e.kind != "commune"]
                 if ok:
                     best = (j, ok)
             if squashed not in index.prefixes:
@@ -165,11 +178,28 @@ def find_mentions(text: str, index: Index | None = None) -> list[Mention]:
 
 
 def _accept(
-    e: Entry, spans: list[tuple[int, int, str]], i: int, j: int, cased: str, capitals: bool
+    e: Entry,
+    spans: list[tuple[int, int, str]],
+    i: int,
+    j: int,
+    cased: str,
+    capitals: bool,
+    own: str | None = None,
 ) -> bool:
     if e.prefix:
         name = _name_spans(spans[i : j + 1], e.prefix)
         return not capitals or _capitalised(cased, name)
+    if e.kind == "commune":
+        # The Department's own communes, named bare as its local press does ("lên Măng
+        # Đen"): two words or more, capitalised, not a person's or a school's name.
+        return (
+            e.province == own
+            and capitals
+            and j > i
+            and spans[i][2] not in SURNAMES
+            and _capitalised(cased, spans[i : j + 1])
+            and (i == 0 or spans[i - 1][2] not in PERSON_CUES | OBJECT_CUES)
+        )
     if e.kind not in ("province", "former_province") or not capitals:
         return False
     if not _capitalised(cased, spans[i : j + 1]):
@@ -195,7 +225,7 @@ def _same_accents(text: str, communes: set[str]) -> set[str]:
 
 def locate(text: str, own: str | None = None, index: Index | None = None) -> Locality:
     """The provinces and communes `text` is about; `own` (a province code) breaks ties."""
-    mentions = find_mentions(text, index)
+    mentions = find_mentions(text, index, own)
     sure = {m.entries[0].province for m in mentions if len({e.province for e in m.entries}) == 1}
     provinces: set[str] = set()
     communes: set[str] = set()

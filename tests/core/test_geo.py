@@ -77,6 +77,10 @@ def test_locality_old_names_forms_and_ties() -> None:
     # diacritics tell Ba Tô from Ba Tơ; without them both are meant
     assert communes("xã Ba Tơ") == ["Xã Ba Tơ"]
     assert sorted(communes("xa Ba To")) == ["Xã Ba Tô", "Xã Ba Tơ"]
+    # the own province's communes count written bare; not as people's or schools' names
+    assert communes("Du khách lên Măng Đen", own=qn) == ["Xã Măng Đen"]
+    assert communes("Du khách lên Măng Đen") == []
+    assert communes("Thầy Trương Quang Trọng; Trường THCS Ba Tơ", own=qn) == []
     # people and common words are not places
     assert locate("Chị Huế nói về hòa bình; thầy Nguyễn Thái Bình; xã hội hóa").provinces == []
 
