@@ -38,6 +38,7 @@ class SourceOut(BaseModel):
     kind: str
     url: str
     scope: str
+    province: str | None = None  # 2025 province code of a local outlet
     enabled: bool
     poll_interval_s: int
     health: str

@@ -27,6 +27,7 @@ from api.cli_sources import source_app
 from core.audit import audit
 from core.db import migrate as run_migrations
 from core.db import new_session, session_scope
+from core.geo.choice import province_code
 from core.models import Notification, Role, Source, Unit, User
 from core.search import get_backend
 from core.search.base import backend_names
@@ -205,15 +206,24 @@ def units_import(
         raise typer.BadParameter(f"Không tìm thấy tệp {file}.")
     with session_scope() as session:
         try:
-            report = import_units(session, filename=path.name, data=path.read_bytes())
+            report = import_units(
+                session,
+                filename=path.name,
+                data=path.read_bytes(),
+                home_province=province_code(session, get_settings().province),
+            )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
     for row, message in report.errors:
         typer.echo(f"  dòng {row}: {message}", err=True)
+    for row, message in report.unplaced:
+        typer.echo(f"  dòng {row} (chưa xác định xã/phường): {message}", err=True)
     typer.echo(
         f"Thêm mới {report.created}, cập nhật {report.updated}, không đổi {report.unchanged}, "
         f"lỗi {len(report.errors)} dòng."
     )
+    if report.unplaced:
+        typer.echo(f"Chưa xác định được xã/phường của {len(report.unplaced)} đơn vị (xem trên).")
     if report.errors:
         raise typer.Exit(code=1)
 

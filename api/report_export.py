@@ -10,11 +10,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerts.reporting.coverage import OUTSIDE, Coverage
 from alerts.reporting.reports import Report
+from alerts.units.types import UNIT_TYPE_NAMES
 from api.tabular import safe_cell
 from core.taxonomy import SENTIMENT_NAMES, SEVERITY_NAMES, STATUS_NAMES, TOPIC_NAMES
 
-UNIT_TYPES = {"phong_gddt": "Phòng GDĐT", "truong": "Trường", "so": "Sở GDĐT", "khac": "Khác"}
+UNIT_TYPES = UNIT_TYPE_NAMES
 # XML 1.0 forbids most control characters; scraped text sometimes carries them.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -29,6 +31,31 @@ def _hours(value: float | None) -> str:
 
 def _when(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else "–"
+
+
+def coverage_sections(cov: Coverage | None) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """Coverage by commune/ward of the province, outside it ("ngoài tỉnh", apart), by unit type."""
+    if cov is None:
+        return []
+    places = [[p.name, p.count] for p in cov.by_commune]
+    if cov.province is not None:
+        places.insert(0, ["Toàn tỉnh (có nêu địa bàn trong tỉnh)", cov.in_province])
+    places.append(["Chưa xác định địa bàn", cov.unplaced])
+    outside_title = f"{OUTSIDE} (tính riêng)" if cov.province else "Theo tỉnh, thành"
+    return [
+        ("Theo xã, phường trong tỉnh", ["Xã/phường", "Số tin"], places),
+        (
+            outside_title,
+            ["Tỉnh/thành", "Số tin"],
+            [[p.name, p.count] for p in cov.outside_by_province]
+            + ([[f"Tổng {OUTSIDE.lower()}", cov.outside]] if cov.province else []),
+        ),
+        (
+            "Theo loại đơn vị",
+            ["Loại đơn vị", "Số tin"],
+            [[p.name, p.count] for p in cov.by_unit_type],
+        ),
+    ]
 
 
 def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[list[Any]]]]:
@@ -77,6 +104,7 @@ def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[li
                 for t in r.positive_targets
             ],
         ),
+        *coverage_sections(r.coverage),
     ]
 
 

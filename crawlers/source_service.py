@@ -34,6 +34,9 @@ class SourceIn(BaseModel):
     url: str = Field(min_length=1, max_length=2000)
     kind: str = Field(default="rss", max_length=20)
     scope: Scope = "national"
+    province: str | None = Field(
+        default=None, max_length=10, description="2025 province code of a local outlet"
+    )
     poll_interval_s: Interval = None
     config: dict[str, Any] | None = Field(
         default=None,
@@ -49,6 +52,9 @@ class SourceUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     url: str | None = Field(default=None, min_length=1, max_length=2000)
     scope: Scope | None = None
+    province: str | None = Field(
+        default=None, max_length=10, description='2025 province code; "" clears it'
+    )
     poll_interval_s: Interval = None
     enabled: bool | None = None
     config: dict[str, Any] | None = Field(

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.geo.data import admin_map
 from core.models import Source
 from core.settings import Settings, get_settings
 from crawlers.connectors.base import registered_kinds
@@ -105,6 +106,14 @@ def validate_source_url(url: str, *, settings: Settings) -> str:
     return url
 
 
+def check_province(province: str | None) -> str | None:
+    """A 2025 province code as stored (None for none); ValueError for an unknown one."""
+    province = (province or "").strip() or None
+    if province is not None and province not in admin_map().provinces:
+        raise ValueError(f"Không có tỉnh/thành mã «{province}» trên bản đồ 2025.")
+    return province
+
+
 def add_source(session: Session, **fields: Any) -> Source:
     """Validate and create a source, committed (the fields: `new_source`)."""
     source = new_source(session, **fields)
@@ -120,6 +129,7 @@ def new_source(
     kind: str = "rss",
     poll_interval_s: int | None = None,
     scope: str = "national",
+    province: str | None = None,
     config: dict[str, Any] | None = None,
     settings: Settings,
 ) -> Source:
@@ -139,6 +149,7 @@ def new_source(
         raise ValueError(f"Chưa hỗ trợ loại nguồn «{kind}».")
     if scope not in SCOPES:
         raise ValueError("Phạm vi phải là một trong: local, national, social.")
+    province = check_province(province)
     interval = (
         settings.crawl.default_poll_interval_s if poll_interval_s is None else poll_interval_s
     )
@@ -151,6 +162,7 @@ def new_source(
         url=url,
         kind=kind,
         scope=scope,
+        province=province,
         config=checked,
         poll_interval_s=interval,
         next_poll_at=None,
@@ -167,6 +179,7 @@ def edit_source(
     name: str | None = None,
     url: str | None = None,
     scope: str | None = None,
+    province: str | None = None,
     poll_interval_s: int | None = None,
     enabled: bool | None = None,
     config: dict[str, Any] | None = None,
@@ -184,6 +197,8 @@ def edit_source(
         url = validate_source_url(url, settings=settings)
     if scope is not None and scope not in SCOPES:
         raise ValueError("Phạm vi phải là một trong: local, national, social.")
+    # None leaves the province as it is; "" clears it.
+    new_province = check_province(province) if province is not None else source.province
     if poll_interval_s is not None and poll_interval_s < MIN_POLL_INTERVAL_S:
         raise ValueError(f"Chu kỳ quét phải từ {MIN_POLL_INTERVAL_S} giây trở lên.")
     new_config = None
@@ -209,6 +224,7 @@ def edit_source(
     ):  # fmt: skip
         if value is not None:
             setattr(source, field, value)
+    source.province = new_province
     if enabled is not None:
         if enabled and (not source.enabled or source.health == "flagged"):
             # Re-enabling (or saving a flagged source as enabled) starts afresh: poll soon,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts.reporting.coverage import Coverage, coverage
 from alerts.reporting.stats import (
     count_by,
     count_by_unit,
@@ -22,6 +24,7 @@ from alerts.reporting.stats import (
     percentile,
     positive_by_unit,
 )
+from alerts.units.types import UNIT_TYPE_LIST, yearly_targets
 from core.models import Alert, Unit, utcnow
 
 HOT_SEVERITIES = ("high", "critical")
@@ -127,6 +130,7 @@ class Report:
     responded: int
     hot_cases: list[CaseRow] = field(default_factory=list)
     positive_targets: list[UnitTarget] = field(default_factory=list)
+    coverage: Coverage | None = None
 
 
 def positive_targets(
@@ -134,27 +138,23 @@ def positive_targets(
     period: Period,
     tz: ZoneInfo,
     *,
-    target_phong: int,
-    target_truong: int,
+    targets: Mapping[str, int],
     unit_id: int | None = None,
 ) -> list[UnitTarget]:
-    """Positive articles per Phòng GDĐT and school since the school year began, vs target."""
+    """Positive articles per unit since the school year began, vs its type's yearly target
+    (types with no target, such as the Sở itself, are left out)."""
     start = _local(period.school_year, 9, tz)
     counts = positive_by_unit(session, start, period.end, unit_id=unit_id)
-    stmt = select(Unit).where(Unit.active.is_(True), Unit.type.in_(("phong_gddt", "truong")))
+    counted = [t for t, n in targets.items() if n > 0]
+    stmt = select(Unit).where(Unit.active.is_(True), Unit.type.in_(counted))
     if unit_id is not None:
         stmt = stmt.where(Unit.id == unit_id)
     out = [
-        UnitTarget(
-            u.id,
-            u.name,
-            u.type,
-            counts.get(u.id, 0),
-            target_phong if u.type == "phong_gddt" else target_truong,
-        )
+        UnitTarget(u.id, u.name, u.type, counts.get(u.id, 0), targets[u.type])
         for u in session.scalars(stmt)
     ]
-    return sorted(out, key=lambda t: (t.type != "phong_gddt", t.name))
+    order = {t.code: i for i, t in enumerate(UNIT_TYPE_LIST)}
+    return sorted(out, key=lambda t: (order.get(t.type, len(order)), t.name))
 
 
 def build_report(
@@ -162,12 +162,15 @@ def build_report(
     period: Period,
     tz: ZoneInfo,
     *,
-    target_phong: int = 8,
-    target_truong: int = 2,
+    targets: Mapping[str, int] | None = None,
+    province: str | None = None,
     unit_id: int | None = None,
     now: datetime | None = None,
 ) -> Report:
-    """Compute the report for `period` (only `unit_id`'s coverage and cases when given)."""
+    """Compute the report for `period` (only `unit_id`'s coverage and cases when given).
+
+    `targets`: yearly positive articles per unit type (alerts.units.types defaults);
+    `province`: the Department's 2025 province code, for coverage by commune."""
     docs = load_documents(session, period.start, period.end, unit_id=unit_id)
     stmt = select(Alert).where(Alert.created_at >= period.start, Alert.created_at < period.end)
     if unit_id is not None:
@@ -198,13 +201,9 @@ def build_report(
             for a in hot[:20]
         ],
         positive_targets=positive_targets(
-            session,
-            period,
-            tz,
-            target_phong=target_phong,
-            target_truong=target_truong,
-            unit_id=unit_id,
+            session, period, tz, targets=targets or yearly_targets(), unit_id=unit_id
         ),
+        coverage=coverage(session, docs, period.start, period.end, province=province),
     )
 
 

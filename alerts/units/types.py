@@ -48,7 +48,7 @@ UNIT_TYPE_LIST: tuple[UnitType, ...] = (
         True,
         ("lien cap", "truong lien cap", "ptdtnt", "ptdtbt", "dan toc noi tru"),
     ),
-    UnitType("truong", "Trường (chưa rõ cấp học)", 2, True, ("truong hoc",)),
+    UnitType("truong", "Trường", 2, True, ("truong hoc",)),  # level not given
     UnitType(
         "gdtx",
         "Trung tâm GDNN – GDTX",
@@ -60,6 +60,15 @@ UNIT_TYPE_LIST: tuple[UnitType, ...] = (
 UNIT_TYPES: dict[str, UnitType] = {t.code: t for t in UNIT_TYPE_LIST}
 UNIT_TYPE_NAMES: dict[str, str] = {t.code: t.name for t in UNIT_TYPE_LIST}
 SCHOOL_TYPES = frozenset(t.code for t in UNIT_TYPE_LIST if t.school)
+
+
+def configured_targets(
+    *, phong_gddt: int, school: int, overrides: Mapping[str, int]
+) -> dict[str, int]:
+    """The targets settings ask for: DIEMTIN_POSITIVE_TARGET_PHONG_GDDT / _TRUONG (every school
+    type), then DIEMTIN_UNIT_TARGETS per type."""
+    legacy = {"phong_gddt": phong_gddt, **{code: school for code in SCHOOL_TYPES}}
+    return yearly_targets({**legacy, **overrides})
 
 
 def yearly_targets(overrides: Mapping[str, int] | None = None) -> dict[str, int]:

@@ -12,8 +12,9 @@ from fastapi import APIRouter, File, HTTPException, UploadFile
 from alerts.units.importer import import_units
 from api.admin_entities import ENTITIES, AdminDep
 from api.crud import register, service_errors
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.schemas import ErrorOut
+from core.geo.choice import province_code
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorOut},
@@ -35,17 +36,30 @@ def read_import(file: UploadFile) -> bytes:
 
 @router.post("/admin/units/import")
 def import_units_file(
-    file: Annotated[UploadFile, File(description="CSV hoặc XLSX: name, type, district, aliases")],
+    file: Annotated[
+        UploadFile,
+        File(description="CSV hoặc XLSX: name, type, district, aliases, commune, province"),
+    ],
     session: SessionDep,
+    settings: SettingsDep,
     who: AdminDep,
 ) -> dict[str, Any]:
-    """Import units from CSV/XLSX; bad rows are reported, good rows kept; re-import is a no-op."""
+    """Import units from CSV/XLSX; bad rows are reported, good rows kept; re-import is a no-op.
+
+    Units are placed on the 2025 map (province, commune); `unplaced` lists those that could
+    not be, with the reason."""
     try:
         data = read_import(file)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     with service_errors(session):
-        report = import_units(session, filename=file.filename or "", data=data, actor=who)
+        report = import_units(
+            session,
+            filename=file.filename or "",
+            data=data,
+            actor=who,
+            home_province=province_code(session, settings.province),
+        )
     return report.as_dict()
 
 

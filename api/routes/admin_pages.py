@@ -18,6 +18,7 @@ from api.pagination import page_by_id, split_page
 from api.routes.admin_api import read_import
 from api.routes.province_api import get_province
 from api.templating import TEMPLATES
+from core.geo.choice import province_code
 from core.geo.data import admin_map
 from core.models import Role, Unit, User
 
@@ -84,13 +85,20 @@ def admin_entity(
 def admin_import_units(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     who: AdminDep,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
     """The unit import form: import, then show the per-row report on the units page."""
     try:
         data = read_import(file)
-        report = import_units(session, filename=file.filename or "", data=data, actor=who)
+        report = import_units(
+            session,
+            filename=file.filename or "",
+            data=data,
+            actor=who,
+            home_province=province_code(session, settings.province),
+        )
     except ValueError as exc:
         session.rollback()
         return render_entity(request, session, "don-vi", None, {"import_error": str(exc)})

@@ -19,11 +19,13 @@ from alerts.reporting.reports import (
     parse_period,
     school_year_of,
 )
+from alerts.units.types import configured_targets
 from api import labels
 from api.deps import Principal, ReaderDep, SessionDep, SettingsDep
 from api.report_export import STATUS_NAMES, UNIT_TYPES, sections, summary_lines, to_docx, to_xlsx
 from api.schemas import ErrorOut
 from api.templating import TEMPLATES
+from core.geo.choice import province_code
 from core.models import utcnow
 from core.settings import Settings
 
@@ -78,6 +80,8 @@ class ReportOut(BaseModel):
     response_hours_p90: float | None
     hot_cases: list[dict[str, Any]]
     positive_targets: list[dict[str, Any]]
+    # By commune/ward of the Department's province, "ngoài tỉnh" apart, and by unit type.
+    coverage: dict[str, Any] | None = None
 
 
 def _report(session: Any, settings: Settings, who: Principal, code: str | None) -> Report:
@@ -90,8 +94,12 @@ def _report(session: Any, settings: Settings, who: Principal, code: str | None) 
         session,
         period,
         tz,
-        target_phong=settings.alerts.positive_target_phong_gddt,
-        target_truong=settings.alerts.positive_target_truong,
+        targets=configured_targets(
+            phong_gddt=settings.alerts.positive_target_phong_gddt,
+            school=settings.alerts.positive_target_truong,
+            overrides=settings.alerts.unit_targets,
+        ),
+        province=province_code(session, settings.province),
         unit_id=who.unit_scope,
     )
 
@@ -124,6 +132,7 @@ def report_json(
         "response_hours_p90": r.response_hours_p90,
         "hot_cases": [asdict(c) for c in r.hot_cases],
         "positive_targets": [{**asdict(t), "met": t.met} for t in r.positive_targets],
+        "coverage": asdict(r.coverage) if r.coverage else None,
     }
 
 

@@ -182,6 +182,9 @@ class AlertSettings(Group):
     # Yearly targets of positive articles (sentiment tich_cuc) per unit, for the monthly report.
     positive_target_phong_gddt: int = Field(default=8, ge=0)
     positive_target_truong: int = Field(default=2, ge=0)
+    # Per unit type of the 2-level map, JSON {"vhxh_xa": 3, "truong_thpt": 4}: overrides the
+    # two above and the defaults in alerts.units.types (unknown types are ignored there).
+    unit_targets: dict[str, int] = Field(default_factory=dict)
 
 
 class NotifySettings(Group):

@@ -70,6 +70,7 @@ FLAT_NAMES: dict[str, tuple[str, str, Any]] = {
     "DIEMTIN_POSITIVE_TARGET_PHONG_GDDT": ("9", "alerts.positive_target_phong_gddt", 9),
     "DIEMTIN_POSITIVE_TARGET_TRUONG": ("3", "alerts.positive_target_truong", 3),
     "DIEMTIN_RELEVANCE_THRESHOLD": ("0.6", "alerts.relevance_threshold", 0.6),
+    "DIEMTIN_UNIT_TARGETS": ('{"vhxh_xa": 3}', "alerts.unit_targets", {"vhxh_xa": 3}),
     "DIEMTIN_NOTIFY_IMMEDIATE_SEVERITY": ("critical", "notify.immediate_severity", "critical"),
     "DIEMTIN_NOTIFY_MAX_PER_HOUR": ("7", "notify.max_per_hour", 7),
     "DIEMTIN_NOTIFY_BUNDLE_INTERVAL_MIN": ("61", "notify.bundle_interval_min", 61),

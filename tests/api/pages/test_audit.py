@@ -87,7 +87,7 @@ def test_search_page_and_unit_import_are_audited(
         (me(session, admin), "unit.import", "unit"),
     ]
     assert rows[0][4]["origin"] == "search_page" and rows[0][4]["query"] == "lam thu"
-    assert rows[1][4] == {"file": "dv.csv", "created": 1, "updated": 0, "errors": 1}
+    assert rows[1][4] == {"file": "dv.csv", "created": 1, "updated": 0, "errors": 1, "unplaced": 0}
 
 
 def test_a_tip_is_audited(client_for, seeded: Seed, session: Session) -> None:

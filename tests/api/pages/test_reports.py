@@ -17,7 +17,7 @@ SOURCES = sorted([("Báo Giáo dục Thử", 2), (HOSTILE_SOURCE, 2)])
 UNITS = [("Phòng GDĐT Hải Châu", 2), ("Trường THCS Nguyễn Huệ", 1)]
 STATUSES = [("Mới", 1), ("Đã phản hồi", 1), ("Đã đóng", 2)]
 TARGETS = [
-    ["Phòng GDĐT Hải Châu", "Phòng GDĐT", 1, 8, "Chưa đạt"],
+    ["Phòng GDĐT Hải Châu", "Phòng GDĐT (cũ)", 1, 8, "Chưa đạt"],
     ["Trường <i>Tiểu học</i> Lê Lợi", "Trường", 0, 2, "Chưa đạt"],
     ["Trường THCS Nguyễn Huệ", "Trường", 2, 2, "Đạt"],  # September counts toward the year
 ]
@@ -69,7 +69,7 @@ def test_docx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert "Tổng số tin, bài: 4." in text
     assert "Thời gian phản hồi: trung vị 4,0 giờ, 90% vụ việc trong 8,8 giờ." in text
     assert len(doc.inline_shapes) == 1  # the topic chart
-    topic, sentiment, source, unit, status, hot, targets = doc.tables
+    topic, sentiment, source, unit, status, hot, targets, *coverage = doc.tables
     assert _table(topic) == [[k, str(n)] for k, n in TOPICS]
     assert _table(sentiment) == [[k, str(n)] for k, n in SENTIMENTS]
     assert sorted(map(tuple, _table(source))) == [(k, str(n)) for k, n in SOURCES]
@@ -78,6 +78,11 @@ def test_docx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert [row[0] for row in _table(hot)] == ["Phản ánh thu sai quy định", HOSTILE_TITLE]
     assert _table(hot)[1][5] == "Đã trả lời <b>báo chí</b>"  # shown as text
     assert _table(targets) == [[str(v) for v in row] for row in TARGETS]
+    # coverage by commune and by unit type; the seed's documents name no place, so the table
+    # by province says "Không có số liệu" instead of a table
+    places, unit_types = coverage
+    assert _table(places) == [["Chưa xác định địa bàn", "4"]]
+    assert _table(unit_types) == [["Phòng GDĐT (cũ)", "2"], ["Trường", "1"]]
 
 
 def test_xlsx_report_matches_the_figures(client_for, seeded: Seed) -> None:
@@ -85,7 +90,7 @@ def test_xlsx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert r.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(r.content))
     names = book.sheetnames
-    assert names[0] == "Tổng quan" and len(names) == 8
+    assert names[0] == "Tổng quan" and len(names) == 11
     summary = [row[0] for row in book["Tổng quan"].iter_rows(values_only=True)]
     assert "Tổng số tin, bài: 4." in summary
 
