@@ -9,6 +9,7 @@ is imported without a commune and the report says which communes it could be."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,6 +17,8 @@ from core.geo.data import AdminMap, Commune, admin_map, squash
 from core.geo.profile import find_province
 
 MAX_LISTED = 6
+# Registries annotate names: "Huyện Đắk Hà (Kon Tum cũ)", "Xã Ngọc Wang (cũ)".
+_ASIDE_RE = re.compile(r"\([^)]*\)|\bcũ\s*$", re.IGNORECASE)
 # Words written before a place's name; the package's keys hold the bare name too.
 _PLACE_WORDS = ("xa", "phuong", "thitran", "dackhu", "huyen", "quan", "thixa", "thanhpho", "tp")
 
@@ -68,6 +71,9 @@ def place_unit(
     """Place one registry row. `province`: the row's province (new or former name), else
     `home` (the Department's own province code) is assumed."""
     amap = admin_map()
+    province, district, commune = (
+        _ASIDE_RE.sub("", v).strip() or None if v else None for v in (province, district, commune)
+    )
     code = home
     if province:
         found = find_province(province)

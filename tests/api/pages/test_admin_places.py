@@ -4,7 +4,7 @@ a source's scope and province, a unit's commune (which sets its province)."""
 from __future__ import annotations
 
 from core.geo.choice import set_province
-from tests.api.pages.conftest import Seed
+from tests.api.pages.conftest import Seed, post_form
 
 QUANG_NGAI, DAK_HA, CAM_THANH = "51", "23500", "21025"
 
@@ -68,3 +68,21 @@ def test_a_unit_placed_in_a_commune(client_for, seeded: Seed, session) -> None:
     assert bad.status_code == 422 and "không thuộc tỉnh/thành đã chọn" in bad.text
     bad_type = client.put(f"/api/v1/admin/units/{uid}", json={"name": "X", "type": "phong"})
     assert bad_type.status_code == 422
+
+
+def test_the_import_page_lists_units_it_could_not_place(client_for, session) -> None:
+    # given the Department of Quảng Ngãi and an old registry with a district split eight ways
+    set_province(session, "Quảng Ngãi")
+    session.commit()
+    registry = "tên,loại,huyện\nPhòng GDĐT huyện Ba Tơ,phong_gddt,Huyện Ba Tơ\n"
+    registry += "Phòng GDĐT huyện Đăk Hà,phong_gddt,Huyện Đắk Hà (Kon Tum cũ)\n"
+    files = {"file": ("cu.csv", registry.encode(), "text/csv")}
+    # when it is imported from the units page
+    page = post_form(client_for("admin"), "/quan-tri/don-vi/nhap", files=files).text
+    # then both are imported (the "(Kon Tum cũ)" aside read past), and the one not placed
+    # is listed with why
+    assert "Thêm mới 2, cập nhật 0, không đổi 0, lỗi 0 dòng." in page
+    assert "Chưa xác định được xã/phường của 1 đơn vị" in page
+    assert "Huyện Ba Tơ (cũ) nay thuộc 8 xã/phường" in page
+    # the page names the 2-level map's unit types
+    assert "<code>vhxh_xa</code>: Phòng Văn hóa – Xã hội xã/phường" in page
