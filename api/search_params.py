@@ -97,6 +97,7 @@ class SearchParams:
             "sources": self.source,
             "scopes": self.scope,
             "units": self.unit,
+            "places": self.place,
         }
         return {k: v for k, v in values.items() if v}
 

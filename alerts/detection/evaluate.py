@@ -68,6 +68,7 @@ def facts_of(doc: Document, unit_ids: list[int] | None = None) -> DocumentFacts:
         source_id=doc.source_id,
         scope=doc.source.scope if doc.source is not None else None,
         units=unit_ids if unit_ids is not None else [u.id for u in doc.units],
+        places=[p.code for p in doc.places],
         reach=(doc.likes or 0) + (doc.shares or 0) + (doc.comments or 0),
     )
 
@@ -80,6 +81,7 @@ def _load(session: Session, doc_ids: Sequence[str]) -> list[Document]:
             .where(Document.id.in_(doc_ids))
             .options(
                 selectinload(Document.classifications),
+                selectinload(Document.places),  # a rule filter
                 joinedload(Document.story),
                 joinedload(Document.source),  # its scope is a rule filter
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import taxonomy
 from core.audit import Actor, commit_audited, delete_audited, submitted
+from core.geo.data import admin_map
 from core.models import Alert, Rule, Source, Unit
 from core.rows import DbId
 from core.search.query import parse
@@ -28,6 +29,10 @@ class RuleFilters(BaseModel):
     sources: list[DbId] = Field(default_factory=list, max_length=200)
     scopes: list[Literal["national", "local", "social"]] = Field(default_factory=list, max_length=3)
     units: list[DbId] = Field(default_factory=list, max_length=500)
+    # Địa bàn: 2025 province (2 digits) or commune (5 digits) codes, as the search's ?place=.
+    places: list[Annotated[str, Field(pattern=r"^\d{2}(\d{3})?$")]] = Field(
+        default_factory=list, max_length=200
+    )
     min_reach: int = Field(default=0, ge=0)
 
 
@@ -54,7 +59,8 @@ class RuleIn(BaseModel):
 def check_rule(data: RuleIn, session: Session) -> None:
     """ValueError when the query does not parse or a filter value is unknown."""
     if not data.query.strip() and not any(
-        getattr(data.filters, f) for f in ("topics", "sentiments", "risks", "sources", "units")
+        getattr(data.filters, f)
+        for f in ("topics", "sentiments", "risks", "sources", "units", "places")
     ):
         raise ValueError("Quy tắc cần có từ khóa hoặc ít nhất một bộ lọc.")
     parse(data.query)  # QuerySyntaxError is a ValueError with a Vietnamese message
@@ -73,6 +79,10 @@ def check_rule(data: RuleIn, session: Session) -> None:
             missing = sorted(set(ids) - found)
             if missing:
                 raise ValueError(f"Không có {what} mã số {', '.join(map(str, missing))}.")
+    amap = admin_map()
+    unknown = [p for p in f.places if p not in amap.provinces and p not in amap.communes]
+    if unknown:
+        raise ValueError(f"Không có địa bàn mã số {', '.join(unknown)}.")
 
 
 def _rule_values(data: RuleIn) -> dict[str, Any]:

@@ -33,6 +33,8 @@ class DocumentFacts:
     source_id: int | None = None
     scope: str | None = None  # the source's: national, local or social
     units: list[int] = field(default_factory=list)
+    # 2025 province and commune codes it is about (document_places, core.geo).
+    places: list[str] = field(default_factory=list)
     reach: int = 0
 
 
@@ -96,13 +98,16 @@ def _filters_pass(filters: dict[str, Any], facts: DocumentFacts) -> bool:
         return False
     if not _any_of(filters.get("units"), facts.units):
         return False
+    if not _any_of(filters.get("places"), facts.places):
+        return False
     return facts.reach >= int(filters.get("min_reach") or 0)
 
 
 def matches(query: str, filters: dict[str, Any], facts: DocumentFacts) -> bool:
     """True when the document satisfies the rule's query and every one of its filters.
 
-    Filters: topics, sentiments, risks, sources, scopes, units (any of the listed values) and
+    Filters: topics, sentiments, risks, sources, scopes, units, places (any of the listed
+    values) and
     min_reach (likes + shares + comments). Raises QuerySyntaxError for a broken query."""
     return _filters_pass(filters, facts) and _eval(parse(query), _Positions(facts.text))
 
