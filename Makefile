@@ -23,7 +23,7 @@ E5S_V2_HEADS := --version e5s-v2 --no-compare-variants --subset relevance_pos=0 
 	--subset vihsd=8000 --subset vihsd_dev=0
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-v3 train-lora bench-classifier clean
+.PHONY: help install system-deps run demo migrate test test-postgres lint format bench bench-api encoder train train-v3 train-lora distill bench-classifier clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ train-lora: install ## The committed e5s-v2: LoRA finetune (wants a GPU), then e
 		--output-dir var/classifier/e5s-lora-v2 $(TRAIN_ARGS)
 	$(BIN)/python -m classifier.training.train --mode frozen --adapter-from var/classifier/e5s-lora-v2 \
 		$(E5S_V2_HEADS) $(TRAIN_ARGS)
+
+distill: install ## 6-layer student of the served encoder for the int8 path (2 CPU threads, resumable: rerun after a time budget)
+	$(BIN)/python -m classifier.training.distill --threads 2 $(DISTILL_ARGS)
 
 bench-classifier: install ## Classifier dev metrics (data.md's table) and docs/s at 128/256 tokens
 	$(BIN)/python bench/classifier_quality.py

@@ -6,7 +6,13 @@ it is absent), so every one fills the token budget. The full service path is tim
 normalisation, tokenizer, e5 encoder, n-gram features, heads, calibration, decoding.
 
     python bench/classifier_speed.py [--docs 256] [--agree 2000] [--runtimes torch,onnx]
-        [--repeat 3]
+        [--repeat 3] [--student auto|off|DIR]
+
+torch is the reference (the full adapted encoder); onnx is what the service runs by default:
+the int8 graph of the distilled student when one matches the artefact (`--student`, default
+the setting), else of the full encoder. Peak RSS is the whole process's: run
+`--runtimes onnx --agree 0` alone for the service's own figure (the int8 build runs in a child
+process).
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="timed passes per length (median printed)"
     )
+    parser.add_argument("--student", default=None, help="auto, off or a student folder")
     args = parser.parse_args()
 
     import torch
@@ -101,6 +108,8 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = get_settings()
+    if args.student is not None:
+        settings = settings.copy_with(classifier={"student": args.student})
     path = artefact_dir(settings)
     if not has_artefact(path):
         print(f"no artefact at {path}: run `make train` first")
@@ -116,8 +125,10 @@ def main() -> int:
         clf = TrainedClassifier(path, settings, batch_size=32, runtime=runtime)
         started = time.perf_counter()
         model = clf.load()
+        student = getattr(clf, "student", None)
+        layers = "12 layers" if student is None else f"student {student.name}"
         print(
-            f"[{runtime}] artefact {clf.model_version}: loaded in "
+            f"[{runtime}] artefact {clf.model_version} ({layers}): loaded in "
             f"{time.perf_counter() - started:.1f} s; peak RSS so far {peak_rss_mb():.0f} MB"
         )
         trained_length = model.config.max_length

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,16 +27,11 @@ from classifier.baseline import BaselineClassifier
 from classifier.cores import encoder_threads
 from classifier.encoder import load_encoder
 from classifier.encoder_install import ensure_encoder
-from classifier.fastpath import (
-    FastEncoder,
-    build_fast_encoder,
-    cached_fast_file,
-    calibration_batches,
-    fast_key,
-)
-from classifier.features import ENGAGEMENT_DIM, ngram_batch
+from classifier.fastpath import FastEncoder, cached_fast_file, fast_key
+from classifier.features import ENGAGEMENT_DIM, encoder_fingerprint, ngram_batch
 from classifier.heads import MultiHeadModel, decide_topics
 from classifier.normalize import prepare_text
+from classifier.student import matching_student, student_tag
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +75,10 @@ class TrainedClassifier:
         self.runtime = runtime or settings.classifier.runtime
         if self.runtime not in ("torch", "onnx"):
             raise ValueError(f"unknown classifier runtime {self.runtime!r}: torch or onnx")
+        # The onnx runtime serves a distilled student encoder (classifier.student) when one
+        # was distilled from this artefact's encoder: "auto", "off" or a student folder.
+        self.student_choice = settings.classifier.student or "off"
+        self.student: Path | None = None
         # 0 = every core; a prefork worker's children get their share (classifier.cores).
         self.threads = encoder_threads(settings.classifier.threads)
         self._model: MultiHeadModel | None = None
@@ -107,8 +108,12 @@ class TrainedClassifier:
 
     def _load_fast(self, where: Path) -> MultiHeadModel:
         """Heads in torch, the encoder as the int8 ONNX graph (built once, then cached)."""
+        student = matching_student(self.student_choice, self.path, encoder_fingerprint(where))
         key = fast_key(where, self.path)
-        out_dir = self.settings.data_dir / "models" / "fast" / self.model_version
+        name = self.model_version
+        if student is not None:
+            key, name = f"{key}-{student_tag(student)}", f"{name}-{student.name}"
+        out_dir = self.settings.data_dir / "models" / "fast" / name
         model_file = cached_fast_file(out_dir, key)
         if model_file is None:
             out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -118,20 +123,27 @@ class TrainedClassifier:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 model_file = cached_fast_file(out_dir, key)
                 if model_file is None:
-                    log.info(
-                        "building the int8 fast encoder for %s in %s", self.model_version, out_dir
-                    )
-                    encoder, tokenizer = load_encoder(where)
-                    heads = MultiHeadModel.from_pretrained(self.path, encoder=encoder)  # adapter
-                    batches = calibration_batches(tokenizer, heads.config)
-                    model_file = build_fast_encoder(encoder, out_dir, key, batches)
-                    del encoder, heads
+                    log.info("building the int8 fast encoder for %s in %s", name, out_dir)
+                    self._build_fast(where, out_dir, key, student)
+                    model_file = cached_fast_file(out_dir, key)
+                    if model_file is None:
+                        raise RuntimeError(f"the fast encoder build left nothing in {out_dir}")
+        self.student = student
         # transformers takes seconds to import: only a process that loads the model pays.
         from transformers import PreTrainedTokenizerFast
 
         self._tokenizer = PreTrainedTokenizerFast.from_pretrained(str(where))
         self._fast = FastEncoder(model_file, threads=self.threads)
         return MultiHeadModel.from_pretrained(self.path).eval()
+
+    def _build_fast(self, where: Path, out_dir: Path, key: str, student: Path | None) -> None:
+        """classifier.fast_build in a child process: its 5 GB peak never stays with us."""
+        command = [sys.executable, "-m", "classifier.fast_build", str(where), str(self.path)]
+        command += [str(out_dir), key]
+        if student is not None:
+            command += ["--student", str(student)]
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run(command, check=True, cwd=root, stdout=subprocess.DEVNULL)
 
     def predict(
         self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None = None

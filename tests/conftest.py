@@ -29,6 +29,9 @@ TEST_ENV = {
     "DIEMTIN_SEARCH_BACKEND": "sqlite",
     # Eager ingests elsewhere must not load the real e5 model; tests/classifier turns it on.
     "DIEMTIN_CLASSIFIER_MODEL_ENABLED": "false",
+    # The reference encoder: the int8 build (a child process; minutes and 5 GB for the real
+    # encoder) only where a test asks for runtime="onnx".
+    "DIEMTIN_CLASSIFIER_RUNTIME": "torch",
 }
 
 

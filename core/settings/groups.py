@@ -100,9 +100,15 @@ class ClassifierSettings(Group):
     encoder_dir: Path | None = None
     # Keep only the vocabulary pieces Vietnamese/ASCII text uses (half the memory, same output).
     encoder_trim_vocab: bool = False
-    # "torch" runs the reference encoder; "onnx" the int8 fast path (built on first use into
-    # <data_dir>/models/fast/, ~1 min; bench/classifier_speed.py gives speed and agreement).
-    runtime: Literal["torch", "onnx"] = "torch"
+    # "onnx" (the default: the service's speed target) runs the int8 fast path, built on first
+    # use into <data_dir>/models/fast/ by a child process (~1 min, 5 GB once); "torch" the
+    # reference encoder, which training and the quality benches compare against
+    # (`python bench/classifier_speed.py` gives both speeds and their label agreement).
+    runtime: Literal["torch", "onnx"] = "onnx"
+    # The onnx runtime's encoder: "auto" serves the distilled student (classifier.student)
+    # when one was distilled from the artefact's encoder and passed its bar, "off" the full
+    # encoder, or a student folder.
+    student: str = "auto"
     # The trained artefact to serve; empty means classifier/models/<default version> (e5s-v2).
     artefact_dir: Path | None = None
     # Threads one process's encoder uses (torch and ONNX Runtime); 0 = every core. A host

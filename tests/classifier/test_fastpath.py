@@ -4,6 +4,7 @@ measured by bench/classifier_speed.py)."""
 
 from __future__ import annotations
 
+import resource
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from classifier import service
 from classifier.calibration import SENTENCES, calibration_texts
 from classifier.encoder import load_encoder, mean_pool
 from classifier.fastpath import (
@@ -200,13 +200,14 @@ def test_workers_starting_together_build_the_fast_encoder_once(
     artefact = train(tiny_args(tiny_root, compare_variants=False, version="tiny-once"))
     settings = Settings(environment="test", secret_key="test", data_dir=tmp_path / "var")
     builds: list[str] = []
-    real_build = service.build_fast_encoder
+    real_build = TrainedClassifier._build_fast
 
-    def counted(*args: Any, **kwargs: Any) -> Path:
+    def counted(self: TrainedClassifier, *args: Any, **kwargs: Any) -> None:
         builds.append(threading.current_thread().name)
-        return real_build(*args, **kwargs)
+        real_build(self, *args, **kwargs)
 
-    monkeypatch.setattr(service, "build_fast_encoder", counted)
+    monkeypatch.setattr(TrainedClassifier, "_build_fast", counted)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     clfs = [
         TrainedClassifier(artefact, settings, encoder_dir=tiny_root / "encoder", runtime="onnx")
         for _ in range(3)
@@ -228,5 +229,8 @@ def test_workers_starting_together_build_the_fast_encoder_once(
     # then: one build, and all three classify the same way
     assert errors == []
     assert len(builds) == 1
+    # in a child process (its GBs of build memory are not left in the worker)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert after.ru_utime + after.ru_stime > children.ru_utime + children.ru_stime
     answers = [c.predict(["học sinh đi học"])[0].relevance for c in clfs]
     assert answers == [answers[0]] * 3

@@ -43,6 +43,7 @@ FLAT_NAMES: dict[str, tuple[str, str, Any]] = {
     "DIEMTIN_CLASSIFIER_RUNTIME": (OTHER_RUNTIME, "classifier.runtime", OTHER_RUNTIME),
     "DIEMTIN_CLASSIFIER_DIR": ("/models/v3", "classifier.artefact_dir", Path("/models/v3")),
     "DIEMTIN_CLASSIFIER_THREADS": ("3", "classifier.threads", 3),
+    "DIEMTIN_CLASSIFIER_STUDENT": ("off", "classifier.student", "off"),
     "DIEMTIN_CLASSIFIER_MODEL_ENABLED": ("false", "classifier.model_enabled", False),
     "DIEMTIN_HTTP_USER_AGENT": ("bot/2", "http.user_agent", "bot/2"),
     "DIEMTIN_HTTP_TIMEOUT_S": ("22", "http.timeout_s", 22.0),
