@@ -9,8 +9,21 @@ from typing import Any
 
 from core.search.base import SearchQuery
 from core.search.query import And, Node, Not, Or, Phrase, Term
+from core.search.ranking import (
+    EXACT_TIER,
+    PHRASE_TIER,
+    TITLE_TIER,
+    exact_positive,
+    is_exact,
+    positive_part,
+    proximity_tokens,
+)
 
 ANALYZER = "diemtin_vi"
+# Lowercase only, diacritics kept: the `<field>.exact` sub-fields (core.search.ranking).
+EXACT_ANALYZER = "diemtin_vi_exact"
+# A tier's constant score outweighs any BM25 difference (BM25 here stays far below it).
+TIER_SCALE = 1000.0
 # (field, boost): the title weighs 3x, as in the SQLite backend's bm25 weights.
 TEXT_FIELDS = (("title", 3.0), ("lead", 1.0), ("body", 1.0))
 FACET_LIMIT = 20
@@ -28,8 +41,14 @@ FACET_INDEX_FIELDS = {
     "place": "places",
 }
 _KEYWORD = {"type": "keyword", "ignore_above": 256}
-# Offsets in the postings let the highlighter skip re-analysing long text.
-_TEXT = {"type": "text", "analyzer": ANALYZER, "index_options": "offsets"}
+# Offsets in the postings let the highlighter skip re-analysing long text. Indices made before
+# the `exact` sub-field existed get it from `reindex` (its analyzer is an index setting).
+_TEXT = {
+    "type": "text",
+    "analyzer": ANALYZER,
+    "index_options": "offsets",
+    "fields": {"exact": {"type": "text", "analyzer": EXACT_ANALYZER}},
+}
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
@@ -81,7 +100,12 @@ def index_settings(*, icu: bool) -> dict[str, Any]:
                 }
             },
             "analyzer": {
-                ANALYZER: {"type": "custom", "tokenizer": "diemtin_words", "filter": filters}
+                ANALYZER: {"type": "custom", "tokenizer": "diemtin_words", "filter": filters},
+                EXACT_ANALYZER: {
+                    "type": "custom",
+                    "tokenizer": "diemtin_words",
+                    "filter": ["lowercase"],
+                },
             },
         },
     }
@@ -90,34 +114,83 @@ def index_settings(*, icu: bool) -> dict[str, Any]:
 # -- the text query ------------------------------------------------------------------------
 
 
-def _any_field(clause: Any) -> dict[str, Any]:
+def _any_field(clause: Any, suffix: str = "") -> dict[str, Any]:
     """One clause per text field; a document matches when any field does."""
     return {
         "bool": {
-            "should": [clause(field, boost) for field, boost in TEXT_FIELDS],
+            "should": [clause(field + suffix, boost) for field, boost in TEXT_FIELDS],
             "minimum_should_match": 1,
         }
     }
 
 
-def to_es(node: Node) -> dict[str, Any]:
-    """Translate a parsed query into Elasticsearch query DSL (tokens are already folded)."""
+def _leaf(node: Term | Phrase, *, exact: bool = False) -> dict[str, Any]:
+    """A word or phrase on every text field; with exact, as spelled, on the `.exact` fields."""
+    suffix = ".exact" if exact else ""
+    if isinstance(node, Phrase):
+        text = " ".join(node.exact if exact else node.tokens)
+        return _any_field(lambda f, b: {"match_phrase": {f: {"query": text, "boost": b}}}, suffix)
+    token = node.exact if exact else node.token
+    if node.prefix:
+        # Prefix queries are not analysed; the index holds folded tokens, as node.token is.
+        return _any_field(lambda f, b: {"prefix": {f: {"value": token, "boost": b}}}, suffix)
+    return _any_field(
+        lambda f, b: {"match": {f: {"query": token, "operator": "and", "boost": b}}}, suffix
+    )
+
+
+def to_es(node: Node, *, excluding: bool = False, exact: bool = False) -> dict[str, Any]:
+    """Translate a parsed query into Elasticsearch query DSL (tokens are already folded).
+    Under a NOT (excluding), a word typed with diacritics excludes only that spelling; with
+    exact, every word is compared as spelled (the words typed with diacritics only)."""
+    if isinstance(node, Term | Phrase):
+        return _leaf(node, exact=exact or excluding and is_exact(node))
+    if isinstance(node, And):
+        kids = [to_es(c, excluding=excluding, exact=exact) for c in node.children]
+        return {"bool": {"must": kids}}
+    if isinstance(node, Or):
+        kids = [to_es(c, excluding=excluding, exact=exact) for c in node.children]
+        return {"bool": {"should": kids, "minimum_should_match": 1}}
+    # The words a NOT keeps are sought in every spelling again, as in the SQLite backend.
+    positive = {"match_all": {}} if node.positive is None else to_es(node.positive, exact=exact)
+    negative = to_es(node.negative, excluding=True, exact=exact)
+    return {"bool": {"must": [positive], "must_not": [negative]}}
+
+
+def _tier(query: dict[str, Any], weight: int) -> dict[str, Any]:
+    return {"constant_score": {"filter": query, "boost": weight * TIER_SCALE}}
+
+
+def tier_clauses(node: Node) -> list[dict[str, Any]]:
+    """Should-clauses adding core.search.ranking's tiers to the score: exact spelling, the
+    words side by side in typed order, all of them in the title."""
+    positive = positive_part(node)
+    if positive is None:
+        return []
+    out = []
+    spelled = exact_positive(node)
+    if spelled is not None:
+        out.append(_tier(to_es(spelled, exact=True), EXACT_TIER))
+    words = proximity_tokens(node)
+    if words:
+        out.append(_tier(_leaf(Phrase(words)), PHRASE_TIER))
+    out.append(_tier(_title(positive), TITLE_TIER))
+    return out
+
+
+def _title(node: Node) -> dict[str, Any]:
+    """The positive query on the title alone."""
+    if isinstance(node, Phrase):
+        return {"match_phrase": {"title": " ".join(node.tokens)}}
     if isinstance(node, Term):
         if node.prefix:
-            # Prefix queries are not analysed; the index holds folded tokens, as node.token is.
-            return _any_field(lambda f, b: {"prefix": {f: {"value": node.token, "boost": b}}})
-        return _any_field(
-            lambda f, b: {"match": {f: {"query": node.token, "operator": "and", "boost": b}}}
-        )
-    if isinstance(node, Phrase):
-        text = " ".join(node.tokens)
-        return _any_field(lambda f, b: {"match_phrase": {f: {"query": text, "boost": b}}})
+            return {"prefix": {"title": {"value": node.token}}}
+        return {"match": {"title": {"query": node.token, "operator": "and"}}}
     if isinstance(node, And):
-        return {"bool": {"must": [to_es(c) for c in node.children]}}
+        return {"bool": {"must": [_title(c) for c in node.children]}}
     if isinstance(node, Or):
-        return {"bool": {"should": [to_es(c) for c in node.children], "minimum_should_match": 1}}
-    positive = {"match_all": {}} if node.positive is None else to_es(node.positive)
-    return {"bool": {"must": [positive], "must_not": [to_es(node.negative)]}}
+        return {"bool": {"should": [_title(c) for c in node.children], "minimum_should_match": 1}}
+    return {"match_none": {}}
 
 
 def filters(q: SearchQuery) -> list[dict[str, Any]]:
@@ -151,11 +224,14 @@ def _scores(node: Node | None) -> bool:
 
 def search_request(q: SearchQuery, node: Node | None, *, highlight: bool) -> dict[str, Any]:
     """Keyword arguments for Elasticsearch.search() serving this query."""
-    text = to_es(node) if node is not None else {"match_all": {}}
+    text = matched = to_es(node) if node is not None else {"match_all": {}}
+    ranked = q.sort == "relevance" and _scores(node)
+    if ranked and node is not None:
+        text = {"bool": {"must": [text], "should": tier_clauses(node)}}
     newest = {"published": {"order": "desc", "missing": "_last"}}
     # doc_id breaks ties so pages never overlap (_id has no doc values to sort on).
     sort: list[Any] = [newest, {"doc_id": "asc"}]
-    if q.sort == "relevance" and _scores(node):
+    if ranked:
         sort.insert(0, {"_score": "desc"})
     request: dict[str, Any] = {
         "query": {"bool": {"must": [text], "filter": filters(q)}},
@@ -189,6 +265,8 @@ def search_request(q: SearchQuery, node: Node | None, *, highlight: bool) -> dic
             # Scraped text may hold markup: the highlighter escapes it around the tags.
             "encoder": "html",
             "max_analyzed_offset": MAX_ANALYZED_CHARS,
+            # Marks each word sought, not the ranking tiers' phrases as one span.
+            "highlight_query": matched,
             "fields": {
                 "title": {"number_of_fragments": 0},
                 "lead": {"number_of_fragments": 1, "fragment_size": SNIPPET_CHARS},

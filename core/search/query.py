@@ -5,10 +5,11 @@ never reaches a backend's own query language."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from core.search.base import QuerySyntaxError
-from core.text import clean, tokens
+from core.text import clean, fold, token_spans, tokens
 
 AND_WORDS = {"AND", "VÀ", "&&"}
 OR_WORDS = {"OR", "HOẶC", "||"}
@@ -19,17 +20,22 @@ MAX_TERMS = 64
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One folded token; `prefix` matches every token that starts with it."""
+    """One folded token; `prefix` matches every token that starts with it. `exact` is the
+    lowercase spelling as typed when it carries diacritics ("" otherwise): such a word ranks
+    documents with that very spelling first, and excludes only that spelling after NOT."""
 
     token: str
     prefix: bool = False
+    exact: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """Folded tokens that must appear in this order, next to each other."""
+    """Folded tokens that must appear in this order, next to each other; `exact` holds the
+    lowercase spellings as typed when any of them carries diacritics (() otherwise)."""
 
     tokens: tuple[str, ...]
+    exact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +86,34 @@ def _lex(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _word_node(word: str) -> Node | None:
-    prefix = word.endswith("*")
-    toks = tokens(word)
+def exact_tokens(text: str) -> list[str]:
+    """The lowercase tokens of text keeping their diacritics, split where core.text.tokens
+    splits (fold() maps one char to one char, so its token spans cut the original too)."""
+    text = unicodedata.normalize("NFC", text)
+    return [text[start:end].lower() for start, end, _ in token_spans(fold(text))]
+
+
+def _spelled(text: str) -> tuple[list[str], list[str]]:
+    """(folded tokens, exact spellings or [] when no token carries diacritics)."""
+    toks = tokens(text)
+    exact = exact_tokens(text)
+    if len(exact) != len(toks) or exact == toks:
+        return toks, []
+    return toks, exact
+
+
+def _text_node(text: str, prefix: bool = False) -> Node | None:
+    toks, exact = _spelled(text)
     if not toks:
         return None
     if len(toks) == 1:
         # A one-letter prefix would expand to most of the vocabulary.
-        return Term(toks[0], prefix=prefix and len(toks[0]) >= 2)
-    return Phrase(tuple(toks))
+        return Term(toks[0], prefix=prefix and len(toks[0]) >= 2, exact=exact[0] if exact else "")
+    return Phrase(tuple(toks), tuple(exact))
+
+
+def _word_node(word: str) -> Node | None:
+    return _text_node(word, prefix=word.endswith("*"))
 
 
 class _Parser:
@@ -168,10 +193,7 @@ class _Parser:
             # A missing ")" is closed at the end of the query.
             return node
         if kind == "phrase":
-            toks = tokens(value)
-            if not toks:
-                return None
-            return Term(toks[0]) if len(toks) == 1 else Phrase(tuple(toks))
+            return _text_node(value)
         return _word_node(value)
 
 

@@ -20,7 +20,6 @@ from core.search.base import (
     FACET_FIELDS,
     Bucket,
     Hit,
-    QuerySyntaxError,
     SearchQuery,
     SearchResult,
     label_places,
@@ -28,33 +27,16 @@ from core.search.base import (
 )
 from core.search.columns import NULL, Columns, decode_place, encode_place, ids_from_concat
 from core.search.highlight import highlight_all, snippet
-from core.search.query import And, Node, Not, Or, Phrase, Term, parse, positive_terms
+from core.search.query import Node, Term, parse, positive_terms
 from core.search.sqlite_fts_write import TOPIC_BITS, FtsWriter, _epoch
+from core.search.sqlite_rank import matching_ids, scoring_expr, tiers
 
 TITLE_WEIGHT, BODY_WEIGHT = 3.0, 1.0
 RESCORE_WINDOW = 5000
 NO_DATE = np.iinfo(np.int64).min
 FACET_LIMIT = 20
-
-
-def _quote(token: str) -> str:
-    # Tokens are runs of letters and digits, but quote-doubling keeps FTS5 safe regardless.
-    return '"' + token.replace('"', '""') + '"'
-
-
-def to_fts(node: Node) -> str:
-    """Translate a parsed query into an FTS5 MATCH expression (every token quoted)."""
-    if isinstance(node, Term):
-        return _quote(node.token) + ("*" if node.prefix else "")
-    if isinstance(node, Phrase):
-        return _quote(" ".join(node.tokens))
-    if isinstance(node, And):
-        return "(" + " AND ".join(to_fts(c) for c in node.children) + ")"
-    if isinstance(node, Or):
-        return "(" + " OR ".join(to_fts(c) for c in node.children) + ")"
-    if node.positive is None:
-        raise QuerySyntaxError("Điều kiện KHÔNG/NOT cần một từ khóa đứng trước.")
-    return f"({to_fts(node.positive)} NOT {to_fts(node.negative)})"
+# A tier outweighs any BM25 difference in the reported score (BM25 here stays far below it).
+TIER_SCALE = 1000.0
 
 
 class SqliteFtsBackend(FtsWriter):
@@ -115,9 +97,11 @@ class SqliteFtsBackend(FtsWriter):
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _match_ids(self, cur: Any, node: Node) -> np.ndarray:
+    def _match(self, cur: Any, table: str, expr: str, floor: int = 0) -> np.ndarray:
+        """Rowids (ascending) of `table` matching an FTS5 expression, from rowid `floor` on."""
         text = cur.execute(
-            "SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH ?", (to_fts(node),)
+            f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ? AND rowid >= ?",
+            (expr, floor),
         ).fetchone()[0]
         ids = ids_from_concat(text)
         if len(ids) and ids.max() > self.columns.max_rowid:
@@ -129,11 +113,12 @@ class SqliteFtsBackend(FtsWriter):
         alive = self.columns.alive
         if node is None:
             return np.flatnonzero(alive)
-        if isinstance(node, Not) and node.positive is None:
-            mask = alive.copy()
-            mask[self._match_ids(cur, node.negative)] = False
-            return np.flatnonzero(mask)
-        ids = self._match_ids(cur, node)
+        ids = matching_ids(
+            lambda table, expr, floor: self._match(cur, table, expr, floor),
+            node,
+            lambda: np.flatnonzero(self.columns.alive),
+        )
+        ids = ids[ids < len(self.columns.alive)]
         return ids[self.columns.alive[ids]]
 
     def _filter(self, q: SearchQuery, ids: np.ndarray) -> np.ndarray:
@@ -175,8 +160,8 @@ class SqliteFtsBackend(FtsWriter):
         pub = self.columns.published[ids]
         # Newest first, undated last; ties newest-indexed first.
         newest = np.where(pub == NO_DATE, np.iinfo(np.int64).max, -pub)
-        pure_exclusion = isinstance(node, Not) and node.positive is None
-        if q.sort != "relevance" or node is None or pure_exclusion:
+        expr = None if node is None else scoring_expr(node)
+        if q.sort != "relevance" or node is None or expr is None:
             order = np.lexsort((-ids, newest))
             return ids[order], scores
         # bm25() costs ~2 µs a hit, most of a broad query's time. Like a rescore window, only
@@ -186,7 +171,7 @@ class SqliteFtsBackend(FtsWriter):
         rows = cur.execute(
             f"SELECT rowid, bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) FROM search_fts "
             "WHERE search_fts MATCH ? AND rowid >= ?",
-            (to_fts(node), floor),
+            (expr, floor),
         ).fetchall()
         scores[:] = np.inf
         if rows:
@@ -196,9 +181,13 @@ class SqliteFtsBackend(FtsWriter):
             ok = pos < len(ids)
             ok[ok] = ids[pos[ok]] == rid[ok]
             scores[pos[ok]] = scored[ok, 1]
-        order = np.lexsort((ids, newest, scores))
+        # Exact spelling, then words side by side, then all in the title (core.search.ranking)
+        # come before BM25, which orders within each tier.
+        tier = tiers(lambda t, e, f: self._match(cur, t, e, f), node, ids, floor)
+        order = np.lexsort((ids, newest, scores, -tier))
         # bm25() is lower-is-better; report higher = better, like every backend.
-        return ids[order], np.where(np.isinf(scores[order]), 0.0, -scores[order])
+        bm25 = np.where(np.isinf(scores[order]), 0.0, -scores[order])
+        return ids[order], bm25 + TIER_SCALE * tier[order]
 
     def _hits(
         self,

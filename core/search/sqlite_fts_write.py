@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from core.db_lock import begin_write
 from core.search.base import IndexDoc
 from core.search.columns import encode_place
+from core.search.sqlite_rank import exact_text
 from core.taxonomy import TOPICS
 from core.text import fold
 
@@ -72,7 +73,15 @@ _SCHEMA = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, body, content='', tokenize='unicode61 remove_diacritics 2'
     )""",
+    # The same text lowercased with its diacritics (core.search.sqlite_rank.exact_text):
+    # "-Đức" excludes only that spelling, and a word typed with diacritics ranks it first.
+    """CREATE VIRTUAL TABLE IF NOT EXISTS search_exact USING fts5(
+        title, body, content='', tokenize='unicode61 remove_diacritics 0'
+    )""",
 ]
+# Indices made before search_exact existed are filled from search_docs this many rows per
+# write transaction (the write lock is shared with the documents).
+BACKFILL_CHUNK = 200
 # Topics are a closed list (docs/taxonomy.md), so a bit mask filters and counts them in one pass.
 TOPIC_BITS = {code: 1 << i for i, code in enumerate(TOPICS)}
 
@@ -89,6 +98,28 @@ def _fts_text(title: str, lead: str, body: str) -> tuple[str, str]:
     return fold(title), fold(f"{lead}\n{body}"[:MAX_INDEXED_CHARS])
 
 
+def _exact_text(title: str, lead: str, body: str) -> tuple[str, str]:
+    return exact_text(title), exact_text(f"{lead}\n{body}"[:MAX_INDEXED_CHARS])
+
+
+def _indexed(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """(rowid, folded title, folded body, exact title, exact body) of search_docs rows
+    (rowid, title, lead, body): what the two FTS5 tables hold for them."""
+    return [(r[0], *_fts_text(r[1], r[2], r[3]), *_exact_text(r[1], r[2], r[3])) for r in rows]
+
+
+def _delete_fts(cur: Any, indexed: Sequence[tuple[Any, ...]]) -> None:
+    """Forget rows in both FTS5 tables: contentless ones need the exact indexed values."""
+    cur.executemany(
+        "INSERT INTO search_fts(search_fts, rowid, title, body) VALUES('delete', ?, ?, ?)",
+        [r[:3] for r in indexed],
+    )
+    cur.executemany(
+        "INSERT INTO search_exact(search_exact, rowid, title, body) VALUES('delete', ?, ?, ?)",
+        [(r[0], *r[3:]) for r in indexed],
+    )
+
+
 class FtsWriter:
     """The writing half of SqliteFtsBackend."""
 
@@ -100,9 +131,55 @@ class FtsWriter:
         if self._ready:
             return
         with self.engine.begin() as conn:
+            begin_write(conn)
+            had_docs = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'search_docs'"
+            ).first()
+            had_exact = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'search_exact'"
+            ).first()
             for stmt in _SCHEMA:
                 conn.exec_driver_sql(stmt)
+            if had_docs and not had_exact:
+                # Rows up to here predate search_exact; later ones are written to it directly.
+                conn.exec_driver_sql(
+                    "INSERT INTO search_state SELECT 'exact_upto', coalesce(max(rowid), 0) "
+                    "FROM search_docs"
+                )
+        self._backfill_exact()
         self._ready = True
+
+    def _backfill_exact(self) -> None:
+        """Fill search_exact for rows indexed before it existed, a chunk per transaction; the
+        progress is kept in search_state, so processes starting together share the work."""
+        while True:
+            with self.engine.begin() as conn:
+                begin_write(conn)
+                state: dict[str, int] = dict(
+                    conn.exec_driver_sql(
+                        "SELECT key, value FROM search_state "
+                        "WHERE key IN ('exact_upto', 'exact_done')"
+                    ).all()
+                )
+                upto, done = state.get("exact_upto", 0), state.get("exact_done", 0)
+                if done >= upto:
+                    return
+                rows = conn.exec_driver_sql(
+                    "SELECT rowid, title, lead, body FROM search_docs "
+                    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+                    (done, upto, BACKFILL_CHUNK),
+                ).all()
+                cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cur.executemany(
+                    "INSERT INTO search_exact(rowid, title, body) VALUES (?,?,?)",
+                    [(r[0], *_exact_text(r[1], r[2], r[3])) for r in rows],
+                )
+                last = rows[-1][0] if rows else upto
+                conn.exec_driver_sql(
+                    "INSERT INTO search_state VALUES ('exact_done', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (last,),
+                )
 
     def _delete_rows(self, cur: Any, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), 500):
@@ -114,11 +191,7 @@ class FtsWriter:
             ).fetchall()
             if not rows:
                 continue
-            # A contentless FTS5 table forgets a row only when given the exact indexed values.
-            cur.executemany(
-                "INSERT INTO search_fts(search_fts, rowid, title, body) VALUES('delete', ?, ?, ?)",
-                [(r[0], *_fts_text(r[1], r[2], r[3])) for r in rows],
-            )
+            _delete_fts(cur, _indexed(rows))
             rowids = [(r[0],) for r in rows]
             for table in ("search_units", "search_places", "search_meta", "search_docs"):
                 cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
@@ -176,6 +249,10 @@ class FtsWriter:
             "INSERT INTO search_fts(rowid, title, body) VALUES (?,?,?)",
             (rowid, *_fts_text(d.title, d.lead, d.body)),
         )
+        cur.execute(
+            "INSERT INTO search_exact(rowid, title, body) VALUES (?,?,?)",
+            (rowid, *_exact_text(d.title, d.lead, d.body)),
+        )
         cur.executemany(
             "INSERT INTO search_units VALUES (?,?)", [(rowid, int(u)) for u in set(d.units)]
         )
@@ -204,7 +281,7 @@ class FtsWriter:
             if not rows:
                 break
             # Folded before the lock is taken: it is most of the cost.
-            folded = {r[0]: _fts_text(r[1], r[2], r[3]) for r in rows}
+            folded = {r[0]: r for r in _indexed(rows)}
             with self.engine.begin() as conn:
                 begin_write(conn)
                 cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -217,11 +294,7 @@ class FtsWriter:
                         f"SELECT rowid FROM search_docs WHERE rowid IN ({marks})", list(folded)
                     )
                 ]
-                cur.executemany(
-                    "INSERT INTO search_fts(search_fts, rowid, title, body) "
-                    "VALUES('delete', ?, ?, ?)",
-                    [(rowid, *folded[rowid]) for (rowid,) in alive],
-                )
+                _delete_fts(cur, [folded[rowid] for (rowid,) in alive])
                 for table in ("search_units", "search_places", "search_meta", "search_docs"):
                     cur.executemany(f"DELETE FROM {table} WHERE rowid = ?", alive)
                 # Other processes' cached columns follow the deletions meanwhile.

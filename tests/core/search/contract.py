@@ -181,6 +181,73 @@ class SearchContract:
         assert result.hits[0].id == "d8"
         assert result.hits[0].score >= max(h.score for h in result.hits)
 
+    # -- spelling and proximity (issue 18) -------------------------------------------------
+
+    SPELLING_DOCS = [
+        IndexDoc(
+            id="s1",
+            title="Đổi mới giáo dục phổ thông",
+            body="Ngành giáo dục tỉnh triển khai chương trình mới cho học sinh các cấp.",
+        ),
+        # "giao" and "Đức" (folded: duc) many times, never side by side in that order
+        IndexDoc(
+            id="s2",
+            title="Bác sĩ Đức giao ca sau đêm trực",
+            body="Tai nạn giao thông trên quốc lộ; bác sĩ Đức cấp cứu nạn nhân. Ông Đức giao "
+            "lại ca trực lúc sáng, khi xe cứu thương giao người bệnh cho tuyến trên.",
+        ),
+        IndexDoc(
+            id="s3",
+            title="Học sinh đạt giải khoa học kỹ thuật",
+            body="Em Lan được Phòng giáo dục khen thưởng sau cuộc thi cấp tỉnh năm nay.",
+        ),
+        IndexDoc(
+            id="s4",
+            title="Giáo dục hướng nghiệp ở trường vùng cao",
+            body="Thầy Đức hướng dẫn học sinh chọn nghề.",
+        ),
+        # typed without diacritics, as many social posts are
+        IndexDoc(id="s5", title="Giao duc la quoc sach", body="Moi nguoi deu noi vay."),
+    ]
+
+    def test_exclusion_with_diacritics_removes_only_that_spelling(
+        self, backend: SearchBackend
+    ) -> None:
+        # given education stories ("dục") and stories naming a man "Đức"
+        backend.index(self.SPELLING_DOCS)
+        backend.refresh()
+        # when excluding "Đức" typed with diacritics; then only that spelling is excluded
+        assert self.find(backend, "giáo dục -Đức") == {"s1", "s3", "s5"}
+        assert self.find(backend, "giáo dục NOT đức") == {"s1", "s3", "s5"}
+        assert self.find(backend, "NOT Đức") == {"s1", "s3", "s5"}
+        assert self.find(backend, 'giao NOT "bác sĩ Đức"') == {"s1", "s3", "s4", "s5"}
+        # without diacritics an exclusion stays accent-insensitive: every "duc" goes
+        assert self.find(backend, "giáo dục -duc") == set()
+
+    def test_words_side_by_side_outrank_scattered_ones(self, backend: SearchBackend) -> None:
+        backend.index(self.SPELLING_DOCS)
+        backend.refresh()
+        hits = backend.search(SearchQuery(q="giao duc", size=10)).hits
+        order = [h.id for h in hits]
+        # the doctor story matches by folding, but its words are scattered: it comes last
+        assert set(order) == {"s1", "s2", "s3", "s4", "s5"} and order[-1] == "s2"
+        # the phrase in the title beats the phrase in the body only
+        assert order.index("s1") < order.index("s3") and order.index("s4") < order.index("s3")
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+    def test_words_typed_with_diacritics_rank_that_spelling_first(
+        self, backend: SearchBackend
+    ) -> None:
+        backend.index(self.SPELLING_DOCS)
+        backend.refresh()
+        # without diacritics, "Giao duc la quoc sach" (phrase in its title) beats s3
+        plain = [h.id for h in backend.search(SearchQuery(q="giao duc", size=10)).hits]
+        assert plain.index("s5") < plain.index("s3")
+        # typed "giáo dục": every spelling still matches, the exact one first
+        spelled = [h.id for h in backend.search(SearchQuery(q="giáo dục", size=10)).hits]
+        assert set(spelled) == set(plain)
+        assert set(spelled[:3]) == {"s1", "s3", "s4"} and spelled[-1] == "s2"
+
     def test_pagination(self, loaded: SearchBackend) -> None:
         pages = [loaded.search(SearchQuery(q="", sort="time", size=3, page=p)) for p in (1, 2, 3)]
         seen = [h.id for p in pages for h in p.hits]

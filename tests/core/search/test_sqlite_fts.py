@@ -8,7 +8,8 @@ import pytest
 
 from core.search.base import IndexDoc, SearchQuery
 from core.search.query import parse
-from core.search.sqlite_fts import SqliteFtsBackend, to_fts
+from core.search.sqlite_fts import SqliteFtsBackend
+from core.search.sqlite_rank import to_fts
 from core.settings import Settings
 from tests.core.search.contract import SearchContract
 from tests.core.search.corpus import DOCS
@@ -80,3 +81,33 @@ def test_relevance_window_ranks_only_the_newest_hits(settings: Settings) -> None
     assert result.total == 30 and len({h.id for h in result.hits}) == 30
     assert all(h.score > 0 for h in result.hits[:10])
     assert all(h.score == 0 for h in result.hits[10:])
+
+
+def test_an_index_made_before_the_exact_table_is_filled_on_setup(settings: Settings) -> None:
+    # given an index written before search_exact existed (simulated: the table dropped)
+    old = SqliteFtsBackend(settings.search_sqlite_url)
+    old.setup()
+    old.index(SearchContract.SPELLING_DOCS)
+    with old.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE search_exact")
+        conn.exec_driver_sql("DELETE FROM search_state WHERE key LIKE 'exact_%'")
+    # when a process sets it up again (in chunks smaller than the index)
+    new = SqliteFtsBackend(settings.search_sqlite_url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("core.search.sqlite_fts_write.BACKFILL_CHUNK", 2)
+        new.setup()
+    # then exclusions by spelling see the old rows, and deleting them stays consistent
+    assert {h.id for h in new.search(SearchQuery(q="giáo dục -Đức", size=10)).hits} == {
+        "s1",
+        "s3",
+        "s5",
+    }
+    new.delete(["s2"])
+    new.index([replace(SearchContract.SPELLING_DOCS[0], title="Giáo dục Đức")])
+    with new.engine.connect() as conn:
+        check = "INSERT INTO search_exact(search_exact) VALUES ('integrity-check')"
+        conn.exec_driver_sql(check)
+    assert {h.id for h in new.search(SearchQuery(q="giáo dục -Đức", size=10)).hits} == {
+        "s3",
+        "s5",
+    }
