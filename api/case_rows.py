@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerts.cases.explain import BELOW_THRESHOLD, is_below_threshold, number
@@ -46,10 +46,13 @@ def case_reason(alert: Alert, rule_names: dict[int, str]) -> str:
     if alert.kind == "hot":
         below = f" ({BELOW_THRESHOLD})" if is_below_threshold("hot", alert.score) else ""
         return f"Vấn đề nóng: điểm {number(alert.score, 1)}{below}"
+    details = alert.details or {}
     if alert.kind == "misinfo":
-        return "Lặp lại thông tin đã bị bác bỏ"
+        similarity = float(details.get("similarity") or alert.score)
+        return f"Giống thông tin đã bác bỏ {number(100 * similarity, 0)}%"
     if alert.kind == "spike":
-        return str((alert.details or {}).get("message") or KIND_NAMES["spike"])
+        count, ratio = int(details.get("count") or 0), float(details.get("ratio") or alert.score)
+        return f"{count} tin trong 24 giờ, gấp {number(ratio, 1)} lần cùng kỳ"
     return KIND_NAMES.get(alert.kind, alert.kind)
 
 
@@ -77,11 +80,16 @@ def row_facts(
         for d in (a.details or {}).get("documents", [])
         if isinstance(d, str)
     }
-    where = or_(Document.story_id.in_(story_ids), Document.id.in_(list(loose)))
+    # Two conditions run apart: an OR of the two IN lists made SQLite scan every document.
+    wheres = [Document.story_id.in_(story_ids)] if story_ids else []
+    wheres += [Document.id.in_(list(loose))] if loose else []
+
+    def rows(stmt: Any, key: Any = lambda r: r[0]) -> list[Any]:
+        found = {key(r): r for where in wheres for r in session.execute(stmt.where(where))}
+        return list(found.values())
+
     when = func.coalesce(Document.published_at, Document.fetched_at)
-    docs = session.execute(
-        select(Document.id, Document.story_id, Document.source_id, when).where(where)
-    ).all()
+    docs = rows(select(Document.id, Document.story_id, Document.source_id, when))
     key_of: dict[str, tuple[str, int]] = {}
     for doc_id, story_id, _src, _at in docs:
         key_of[doc_id] = ("story", story_id) if story_id in story_ids else ("case", loose[doc_id])
@@ -100,23 +108,23 @@ def row_facts(
         elif now - 2 * RISING_WINDOW <= at < now - RISING_WINDOW:
             before[k] += 1
     newest: dict[str, tuple[int, str]] = {}
-    for doc_id, cls_id, sentiment in session.execute(
-        select(Classification.document_id, Classification.id, Classification.sentiment)
+    for _first, doc_id, cls_id, sentiment in rows(
+        select(Classification.id, Classification.document_id, Classification.id,
+               Classification.sentiment)
         .join(Document, Document.id == Classification.document_id)
-        .where(where)
-    ):
+    ):  # fmt: skip
         if doc_id not in newest or newest[doc_id][0] < cls_id:
             newest[doc_id] = (cls_id, sentiment)
     sentiments: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
     for doc_id, (_id, sentiment) in newest.items():
         sentiments[key_of[doc_id]][sentiment] += 1
     named: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
-    for doc_id, unit_name in session.execute(
+    for doc_id, unit_name in rows(
         select(DocumentUnit.document_id, Unit.name)
         .join(Unit, Unit.id == DocumentUnit.unit_id)
-        .join(Document, Document.id == DocumentUnit.document_id)
-        .where(where)
-    ):
+        .join(Document, Document.id == DocumentUnit.document_id),
+        key=tuple,
+    ):  # fmt: skip
         named[key_of[doc_id]][unit_name] += 1
     unit_ids = {a.unit_id for a in alerts if a.unit_id}
     own_units = {u.id: u.name for u in session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}

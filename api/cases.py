@@ -108,7 +108,14 @@ def story_leads(stmt: Select[Any], f: CaseFilters, principal: Principal) -> Sele
     sibling = apply_filters(select(b.id), f, principal, a=b).where(
         b.story_id == Alert.story_id, b.id != Alert.id, before
     )
-    return stmt.where(or_(Alert.story_id.is_(None), ~exists(sibling)))
+    # Most stories have one case: only those with several need the correlated look-up
+    # (the uncorrelated list is computed once; the NOT EXISTS ran for every case before).
+    c = aliased(Alert)
+    shared = select(c.story_id).where(c.story_id.is_not(None)).group_by(c.story_id)
+    shared = shared.having(func.count() > 1)
+    return stmt.where(
+        or_(Alert.story_id.is_(None), Alert.story_id.not_in(shared), ~exists(sibling))
+    )
 
 
 # Story rows are counted once: a case with no story counts as its own row.

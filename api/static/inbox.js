@@ -79,7 +79,7 @@
     });
     outlets.appendChild(tags);
     cell(tr, FEEL[c.sentiment] || "").className = "sentiment";
-    var spread = cell(tr, c.source_count + " nguồn, " + c.doc_count + " tin");
+    var spread = cell(tr, c.source_count ? c.source_count + " nguồn, " + c.doc_count + " tin" : "");
     spread.className = "spread";
     if (c.rising) {
       var b = document.createElement("b");

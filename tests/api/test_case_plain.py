@@ -173,3 +173,26 @@ def test_a_case_below_the_threshold_says_so_with_one_severity_everywhere(
         "low", "Thấp", True,
     )  # fmt: skip
     assert body["status"] == "new"
+
+
+def test_misinfo_and_spike_rows_give_their_figures_as_reasons(
+    app_client: TestClient, session: Session
+) -> None:
+    # given a repeated refuted claim and a topic spike (no story, no documents)
+    forum = make_source(session, "Diễn Đàn Thử", scope="social")
+    rumour = make_document(session, forum, "Trường thu 5 triệu đồng?")
+    misinfo = make_alert(session, "Lặp lại thông tin đã được bác bỏ", kind="misinfo",
+                         score=0.951, documents=[rumour],
+                         details={"similarity": 0.951, "documents": [rumour.id]})  # fmt: skip
+    spike = make_alert(session, "Tin về Dạy thêm tăng", kind="spike", severity="medium",
+                       score=4.0, details={"count": 12, "ratio": 4.0})  # fmt: skip
+    session.commit()
+    login_as(app_client, "press_officer")
+    items = {c["id"]: c for c in app_client.get("/api/v1/cases").json()["items"]}
+    # then each row says what it measured, in words
+    assert items[misinfo.id]["reasons"] == ["Giống thông tin đã bác bỏ 95%"]
+    assert items[spike.id]["reasons"] == ["12 tin trong 24 giờ, gấp 4 lần cùng kỳ"]
+    # and a row with no documents shows no "0 nguồn"
+    page = app_client.get("/hop-thu").text
+    row = page.split(f'data-id="{spike.id}"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="spread"></td>' in row

@@ -110,7 +110,7 @@ def _seed(session: Session) -> dict[str, Any]:
     session.add(Subscription(user_id=officer.id, kind="digest", target="lan@sogd.example.vn"))
     session.commit()
     return {"hot": hot, "ruled": ruled, "misinfo": misinfo, "spike": spike, "admin": admin,
-            "officer": officer, "school": school}  # fmt: skip
+            "officer": officer, "school": school, "forum_id": forum.id}  # fmt: skip
 
 
 def test_inbox_and_case_page_read_without_training(
@@ -128,6 +128,18 @@ def test_inbox_and_case_page_read_without_training(
                   "Trường THCS Hòa Bình", "Cảnh báo theo từ khóa"):  # fmt: skip
         assert shown in row, shown
     assert page.locator('#counts a[data-status="new"] b').inner_text() == "3"
+    # a case arriving while the inbox is open gets the same columns (built by inbox.js)
+    forum = session.get(Source, world["forum_id"])
+    assert forum is not None
+    late_doc = make_document(session, forum, "Phụ huynh phản ánh dạy thêm trái phép",
+                             sentiment="tieu_cuc", published_at=NOW)  # fmt: skip
+    late = make_alert(session, late_doc.title, kind="hot", severity="high", score=60.0,
+                      documents=[late_doc])  # fmt: skip
+    session.commit()
+    live = page.locator(f'tr.case[data-id="{late.id}"]')
+    live.wait_for(timeout=15_000)
+    assert "Diễn Đàn Phụ Huynh Thử" in live.inner_text() and "Mạng xã hội" in live.inner_text()
+    assert "Vấn đề nóng: điểm 60" in live.inner_text() and "Tiêu cực" in live.inner_text()
     assert_no_repr(page, "/hop-thu")
     shot(page, "hop-thu-mot-dong-moi-tin")
     # the officer opens the hot case from the row's link
