@@ -12,6 +12,7 @@ bench/forecast.py replays the rising list week by week on stored data (precision
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,15 +86,21 @@ def load_items(
     return [(at, src, list(topics or [])) for at, src, topics in session.execute(stmt)]
 
 
-def rising_topics(
+def _window(hits: list[tuple[datetime, int]], times: list[datetime], end: datetime) -> list[int]:
+    """Outlets of the hits in (end - WINDOW, end], by bisection (a year is read per call)."""
+    lo, hi = bisect_right(times, end - WINDOW), bisect_right(times, end)
+    return [src for _, src in hits[lo:hi]]
+
+
+def topic_stats(
     items: Sequence[Item],
     now: datetime,
     tz: ZoneInfo,
     *,
     calendar: Sequence[dict[str, str]] = DEFAULT_CALENDAR,
-    limit: int = 5,
-) -> tuple[list[RisingTopic], str | None]:
-    """Topics whose last-7-day volume is well above their comparable windows, most first."""
+) -> tuple[dict[str, tuple[int, int, float, float]], str | None]:
+    """Per topic: (items, outlets) in the 7 days to `now` and their means over the comparable
+    earlier windows; and the school-calendar period the comparison used."""
     cfg = SpikeConfig(window=WINDOW)
     shifts, period = baseline_windows(now, tz, calendar, cfg)
     # Windows overlapping the current one would compare the rise with itself.
@@ -103,39 +110,59 @@ def rising_topics(
         for topic in topics:
             if topic != "khac":
                 by_topic[topic].append((at, src))
-    out = []
+    out = {}
     for topic, hits in by_topic.items():
-        now_hits = [src for at, src in hits if now - WINDOW < at <= now]
-        if len(now_hits) < MIN_COUNT or not shifts:
+        hits.sort()
+        times = [at for at, _ in hits]
+        now_hits = _window(hits, times, now)
+        past = [_window(hits, times, now - s) for s in shifts]
+        usual = sum(map(len, past)) / len(past) if past else 0.0
+        usual_sources = sum(len(set(p)) for p in past) / len(past) if past else 0.0
+        out[topic] = (len(now_hits), len(set(now_hits)), usual, usual_sources)
+    return out, period["code"] if period else None
+
+
+def surprise(count: float, usual: float) -> float:
+    """Excess over the usual, scaled by its noise: 1 -> 4 is less sure than 10 -> 25."""
+    return (count - usual) / (usual + 1) ** 0.5
+
+
+def rising_topics(
+    items: Sequence[Item],
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    calendar: Sequence[dict[str, str]] = DEFAULT_CALENDAR,
+    limit: int = 5,
+) -> tuple[list[RisingTopic], str | None]:
+    """Topics whose last-7-day volume is well above their comparable windows, most first."""
+    stats, code = topic_stats(items, now, tz, calendar=calendar)
+    period = next((p for p in calendar if p["code"] == code), None)
+    where = f"trong {period['name']}" if period else "cùng kỳ các tuần trước"
+    out = []
+    for topic, (count, sources, usual, usual_sources) in stats.items():
+        ratio = (count + 1) / (usual + 1)
+        if count < MIN_COUNT or ratio < MIN_RATIO:
             continue
-        past = [[src for at, src in hits if now - s - WINDOW < at <= now - s] for s in shifts]
-        usual = sum(map(len, past)) / len(past)
-        usual_sources = sum(len(set(p)) for p in past) / len(past)
-        ratio = (len(now_hits) + 1) / (usual + 1)
-        if ratio < MIN_RATIO:
-            continue
-        label = TOPIC_NAMES.get(topic, topic)
-        where = f"trong {period['name']}" if period else "cùng kỳ các tuần trước"
         evidence = (
-            f"{len(now_hits)} tin, bài từ {len(set(now_hits))} nguồn trong 7 ngày qua; "
+            f"{count} tin, bài từ {sources} nguồn trong 7 ngày qua; "
             f"thường {_num(usual)} tin từ {_num(usual_sources)} nguồn {where} "
             f"(gấp {_num(ratio)} lần)"
         )
         out.append(
             RisingTopic(
                 topic,
-                label,
-                len(now_hits),
-                len(set(now_hits)),
+                TOPIC_NAMES.get(topic, topic),
+                count,
+                sources,
                 round(usual, 2),
                 round(usual_sources, 2),
                 round(ratio, 2),
                 evidence,
             )  # fmt: skip
         )
-    # Excess over the usual, scaled by its noise: a jump from 1 to 4 is less sure than 10 to 25.
-    out.sort(key=lambda r: (-(r.count - r.usual) / (r.usual + 1) ** 0.5, r.label))
-    return out[:limit], period["code"] if period else None
+    out.sort(key=lambda r: (-surprise(r.count, r.usual), r.label))
+    return out[:limit], code
 
 
 def _local_range(first: date, last: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
