@@ -111,8 +111,10 @@ def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[li
 def summary_lines(report: Report) -> list[str]:
     """The headline figures as sentences."""
     r = report
+    what = "Tổng số tin, bài" if r.counting.everything else "Tổng số tin, bài về giáo dục"
     return [
-        f"Tổng số tin, bài: {r.total}.",
+        f"{what}: {r.total}.",
+        r.counting.caption(),
         f"Số vụ việc phát sinh: {r.cases_total}; đã phản hồi: {r.responded}.",
         f"Thời gian phản hồi: trung vị {_hours(r.response_hours_median)}, "
         f"90% vụ việc trong {_hours(r.response_hours_p90)}.",

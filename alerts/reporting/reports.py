@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.reporting.coverage import Coverage, coverage
+from alerts.reporting.forecast import Forecast
+from alerts.reporting.relevance import Counting
 from alerts.reporting.stats import (
     count_by,
     count_by_unit,
@@ -131,6 +133,8 @@ class Report:
     hot_cases: list[CaseRow] = field(default_factory=list)
     positive_targets: list[UnitTarget] = field(default_factory=list)
     coverage: Coverage | None = None
+    counting: Counting = field(default_factory=Counting)  # education items only, or all
+    forecast: Forecast | None = None
 
 
 def positive_targets(
@@ -140,11 +144,14 @@ def positive_targets(
     *,
     targets: Mapping[str, int],
     unit_id: int | None = None,
+    min_relevance: float | None = None,
 ) -> list[UnitTarget]:
     """Positive articles per unit since the school year began, vs its type's yearly target
     (types with no target, such as the Sở itself, are left out)."""
     start = _local(period.school_year, 9, tz)
-    counts = positive_by_unit(session, start, period.end, unit_id=unit_id)
+    counts = positive_by_unit(
+        session, start, period.end, unit_id=unit_id, min_relevance=min_relevance
+    )
     counted = [t for t, n in targets.items() if n > 0]
     stmt = select(Unit).where(Unit.active.is_(True), Unit.type.in_(counted))
     if unit_id is not None:
@@ -166,12 +173,16 @@ def build_report(
     province: str | None = None,
     unit_id: int | None = None,
     now: datetime | None = None,
+    counting: Counting | None = None,
 ) -> Report:
     """Compute the report for `period` (only `unit_id`'s coverage and cases when given).
 
     `targets`: yearly positive articles per unit type (alerts.units.types defaults);
     `province`: the Department's 2025 province code, for coverage by commune."""
-    docs = load_documents(session, period.start, period.end, unit_id=unit_id)
+    how = counting or Counting()
+    docs = load_documents(
+        session, period.start, period.end, unit_id=unit_id, min_relevance=how.min_relevance
+    )
     stmt = select(Alert).where(Alert.created_at >= period.start, Alert.created_at < period.end)
     if unit_id is not None:
         stmt = stmt.where(Alert.unit_id == unit_id)
@@ -201,9 +212,15 @@ def build_report(
             for a in hot[:20]
         ],
         positive_targets=positive_targets(
-            session, period, tz, targets=targets or yearly_targets(), unit_id=unit_id
+            session,
+            period,
+            tz,
+            targets=targets or yearly_targets(),
+            unit_id=unit_id,
+            min_relevance=how.min_relevance,
         ),
         coverage=coverage(session, docs, period.start, period.end, province=province),
+        counting=how,
     )
 
 

@@ -11,6 +11,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel
 
+from alerts.detection.spikes import DEFAULT_CALENDAR
+from alerts.reporting.forecast import build_forecast
+from alerts.reporting.relevance import Counting
 from alerts.reporting.reports import (
     Period,
     Report,
@@ -24,6 +27,7 @@ from api import labels
 from api.deps import Principal, ReaderDep, SessionDep, SettingsDep
 from api.report_export import STATUS_NAMES, UNIT_TYPES, sections, summary_lines, to_docx, to_xlsx
 from api.schemas import ErrorOut
+from api.svg import hbars
 from api.templating import TEMPLATES
 from core.geo.choice import province_code
 from core.models import utcnow
@@ -33,6 +37,9 @@ router = APIRouter()
 PeriodQ = Annotated[
     str | None,
     Query(max_length=20, description="2026-11 | 2026-2027:HK1 | 2026-2027:HK2 | 2026-2027"),
+]
+IncludeAll = Annotated[
+    bool, Query(description="true: count every stored item, not only education items")
 ]
 TITLE = "Báo cáo thông tin báo chí, dư luận về giáo dục"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -82,9 +89,13 @@ class ReportOut(BaseModel):
     positive_targets: list[dict[str, Any]]
     # By commune/ward of the Department's province, "ngoài tỉnh" apart, and by unit type.
     coverage: dict[str, Any] | None = None
+    # The relevance from which items were counted; null when every stored item was.
+    relevance_threshold: float | None = None
 
 
-def _report(session: Any, settings: Settings, who: Principal, code: str | None) -> Report:
+def _report(
+    session: Any, settings: Settings, who: Principal, code: str | None, include_all: bool = False
+) -> Report:
     tz = ZoneInfo(settings.timezone)
     try:
         period: Period = parse_period(code or current_month(utcnow(), tz), tz)
@@ -101,6 +112,7 @@ def _report(session: Any, settings: Settings, who: Principal, code: str | None) 
         ),
         province=province_code(session, settings.province),
         unit_id=who.unit_scope,
+        counting=Counting(settings.alerts.relevance_threshold, everything=include_all),
     )
 
 
@@ -111,10 +123,15 @@ def _report(session: Any, settings: Settings, who: Principal, code: str | None) 
     responses={400: {"model": ErrorOut}},
 )
 def report_json(
-    session: SessionDep, settings: SettingsDep, who: ReaderDep, period: PeriodQ = None
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ReaderDep,
+    period: PeriodQ = None,
+    include_all: IncludeAll = False,
 ) -> Any:
-    """Report figures for a month, semester or school year (default: this month)."""
-    r = _report(session, settings, who, period)
+    """Report figures for a month, semester or school year (default: this month); education
+    items only unless include_all."""
+    r = _report(session, settings, who, period, include_all)
     return {
         "period": r.period.code,
         "label": r.period.label,
@@ -133,6 +150,7 @@ def report_json(
         "hot_cases": [asdict(c) for c in r.hot_cases],
         "positive_targets": [{**asdict(t), "met": t.met} for t in r.positive_targets],
         "coverage": asdict(r.coverage) if r.coverage else None,
+        "relevance_threshold": r.counting.min_relevance,
     }
 
 
@@ -149,10 +167,14 @@ def _download(content: bytes, media: str, name: str) -> Response:
     responses={200: {"content": {DOCX: {}}}, 400: {"model": ErrorOut}},
 )
 def report_docx(
-    session: SessionDep, settings: SettingsDep, who: ReaderDep, period: PeriodQ = None
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ReaderDep,
+    period: PeriodQ = None,
+    include_all: IncludeAll = False,
 ) -> Response:
     """The report as a Word document (tables and a chart)."""
-    r = _report(session, settings, who, period)
+    r = _report(session, settings, who, period, include_all)
     data = to_docx(r, ZoneInfo(settings.timezone), title=TITLE)
     return _download(data, DOCX, f"bao-cao-{r.period.code.replace(':', '-')}.docx")
 
@@ -164,10 +186,14 @@ def report_docx(
     responses={200: {"content": {XLSX: {}}}, 400: {"model": ErrorOut}},
 )
 def report_xlsx(
-    session: SessionDep, settings: SettingsDep, who: ReaderDep, period: PeriodQ = None
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ReaderDep,
+    period: PeriodQ = None,
+    include_all: IncludeAll = False,
 ) -> Response:
     """The report as an Excel workbook (one sheet per breakdown, with charts)."""
-    r = _report(session, settings, who, period)
+    r = _report(session, settings, who, period, include_all)
     data = to_xlsx(r, ZoneInfo(settings.timezone), title=TITLE)
     return _download(data, XLSX, f"bao-cao-{r.period.code.replace(':', '-')}.xlsx")
 
@@ -189,17 +215,41 @@ def period_choices(now: datetime, tz: ZoneInfo) -> list[tuple[str, str]]:
 
 @router.get("/bao-cao", response_class=HTMLResponse, include_in_schema=False)
 def report_page(
-    request: Request, session: SessionDep, settings: SettingsDep, who: ReaderDep, ky: PeriodQ = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    who: ReaderDep,
+    ky: PeriodQ = None,
+    include_all: IncludeAll = False,
 ) -> HTMLResponse:
-    """The report page: pick a period, read the tables, download DOCX or XLSX."""
+    """The report page: pick a period, read the charts (tables behind a toggle) and the
+    forecast as of the period's end, download DOCX or XLSX."""
     tz = ZoneInfo(settings.timezone)
     try:
-        r = _report(session, settings, who, ky)
+        r = _report(session, settings, who, ky, include_all)
     except HTTPException as exc:
         return TEMPLATES.TemplateResponse(
             request, "error.html", {"message": exc.detail, "back": "/bao-cao"}, status_code=400
         )
+    as_of = min(r.period.end, utcnow())
+    forecast = build_forecast(
+        session,
+        as_of,
+        tz,
+        min_relevance=r.counting.min_relevance,
+        calendar=settings.alerts.school_calendar or DEFAULT_CALENDAR,
+    )
+    # The breakdowns read as bars; their tables stay behind "Xem dạng bảng".
+    charted = {"Theo chủ đề", "Theo sắc thái", "Theo nguồn", "Theo đơn vị"}
+    charts = {
+        title: hbars([(str(row[0]), int(row[1])) for row in rows[:15]], title=title)
+        for title, _, rows in sections(r, tz)
+        if title in charted and rows
+    }
     context = {
+        "include_all": include_all,
+        "forecast": forecast,
+        "charts": charts,
         "report": r,
         "summary": summary_lines(r),
         "sections": sections(r, tz),

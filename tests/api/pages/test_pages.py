@@ -41,7 +41,7 @@ def test_report_page_shows_month_figures(client_for, seeded: Seed) -> None:
     r = client_for("leadership").get("/bao-cao", params={"ky": "2025-10"})
     assert r.status_code == 200
     assert "Tháng 10/2025" in r.text
-    assert "Tổng số tin, bài: 4." in r.text
+    assert "Tổng số tin, bài về giáo dục: 4." in r.text
     assert "Học phí, thu chi" in r.text
 
 

@@ -66,7 +66,7 @@ def test_docx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     doc = docx.Document(io.BytesIO(r.content))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "Kỳ báo cáo: Tháng 10/2025." in text
-    assert "Tổng số tin, bài: 4." in text
+    assert "Tổng số tin, bài về giáo dục: 4." in text
     assert "Thời gian phản hồi: trung vị 4,0 giờ, 90% vụ việc trong 8,8 giờ." in text
     assert len(doc.inline_shapes) == 1  # the topic chart
     topic, sentiment, source, unit, status, hot, targets, *coverage = doc.tables
@@ -92,7 +92,7 @@ def test_xlsx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     names = book.sheetnames
     assert names[0] == "Tổng quan" and len(names) == 11
     summary = [row[0] for row in book["Tổng quan"].iter_rows(values_only=True)]
-    assert "Tổng số tin, bài: 4." in summary
+    assert "Tổng số tin, bài về giáo dục: 4." in summary
 
     def rows(i: int) -> list[tuple]:
         return list(book[names[i]].iter_rows(min_row=2, values_only=True))
