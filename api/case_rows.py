@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from alerts.cases.explain import BELOW_THRESHOLD, is_below_threshold, number
@@ -66,11 +66,13 @@ def row_facts(
     *,
     now: datetime | None = None,
     siblings_visible: Any = None,
+    unit_scope: int | None = None,
 ) -> dict[int, RowFacts]:
     """RowFacts per alert id, read for all the rows together (a handful of queries).
 
     `siblings_visible` restricts which of a story's other cases are listed (the caller's
-    visibility filter, a function over a select on Alert)."""
+    visibility filter, a function over a select on Alert); with `unit_scope` (a unit focal
+    point) only that unit's documents count, as on the case page."""
     now = now or datetime.now(UTC)
     story_ids = {a.story_id for a in alerts if a.story_id}
     loose = {
@@ -83,6 +85,9 @@ def row_facts(
     # Two conditions run apart: an OR of the two IN lists made SQLite scan every document.
     wheres = [Document.story_id.in_(story_ids)] if story_ids else []
     wheres += [Document.id.in_(list(loose))] if loose else []
+    if unit_scope is not None:
+        mine = select(DocumentUnit.document_id).where(DocumentUnit.unit_id == unit_scope)
+        wheres = [and_(w, Document.id.in_(mine)) for w in wheres]
 
     def rows(stmt: Any, key: Any = lambda r: r[0]) -> list[Any]:
         found = {key(r): r for where in wheres for r in session.execute(stmt.where(where))}

@@ -108,8 +108,7 @@ def story_leads(stmt: Select[Any], f: CaseFilters, principal: Principal) -> Sele
     sibling = apply_filters(select(b.id), f, principal, a=b).where(
         b.story_id == Alert.story_id, b.id != Alert.id, before
     )
-    # Most stories have one case: only those with several need the correlated look-up
-    # (the uncorrelated list is computed once; the NOT EXISTS ran for every case before).
+    # Most stories have one case: only those with several need the correlated look-up.
     c = aliased(Alert)
     shared = select(c.story_id).where(c.story_id.is_not(None)).group_by(c.story_id)
     shared = shared.having(func.count() > 1)
@@ -269,6 +268,7 @@ def summaries(
         session,
         alerts,
         siblings_visible=(lambda stmt: visible(stmt, principal)) if principal else None,
+        unit_scope=principal.unit_scope if principal else None,
     )
     return [
         CaseSummary(

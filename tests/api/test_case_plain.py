@@ -196,3 +196,23 @@ def test_misinfo_and_spike_rows_give_their_figures_as_reasons(
     page = app_client.get("/hop-thu").text
     row = page.split(f'data-id="{spike.id}"', 1)[1].split("</tr>", 1)[0]
     assert '<td class="spread"></td>' in row
+
+
+def test_a_unit_focal_row_counts_only_its_units_documents(
+    app_client: TestClient, session: Session
+) -> None:
+    # given a story naming a school in one article, carried by another outlet without it
+    school = make_unit(session, "Trường Tiểu học Thử")
+    mine = make_source(session, "Báo Có Trường", scope="local")
+    other = make_source(session, "Báo Không Liên Quan", scope="national")
+    docs = [make_document(session, mine, "Bài nêu tên trường"),
+            make_document(session, other, "Bài không nêu tên trường")]  # fmt: skip
+    session.add(DocumentUnit(document_id=docs[0].id, unit_id=school.id))
+    _hot(session, mine, docs)
+    session.commit()
+    # when the school's focal point reads the inbox
+    login_as(app_client, "unit_focal", school.id)
+    (item,) = app_client.get("/api/v1/cases").json()["items"]
+    # then the row's outlets are those of the articles it may read, as on the case page
+    assert item["outlets"] == ["Báo Có Trường"] and item["scopes"] == ["local"]
+    assert item["source_count"] == 1
