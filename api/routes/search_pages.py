@@ -19,6 +19,7 @@ from api.svg import stacked_bars
 from api.templating import TEMPLATES
 from core.models import Document, Role, Source, Unit
 from core.search import QuerySyntaxError
+from core.search.base import place_label
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,6 +80,7 @@ def facet_link(args: list[tuple[str, str]], field: str, value: str) -> str:
 
 
 TEMPLATES.env.globals["facet_link"] = facet_link
+TEMPLATES.env.globals["place_label"] = place_label
 
 
 @router.get("/tai-lieu/{doc_id}", response_class=HTMLResponse)

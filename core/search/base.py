@@ -97,6 +97,9 @@ class Hit:
     snippet_html: Annotated[
         str, Field(description="Text excerpt, HTML-escaped, terms in <mark>")
     ] = ""
+    places: Annotated[
+        list[str], Field(description="Địa bàn: 2025 province (2 digits) and commune codes")
+    ] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -367,6 +367,7 @@ class ElasticBackend:
             sentiment=src.get("sentiment"),
             risk=src.get("risk"),
             units=list(src.get("units") or []),
+            places=list(src.get("places") or []),
             # Sorted by time, Elasticsearch does not score (null), like SQLite's zeros.
             score=float(raw.get("_score") or 0.0),
         )

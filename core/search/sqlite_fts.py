@@ -210,6 +210,12 @@ class SqliteFtsBackend(FtsWriter):
                 [int(i) for i in page],
             ).fetchall()
         }
+        places: dict[int, list[str]] = {}
+        for rowid, place in cur.execute(
+            f"SELECT rowid, place FROM search_places WHERE rowid IN ({marks}) ORDER BY place",
+            [int(i) for i in page],
+        ):
+            places.setdefault(rowid, []).append(decode_place(place))
         hits = []
         for rowid, score in zip(page.tolist(), scores.tolist(), strict=True):
             if rowid not in rows:
@@ -230,6 +236,7 @@ class SqliteFtsBackend(FtsWriter):
                 risk=risk,
                 units=json.loads(units),
                 score=score,
+                places=places.get(rowid, []),
             )
             if highlight:
                 hit.title_html = highlight_all(title, terms)

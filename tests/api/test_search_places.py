@@ -63,6 +63,7 @@ def test_search_page_shows_the_place_facet(client: TestClient) -> None:
     assert "<h3>Địa bàn</h3>" in page
     assert "Xã Tu Mơ Rông (Quảng Ngãi)" in page
     assert "place=23425" in page
+    assert '<span class="tag place">Xã Tu Mơ Rông (Quảng Ngãi)</span>' in page
     filtered = client.get("/", params={"place": "01"}).text
     assert "Hà Nội tuyển sinh lớp 10 công lập" in filtered
     assert "Trường mới khánh thành" not in filtered

@@ -133,6 +133,8 @@ class SearchContract:
         assert self.find(backend, places=["51"]) == {"p1", "p2"}
         assert self.find(backend, places=["23425"]) == {"p1"}
         assert self.find(backend, places=["23425", "01"]) == {"p1", "p3"}
+        (hit,) = backend.search(SearchQuery(q="vượt suối")).hits
+        assert sorted(hit.places) == ["23425", "51"]
         # the facet counts both levels, with the places' names
         result = backend.search(SearchQuery(q="", facets=True))
         facet = {b.value: (b.count, b.label) for b in result.facets["place"]}
