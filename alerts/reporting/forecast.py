@@ -193,21 +193,22 @@ def _coming(items: Sequence[Item], dated: Dated, today: date, tz: ZoneInfo) -> C
     last_year = _count(items, topics, start, end)
     before = _count(items, topics, start - (end - start), start)
     names = [TOPIC_NAMES[t] for t in event.topics]
+    # The page shows the event's name, dates and topics; the evidence says when and why.
     when = (
-        f"đang diễn ra ({dated.first:%d/%m}–{dated.last:%d/%m})"
+        f"Đang diễn ra, đến {dated.last:%d/%m}"
         if dated.first <= today
-        else f"từ {dated.first:%d/%m} (còn {(dated.first - today).days} ngày)"
+        else f"Bắt đầu từ {dated.first:%d/%m} (còn {(dated.first - today).days} ngày)"
     )
     if last_year:
         evidence = (
-            f"{event.name} {when}. Cùng kỳ năm trước ({ago.first:%d/%m/%Y}–{ago.last:%d/%m/%Y}) "
+            f"{when}. Cùng kỳ năm trước ({ago.first:%d/%m/%Y}–{ago.last:%d/%m/%Y}) "
             f"có {last_year} tin, bài về {', '.join(names)}"
             + (f", gấp {_num(last_year / before)} lần khoảng thời gian trước đó" if before else "")
             + f". Thường gặp: {event.brings}."
         )
     else:
         evidence = (
-            f"{event.name} {when}. Kho lưu trữ chưa có tin cùng kỳ năm trước; theo lịch năm "
+            f"{when}. Kho lưu trữ chưa có tin cùng kỳ năm trước; theo lịch năm "
             f"học, thường gặp: {event.brings}."
         )
     return ComingEvent(
