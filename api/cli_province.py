@@ -12,7 +12,9 @@ from core.audit import audit
 from core.db import session_scope
 from core.geo.choice import current_profile, province_code, set_province, stored_province
 from core.geo.profile import ProvinceProfile, find_province
+from core.models import Source
 from core.settings import get_settings
+from crawlers.catalogue.register import register_province_sources, registered_sources
 from crawlers.locality import relocate_all
 
 province_app = typer.Typer(
@@ -23,8 +25,16 @@ province_app = typer.Typer(
 @province_app.command("set")
 def province_set(
     name: Annotated[str, typer.Argument(help='Tên tỉnh/thành phố, ví dụ "Quảng Ngãi"')],
+    look: Annotated[
+        bool,
+        typer.Option(
+            "--look/--no-look",
+            help="Dò trang chủ các báo chưa có RSS/sitemap trong danh mục (cần mạng)",
+        ),
+    ] = True,
 ) -> None:
-    """Chọn tỉnh/thành phố của Sở (tên mới hoặc tên cũ trước 1/7/2025)."""
+    """Chọn tỉnh/thành phố của Sở (tên mới hoặc tên cũ trước 1/7/2025) và thêm báo chí của
+    tỉnh cùng báo chí giáo dục trung ương từ danh mục."""
     ensure_schema()
     found = find_province(name)
     if found is None:
@@ -34,9 +44,17 @@ def province_set(
         profile = set_province(session, name)
         audit(session, None, "province.set", "app_settings", "province",
               {"code": profile.province.code, "by": "cli"})  # fmt: skip
+    with session_scope(write=True) as session:
+        report = register_province_sources(
+            session, profile.province.code, settings=get_settings(), look=look
+        )
     if found[1] is not None:
         typer.echo(f"{found[1].name} (cũ) nay thuộc {profile.province.name}.")
     typer.echo(f"Đã chọn {profile.province.name}.")
+    typer.echo(f"Nguồn tin: thêm {report.created}, đã có {len(report.sources) - report.created}.")
+    for row in report.sources:
+        if row.status == "created":
+            typer.echo(f"  + {row.name} ({row.kind}: {row.url}) — {row.how}")
     typer.echo("Chạy `diemtin province locate` để xác định lại địa bàn các tin, bài đã có.")
 
 
@@ -50,13 +68,27 @@ def province_show(
     with session_scope() as session:
         chosen = stored_province(session)
         profile = current_profile(session, default)
-    if profile is None:
-        typer.echo("Chưa chọn tỉnh/thành phố: chạy `diemtin province set \"<tên>\"` "
-                   "hoặc đặt DIEMTIN_PROVINCE.")  # fmt: skip
-        raise typer.Exit(1)
-    how = "diemtin province set" if chosen else "DIEMTIN_PROVINCE"
-    for line in describe(profile, how, communes):
+        if profile is None:
+            typer.echo("Chưa chọn tỉnh/thành phố: chạy `diemtin province set \"<tên>\"` "
+                       "hoặc đặt DIEMTIN_PROVINCE.")  # fmt: skip
+            raise typer.Exit(1)
+        how = "diemtin province set" if chosen else "DIEMTIN_PROVINCE"
+        sources = registered_sources(session, profile.province.code)
+        lines = describe(profile, how, communes) + source_lines(sources)
+    for line in lines:
         typer.echo(line)
+
+
+SCOPE_NAMES = {"local": "địa phương", "national": "trung ương", "social": "mạng xã hội"}
+
+
+def source_lines(sources: list[Source]) -> list[str]:
+    """The sources part of `province show`: the province's own press, then the national."""
+    lines = [f"Nguồn tin của tỉnh và báo chí giáo dục trung ương: {len(sources)}"]
+    for s in sources:
+        state = "" if s.enabled else ", đang tắt"
+        lines.append(f"  [{SCOPE_NAMES.get(s.scope, s.scope)}] {s.name} ({s.kind}: {s.url}{state})")
+    return lines
 
 
 def describe(profile: ProvinceProfile, how: str, communes: bool = False) -> list[str]:

@@ -9,16 +9,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+
+from sqlalchemy.orm import Session
 
 from api.auth import ensure_first_admin
 from api.cli_errors import EXIT_DATA_DIR, data_dir_message
 from api.routes.health import probe_disk
 from core.celery_app import QUEUES
 from core.db import migrate, session_scope
-from core.settings import get_settings
-from crawlers.sources import ensure_default_sources
+from core.geo.choice import province_code, set_province
+from core.settings import Settings, get_settings
+from crawlers.catalogue.register import ensure_start_sources
 from fixtureweb.demo import DemoSite, register_demo_source
 
 log = logging.getLogger("diemtin.run")
@@ -102,6 +106,32 @@ def data_dir_problem(data_dir: Path) -> str | None:
     return probe_disk(data_dir)
 
 
+PROVINCE_QUESTION = (
+    "Sở Giáo dục và Đào tạo của tỉnh/thành phố nào? (ví dụ: Quảng Ngãi; tên cũ như Kon Tum "
+    "cũng được; Enter để chọn sau trong trang Quản trị): "
+)
+
+
+def start_province(
+    session: Session, settings: Settings, ask: Callable[[str], str] | None
+) -> str | None:
+    """The province to start with: the one chosen before, DIEMTIN_PROVINCE, or, on a first
+    run at a terminal, the answer to a question (asked again until it names a province)."""
+    code = province_code(session, settings.province)
+    while code is None and ask is not None:
+        answer = ask(PROVINCE_QUESTION).strip()
+        if not answer:
+            break
+        try:
+            code = set_province(session, answer).province.code
+        except LookupError as exc:
+            message = str(exc)
+            print(message[:1].upper() + message[1:] + ".", file=sys.stderr)
+            continue
+        session.commit()
+    return code
+
+
 def supervise(*, demo: bool = False, host: str | None = None, port: int | None = None) -> int:
     """Run until interrupted, restarting a child that dies; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -125,7 +155,11 @@ def supervise(*, demo: bool = False, host: str | None = None, port: int | None =
     migrate()
     site = None
     with session_scope() as session:
-        ensure_default_sources(session)
+        ask = input if sys.stdin.isatty() else None
+        province = start_province(session, settings, ask)
+        started = ensure_start_sources(session, settings=settings, province=province)
+        if started.created:
+            log.info("đã thêm %d nguồn tin từ danh mục báo chí", started.created)
         first_admin = ensure_first_admin(session, settings)
         if first_admin:
             log.warning("%s", first_admin)

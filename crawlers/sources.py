@@ -1,9 +1,9 @@
-"""The sources a fresh install watches, and adding a source with its URL checked."""
+"""Adding and editing a source with its URL, kind, scope and province checked (a fresh
+install's sources come from the press catalogue: crawlers.catalogue)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.geo.data import admin_map
 from core.models import Source
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from crawlers.connectors.base import registered_kinds
 from crawlers.http import BlockedURLError, FetchError, check_public_url
 from crawlers.source_config import merge_config, validate_config
@@ -24,59 +24,6 @@ SCOPES = ("local", "national", "social")
 MIN_POLL_INTERVAL_S = 60
 MAX_NAME = 200
 MAX_URL = 2000
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A source to create on a fresh install."""
-
-    name: str
-    url: str
-    scope: str = "national"
-    kind: str = "rss"
-
-
-# Education sections of national outlets. Local papers differ per province; these two are
-# examples of the "local" scope that an admin replaces with the province's own.
-DEFAULT_SOURCES: list[SourceSpec] = [
-    SourceSpec("VnExpress – Giáo dục", "https://vnexpress.net/rss/giao-duc.rss"),
-    SourceSpec("Tuổi Trẻ – Giáo dục", "https://tuoitre.vn/rss/giao-duc.rss"),
-    SourceSpec("Thanh Niên – Giáo dục", "https://thanhnien.vn/rss/giao-duc.rss"),
-    SourceSpec("Dân trí – Giáo dục", "https://dantri.com.vn/rss/giao-duc.rss"),
-    SourceSpec("VietNamNet – Giáo dục", "https://vietnamnet.vn/rss/giao-duc.rss"),
-    SourceSpec("Giáo dục và Thời đại", "https://giaoducthoidai.vn/rss/home.rss"),
-    SourceSpec("Lao Động – Giáo dục", "https://laodong.vn/rss/giao-duc.rss"),
-    SourceSpec("Người Lao Động – Giáo dục", "https://nld.com.vn/rss/giao-duc-khoa-hoc.rss"),
-    SourceSpec("VTC News – Giáo dục", "https://vtcnews.vn/rss/giao-duc.rss"),
-    SourceSpec("Tiền Phong – Giáo dục", "https://tienphong.vn/rss/giao-duc-71.rss"),
-    SourceSpec("Nhân Dân – Giáo dục", "https://nhandan.vn/rss/giaoduc-1303.rss"),
-    SourceSpec("Báo Đà Nẵng", "https://baodanang.vn/rss/home.rss", scope="local"),
-    SourceSpec("Hà Nội Mới", "https://hanoimoi.vn/rss/home.rss", scope="local"),
-]
-
-
-def ensure_default_sources(session: Session, *, settings: Settings | None = None) -> list[Source]:
-    """Create the default sources that are missing (by name) and commit; returns the new ones.
-
-    Existing sources are left as they are: an admin may have edited or disabled them."""
-    settings = settings or get_settings()
-    existing = set(session.scalars(select(Source.name)))
-    created = []
-    for spec in DEFAULT_SOURCES:
-        if spec.name in existing:
-            continue
-        source = Source(
-            name=spec.name,
-            url=spec.url,
-            kind=spec.kind,
-            scope=spec.scope,
-            poll_interval_s=settings.crawl.default_poll_interval_s,
-            next_poll_at=None,
-        )
-        session.add(source)
-        created.append(source)
-    session.commit()
-    return created
 
 
 def validate_source_url(url: str, *, settings: Settings) -> str:

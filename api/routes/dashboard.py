@@ -12,12 +12,14 @@ from pydantic import BaseModel, Field
 
 from alerts.detection.spikes import DEFAULT_CALENDAR
 from alerts.reporting import stats
+from alerts.reporting.coverage import coverage
 from alerts.reporting.forecast import build_forecast
 from alerts.reporting.relevance import Counting
 from api import labels
 from api.deps import Principal, ReaderDep, SessionDep, SettingsDep
 from api.svg import hbars, stacked_bars
 from api.templating import TEMPLATES
+from core.geo.choice import province_code
 from core.models import utcnow
 from core.settings import Settings
 from core.taxonomy import SENTIMENT_NAMES, TOPIC_NAMES
@@ -209,6 +211,10 @@ def dashboard_page(
     blocks = {what: rows[: limits[what]] for what, rows in facet_counts(session, docs).items()}
     titles = {"topic": "Chủ đề nổi bật", "source": "Nguồn đưa tin nhiều nhất",
               "unit": "Đơn vị được nhắc đến"}  # fmt: skip
+    start, end = _window(days, tz, utcnow())
+    places = coverage(session, docs, start, end, province=province_code(session, settings.province))
+    # With a province: its communes and wards; without one yet, the provinces.
+    place_rows = places.by_commune if places.province else places.outside_by_province
     context = {
         "days": days,
         "include_all": include_all,
@@ -225,6 +231,10 @@ def dashboard_page(
         },
         "blocks": blocks,
         "cases": stats.open_cases_by_age(session, utcnow(), unit_id=who.unit_scope),
+        "places": places,
+        "places_chart": hbars(
+            [(p.name, p.count) for p in place_rows[:15]], title="Tin, bài theo địa bàn"
+        ),
         "forecast": build_forecast(
             session,
             utcnow(),

@@ -12,6 +12,7 @@ from api.schemas import ErrorOut
 from core.audit import audit
 from core.geo.choice import current_profile, set_province, stored_province
 from core.geo.profile import ProvinceProfile
+from crawlers.catalogue.register import register_province_sources
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses={400: {"model": ErrorOut}})
 
@@ -53,8 +54,11 @@ def get_province(session: SessionDep, settings: SettingsDep, _: AdminDep) -> Pro
 
 
 @router.put("/province")
-def put_province(data: ProvinceIn, session: SessionDep, who: AdminDep) -> ProvinceOut:
-    """Choose the province by any of its names (pre-2025 ones too)."""
+def put_province(
+    data: ProvinceIn, session: SessionDep, settings: SettingsDep, who: AdminDep
+) -> ProvinceOut:
+    """Choose the province by any of its names (pre-2025 ones too); its press and the national
+    education press from the catalogue become sources (those already there are kept)."""
     try:
         profile = set_province(session, data.name)
     except LookupError as exc:
@@ -63,4 +67,7 @@ def put_province(data: ProvinceIn, session: SessionDep, who: AdminDep) -> Provin
     audit(session, who, "province.set", "app_settings", "province",
           {"code": profile.province.code})  # fmt: skip
     session.commit()
+    # Homepages are not fetched here (a request must not wait on outlets' sites): an outlet
+    # without a known feed reads its homepage until `diemtin province set` looks at it.
+    register_province_sources(session, profile.province.code, settings=settings, look=False)
     return province_out(profile, True)

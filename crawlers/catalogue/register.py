@@ -35,7 +35,7 @@ class Registered:
 
 @dataclass(slots=True)
 class RegisterReport:
-    province: str
+    province: str | None
     sources: list[Registered] = field(default_factory=list)
 
     @property
@@ -68,9 +68,27 @@ def register_province_sources(
     catalogue = catalogue or load_catalogue()
     if province not in catalogue.provinces:
         raise ValueError(f"Danh mục chưa có báo chí của tỉnh/thành mã {province}.")
+    return _register(session, catalogue.for_province(province), province, settings, look)
+
+
+def ensure_start_sources(
+    session: Session, *, settings: Settings, province: str | None
+) -> RegisterReport:
+    """What a fresh install starts with: the province's press and the national education
+    press, or the national press alone while no province is chosen (the admin pages ask).
+    Nothing is fetched: it runs at every start, possibly with no network."""
+    catalogue = load_catalogue()
+    if province is not None and province in catalogue.provinces:
+        return register_province_sources(session, province, settings=settings, look=False)
+    return _register(session, list(catalogue.national), None, settings, look=False)
+
+
+def _register(
+    session: Session, entries: list[Entry], province: str | None, settings: Settings, look: bool
+) -> RegisterReport:
     existing = {s.name: s for s in session.scalars(select(Source))}
     report = RegisterReport(province=province)
-    for entry in catalogue.for_province(province):
+    for entry in entries:
         known = existing.get(entry.name)
         if known is not None:
             # An admin may have edited or disabled it: left as it is, only the place filled in.

@@ -16,7 +16,7 @@ from core.models import CrawlRun, Document, Source, utcnow
 from core.settings import Settings
 from fixtureweb.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
 from crawlers.service import CrawlRetry, claim_due_sources, crawl
-from crawlers.sources import DEFAULT_SOURCES, add_source, ensure_default_sources
+from crawlers.sources import add_source
 from crawlers.tasks import crawl_source, schedule_sources
 from tests.crawlers.conftest import LocalServer, Reply, Route, fixture_bytes
 
@@ -211,18 +211,6 @@ def test_add_source_validates_with_vietnamese_messages(
         # when / then
         with pytest.raises(ValueError, match=message):
             add_source(session, settings=strict, **kwargs)  # type: ignore[arg-type]
-
-
-def test_ensure_default_sources_is_idempotent(session: Session, settings: Settings) -> None:
-    # when
-    first = ensure_default_sources(session, settings=settings)
-    second = ensure_default_sources(session, settings=settings)
-    # then
-    assert len(first) == len(DEFAULT_SOURCES) and second == []
-    names = set(session.scalars(select(Source.name)))
-    assert {s.name for s in DEFAULT_SOURCES} <= names
-    assert all(s.url.startswith("https://") for s in DEFAULT_SOURCES)
-    assert {s.scope for s in DEFAULT_SOURCES} == {"national", "local"}
 
 
 def test_register_demo_source_repoints_and_resets(session: Session) -> None:

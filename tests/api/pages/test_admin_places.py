@@ -3,7 +3,10 @@ a source's scope and province, a unit's commune (which sets its province)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from core.geo.choice import set_province
+from core.models import Source
 from tests.api.pages.conftest import Seed, post_form
 
 QUANG_NGAI, DAK_HA, CAM_THANH = "51", "23500", "21025"
@@ -86,3 +89,12 @@ def test_the_import_page_lists_units_it_could_not_place(client_for, session) -> 
     assert "Huyện Ba Tơ (cũ) nay thuộc 8 xã/phường" in page
     # the page names the 2-level map's unit types
     assert "<code>vhxh_xa</code>: Phòng Văn hóa – Xã hội xã/phường" in page
+
+
+def test_the_admin_first_run_form_registers_the_sources(client_for, seeded: Seed, session) -> None:
+    r = client_for("admin").put("/api/v1/province", json={"name": "Quảng Ngãi"})
+    assert r.status_code == 200, r.text
+    session.expire_all()
+    rows = session.execute(select(Source.name, Source.province)).tuples().all()
+    assert ("Báo và Phát thanh, Truyền hình Quảng Ngãi", QUANG_NGAI) in rows
+    assert ("Sở GDĐT Quảng Ngãi", QUANG_NGAI) in rows
