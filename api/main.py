@@ -27,6 +27,7 @@ from api.routes import (
     cases,
     classify,
     dashboard,
+    docs,
     health,
     labels,
     province_api,
@@ -66,9 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="diemtin API",
         version="0.1.0",
         description="Theo dõi báo chí và mạng xã hội về giáo dục cho Sở GDĐT.",
+        # Served by api.routes.docs from local copies: FastAPI's own load a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    docs.mount(app)
     app.include_router(health.router)
     app.include_router(search_api.router)
     app.include_router(tipline.router)

@@ -1,8 +1,9 @@
 """Security headers on every response: CSP, no framing, nosniff, referrer policy, no-store.
 
 The app's pages use no inline script or style (api/static holds them), so the policy allows
-only this origin's files. Swagger UI and ReDoc (/docs, /redoc) are FastAPI's own pages with
-inline bootstrapping and a CDN; they get a policy that admits exactly that. Everything but
+only this origin's files. Swagger UI and ReDoc (/docs, /redoc) bootstrap with an inline script
+and load their assets from this origin (api.routes.docs); they get a policy that admits exactly
+that, and ReDoc's blob: worker. Everything but
 static files is `Cache-Control: no-store`: pages and API answers are per user and some carry
 secrets (a new API token is shown once), so neither the browser nor a proxy keeps them."""
 
@@ -16,12 +17,10 @@ APP_CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (
-    f"default-src 'self'; script-src 'self' 'unsafe-inline' {DOCS_CDN}; "
-    f"style-src 'self' 'unsafe-inline' {DOCS_CDN} https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; font-src 'self' https://fonts.gstatic.com; "
-    f"worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")

@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     ("GET", "/dang-nhap"): PUBLIC,
     ("POST", "/dang-nhap"): PUBLIC,
