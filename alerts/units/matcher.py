@@ -109,6 +109,8 @@ def unit_phrases(unit: Unit | Any, province: str = "") -> set[Phrase]:
     """Every folded token sequence that names this unit."""
     name = _phrase(unit.name)
     kind = (unit.type or "truong").lower()
+    # The registry's code is "phong_gddt" (alerts.units.types); "phong" is the older spelling.
+    kind = "phong" if kind == "phong_gddt" else kind
     office = [f"{head} {g}" for head in ("phong", "so") for g in GDDT_FORMS]
     # A bare "Sở GD&ĐT" names every province's Sở: the name alone counts only with a place.
     named_place = kind not in ("so", "phong") or _strip_words(name, office) != name

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.units.importer import import_units
+from alerts.units.matcher import UnitMatcher
 from alerts.units.placement import place_unit
 from alerts.units.types import UNIT_TYPES, yearly_targets
 from core.geo.data import admin_map
@@ -113,3 +114,13 @@ def test_yearly_targets_default_from_the_plans_and_can_be_overridden() -> None:
     assert "nope" not in yearly_targets({"nope": 9})
     assert yearly_targets({"truong_mn": -1})["truong_mn"] == 2
     assert all(t.name for t in UNIT_TYPES.values())
+
+
+def test_a_registry_phong_gddt_is_matched_by_its_office_spellings() -> None:
+    # given a former Phòng GDĐT as the registry and the import type it ("phong_gddt")
+    unit = Unit(id=9, name="Phòng GDĐT huyện Đăk Hà", type="phong_gddt", district="Huyện Đắk Hà",
+                aliases=[], active=True)  # fmt: skip
+    matcher = UnitMatcher([unit], province="Quảng Ngãi")
+    # then the press's spellings of the office name it, as they do a "phong" unit
+    for text in ("Phòng GD&ĐT huyện Đắk Hà cho biết", "phong giao duc va dao tao dak ha"):
+        assert matcher.find(text).unit_ids == [9], text
