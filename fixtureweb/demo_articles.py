@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,12 @@ from core.settings import Settings, get_settings
 ARTICLES_FILE = Path(__file__).with_name("demo_articles.json")
 VNTC_SAMPLE = Path("vntc-articles") / "sample.csv"
 WINDOW = timedelta(hours=48)
+# A headline: short, not a sentence (issue 18: demo articles showed a paragraph as title).
+MAX_TITLE_CHARS = 120
+# VNTC often runs the headline into the lead: "Tiêu đề (NLĐ)- Ngày 22-3, ..." The agency tag
+# with its dash is where the headline ends.
+_AGENCY_CUT = re.compile(r"\s*\((?:NLĐ|TN|TT|VNE|TTXVN|PL|SGGP|DT)\)\s*[-–—]\s*")
+_SENTENCE_END = re.compile(r"[.!?…:;]$")
 
 
 @dataclass
@@ -49,8 +56,23 @@ def load_builtin_articles(now: datetime) -> list[DemoArticle]:
     ]
 
 
+def split_headline(lines: list[str]) -> tuple[str, list[str]] | None:
+    """(headline, the text after it) from an article's non-blank lines, or None when the text
+    has no headline: a first line that is a paragraph is not promoted to a title."""
+    first, rest = lines[0], lines[1:]
+    cut = _AGENCY_CUT.search(first)
+    if cut and 0 < cut.start() <= MAX_TITLE_CHARS:
+        title, lead = first[: cut.start()].strip(), first[cut.end() :].strip()
+        return (title, [lead, *rest]) if lead else (title, rest)
+    # A sentence, or a verse line run on with commas, is text, not a headline.
+    sentence = _SENTENCE_END.search(first) or ". " in first or first.count(", ") >= 3
+    if len(first) > MAX_TITLE_CHARS or sentence:
+        return None
+    return first, rest
+
+
 def load_vntc_articles(path: Path, *, limit: int, now: datetime) -> list[DemoArticle]:
-    """Up to `limit` articles from the VNTC sample (first line = title), or [] if absent."""
+    """Up to `limit` articles from the VNTC sample that have a headline, or [] if absent."""
     if limit <= 0 or not path.is_file():
         return []
     # Article bodies exceed csv's default 128 KiB field limit now and then.
@@ -60,8 +82,9 @@ def load_vntc_articles(path: Path, *, limit: int, now: datetime) -> list[DemoArt
         for row in csv.DictReader(fh):
             lines = [line.strip() for line in (row.get("text") or "").splitlines()]
             lines = [line for line in lines if line]
-            if len(lines) >= 2:
-                rows.append((lines, row.get("label") or "Tin tức"))
+            headline = split_headline(lines) if lines else None
+            if headline and len(headline[1]) >= 1:
+                rows.append(([headline[0], *headline[1]], row.get("label") or "Tin tức"))
             if len(rows) >= limit:
                 break
     step = WINDOW / (len(rows) + 1)

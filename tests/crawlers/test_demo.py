@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from html import escape
@@ -128,3 +129,30 @@ def test_vntc_articles_are_read_at_run_time(settings: Settings) -> None:
 def test_missing_shared_data_gives_no_extra_articles(tmp_path: Path) -> None:
     # when / then
     assert load_vntc_articles(tmp_path / "nope.csv", limit=10, now=utcnow()) == []
+
+
+def test_vntc_titles_are_headlines_never_paragraphs(tmp_path: Path) -> None:
+    # given a sample laid out as VNTC is (our own text): a headline line, a headline run into
+    # its lead after the agency tag, and articles with no headline line at all
+    path = tmp_path / "sample.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "label"])
+        writer.writerow(
+            ["Trường làng có thư viện mới\nSáng nay thư viện khai trương.\nĐoạn hai.", "A"]
+        )
+        writer.writerow(
+            ["Thầy giáo vượt lũ đến lớp (NLĐ)- Ngày 3-10, thầy Minh lội suối.\nĐoạn.", "B"]
+        )
+        long_first = "Sáng 5-9, học sinh toàn tỉnh dự lễ khai giảng năm học mới. " * 3
+        writer.writerow([long_first + "\nĐoạn hai.", "C"])
+        writer.writerow(["Trăng lên, gió thổi, mây bay, sông chảy, lúa xanh\nĐoạn hai.", "D"])
+    # when
+    articles = load_vntc_articles(path, limit=10, now=utcnow())
+    # then only headlines become titles; the run-on lead is split off
+    assert sorted(a.title for a in articles) == [
+        "Thầy giáo vượt lũ đến lớp",
+        "Trường làng có thư viện mới",
+    ]
+    run_on = next(a for a in articles if a.section == "B")
+    assert run_on.lead == "Ngày 3-10, thầy Minh lội suối."
