@@ -88,8 +88,10 @@ def place_unit(
         if d.province == code and district and _matches(d.keys, district)
     ]
     if commune:
-        # A 2025 commune's name first: a registry may already use the new map.
-        new = _new_commune(code, commune)
+        # A row with a former district is from before the reform: its commune is an old one
+        # (an old commune may share its name with a different 2025 commune). Without one, a
+        # 2025 commune's name first: the registry may already use the new map.
+        new = None if districts else _new_commune(code, commune)
         if new is not None:
             return Placement(code, new.code)
         olds = [
@@ -101,6 +103,9 @@ def place_unit(
             and (not districts or f.district in {d.code for d in districts})
         ]
         targets = sorted({f.commune for f in olds if f.commune})
+        if not targets and districts:
+            new = _new_commune(code, commune)
+            targets = [new.code] if new is not None else []
         if len(targets) == 1:
             return Placement(code, targets[0])
         if len(targets) > 1:
