@@ -75,14 +75,19 @@ def make_trainable(top: TopModel, lora_rank: int, lora_alpha: float = 32.0) -> l
     if lora_rank > 0:
         for n, p in top.encoder.named_parameters():
             p.requires_grad = ".LayerNorm." in n
-        add_lora(top.encoder, lora_rank, lora_alpha, dropout=0.05)
+        # On the TopModel: its layers' names start "encoder.layer.", which add_lora targets.
+        add_lora(top, lora_rank, lora_alpha, dropout=0.05)
     return [n for n, p in top.named_parameters() if p.requires_grad]
 
 
 def finish(top: TopModel) -> dict[str, torch.Tensor]:
-    """Merge LoRA updates into the layers; returns them (empty for full training)."""
-    found = lora_tensors(top.encoder)
-    merge_lora(top.encoder)
+    """Merge LoRA updates into the layers; returns them under the full encoder's layer numbers
+    (empty for full training)."""
+    found = {}
+    for name, value in lora_tensors(top).items():
+        i, _, rest = name.removeprefix("encoder.layer.").partition(".")
+        found[f"encoder.layer.{top.start + int(i)}.{rest}"] = value
+    merge_lora(top)
     return found
 
 

@@ -31,6 +31,7 @@ from classifier.training.top_layers import (
     TopModel,
     bucketed_batches,
     distill_loss,
+    finish,
     label_loss,
     make_trainable,
     train_top,
@@ -108,6 +109,7 @@ def _label_top(root: Path, lora_rank: int) -> tuple[TopModel, list[CachedTask]]:
     encoder, _tok, cache = _cache(root)
     heads = MultiHeadModel.from_pretrained(root / "art")
     top = TopModel(encoder, 2, heads)
+    torch.manual_seed(0)  # the same LoRA initialisation in every copy
     make_trainable(top, lora_rank)
     y = np.array([float(i < 3 * len(EDU)) for i in range(len(TEXTS))], dtype=np.float32)
     task = CachedTask("relevance", cache, np.arange(len(TEXTS)), {"relevance": y}, texts=TEXTS)
@@ -135,10 +137,17 @@ def test_a_run_stopped_early_resumes_from_its_checkpoint_like_an_unbroken_one(
     assert rest.done and rest.step == 6 and len(rest.losses) == 4 and full.done
     trained = {n for n, p in straight.named_parameters() if p.requires_grad}
     assert any(n.startswith("encoder.") for n in trained)
+    assert any(n.endswith(".lora_a") for n in trained) == (lora_rank > 0)
     ref, got = straight.state_dict(), again.state_dict()
     for name in trained:
         assert torch.allclose(ref[name], got[name], atol=1e-6), name
     assert any(not torch.equal(ref[n], start[n]) for n in trained if n.startswith("encoder."))
+    if lora_rank:
+        # merged back into plain layers, the updates named as the full encoder names them
+        saved = finish(again)
+        assert saved and all(k.startswith("encoder.layer.2.") or k.startswith("encoder.layer.3.")
+                             for k in saved)  # fmt: skip
+        assert not any(".lora_" in k for k in again.state_dict())
 
 
 def _student(root: Path, out: Path, steps: int = 8) -> tuple[TopModel, dict[str, Any]]:
