@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts.reporting.coverage import OUTSIDE, Coverage
+from alerts.reporting.forecast import Forecast
 from alerts.reporting.reports import Report
 from alerts.units.types import UNIT_TYPE_NAMES
 from api.tabular import safe_cell
@@ -56,6 +57,18 @@ def coverage_sections(cov: Coverage | None) -> list[tuple[str, list[str], list[l
             [[p.name, p.count] for p in cov.by_unit_type],
         ),
     ]
+
+
+def forecast_section(fc: Forecast | None) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The "Dự báo" block as a table: what, and the evidence behind it."""
+    if fc is None:
+        return []
+    rows: list[list[Any]] = [["Chủ đề đang lên", r.label, r.evidence] for r in fc.rising]
+    rows += [
+        ["Những tuần tới", f"{e.name} ({e.first:%d/%m}–{e.last:%d/%m})", e.evidence]
+        for e in fc.coming
+    ]
+    return [("Dự báo", ["Loại", "Nội dung", "Căn cứ"], rows)]
 
 
 def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[list[Any]]]]:
@@ -105,6 +118,7 @@ def sections(report: Report, tz: ZoneInfo) -> list[tuple[str, list[str], list[li
             ],
         ),
         *coverage_sections(r.coverage),
+        *forecast_section(r.forecast),
     ]
 
 

@@ -91,6 +91,8 @@ class ReportOut(BaseModel):
     coverage: dict[str, Any] | None = None
     # The relevance from which items were counted; null when every stored item was.
     relevance_threshold: float | None = None
+    # "Dự báo" as of the period's end: rising topics and coming school-calendar events.
+    forecast: dict[str, Any] | None = None
 
 
 def _report(
@@ -101,7 +103,7 @@ def _report(
         period: Period = parse_period(code or current_month(utcnow(), tz), tz)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    return build_report(
+    report = build_report(
         session,
         period,
         tz,
@@ -114,6 +116,15 @@ def _report(
         unit_id=who.unit_scope,
         counting=Counting(settings.alerts.relevance_threshold, everything=include_all),
     )
+    # As of the period's end (or now, for the running month): what was rising, what came next.
+    report.forecast = build_forecast(
+        session,
+        min(period.end, utcnow()),
+        tz,
+        min_relevance=report.counting.min_relevance,
+        calendar=settings.alerts.school_calendar or DEFAULT_CALENDAR,
+    )
+    return report
 
 
 @router.get(
@@ -151,6 +162,7 @@ def report_json(
         "positive_targets": [{**asdict(t), "met": t.met} for t in r.positive_targets],
         "coverage": asdict(r.coverage) if r.coverage else None,
         "relevance_threshold": r.counting.min_relevance,
+        "forecast": asdict(r.forecast) if r.forecast else None,
     }
 
 
@@ -231,14 +243,6 @@ def report_page(
         return TEMPLATES.TemplateResponse(
             request, "error.html", {"message": exc.detail, "back": "/bao-cao"}, status_code=400
         )
-    as_of = min(r.period.end, utcnow())
-    forecast = build_forecast(
-        session,
-        as_of,
-        tz,
-        min_relevance=r.counting.min_relevance,
-        calendar=settings.alerts.school_calendar or DEFAULT_CALENDAR,
-    )
     # The breakdowns read as bars; their tables stay behind "Xem dạng bảng".
     charted = {"Theo chủ đề", "Theo sắc thái", "Theo nguồn", "Theo đơn vị"}
     charts = {
@@ -248,7 +252,7 @@ def report_page(
     }
     context = {
         "include_all": include_all,
-        "forecast": forecast,
+        "forecast": r.forecast,
         "charts": charts,
         "report": r,
         "summary": summary_lines(r),

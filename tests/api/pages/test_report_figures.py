@@ -41,6 +41,13 @@ def test_report_and_exports_count_education_items(client_for, seeded: Seed, sess
     text = "\n".join(p.text for p in Docx(io.BytesIO(docx.content)).paragraphs)
     assert f"Tổng số tin, bài về giáo dục: {counted['total']}." in text
     assert "độ liên quan từ 0,50 trở lên" in text
+    # with the forecast as of the month's end, evidence included
+    tables = [[c.text for c in row.cells] for t in Docx(io.BytesIO(docx.content)).tables
+              for row in t.rows]  # fmt: skip
+    assert ["Loại", "Nội dung", "Căn cứ"] in tables
+    coming = [row for row in tables if row[0] == "Những tuần tới"]
+    assert any(row[1].startswith("Ngày Nhà giáo Việt Nam 20/11") for row in coming), coming
+    assert counted["forecast"]["coming"][0]["evidence"]
     xlsx = client.get("/api/v1/reports/report.xlsx", params={"period": "2025-10"})
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     cells = [str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value]

@@ -80,7 +80,8 @@ def test_docx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert _table(targets) == [[str(v) for v in row] for row in TARGETS]
     # coverage by commune and by unit type; the seed's documents name no place, so the table
     # by province says "Không có số liệu" instead of a table
-    places, unit_types = coverage
+    places, unit_types, forecast = coverage  # the last: "Dự báo" (tests/reporting)
+    assert [c.text for c in forecast.rows[0].cells] == ["Loại", "Nội dung", "Căn cứ"]
     assert _table(places) == [["Chưa xác định địa bàn", "4"]]
     assert _table(unit_types) == [["Phòng GDĐT (cũ)", "2"], ["Trường", "1"]]
 
@@ -90,7 +91,7 @@ def test_xlsx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert r.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(r.content))
     names = book.sheetnames
-    assert names[0] == "Tổng quan" and len(names) == 11
+    assert names[0] == "Tổng quan" and len(names) == 12 and names[-1] == "11. Dự báo"
     summary = [row[0] for row in book["Tổng quan"].iter_rows(values_only=True)]
     assert "Tổng số tin, bài về giáo dục: 4." in summary
 
