@@ -34,6 +34,9 @@ def _commune(code: str | None) -> str | None:
         (None, "Đăk Hà", "Thị trấn Đắk Hà", "Xã Đăk Hà"),
         # an old ward of a former city, merged into a new ward of another name
         (None, "TP Quảng Ngãi", "Phường Trần Phú", "Phường Nghĩa Lộ"),
+        # an old ward whose name a different 2025 commune now bears: the old district decides
+        (None, "Thành phố Quảng Ngãi", "Phường Nguyễn Nghiêm", "Phường Cẩm Thành"),
+        (None, "Thị xã Đức Phổ", "Phường Nguyễn Nghiêm", "Phường Đức Phổ"),
         # a registry already on the new map
         (None, None, "phuong cam thanh", "Phường Cẩm Thành"),
         # an island district that became a special zone
