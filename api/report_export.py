@@ -51,6 +51,7 @@ def coverage_sections(cov: Coverage | None) -> list[tuple[str, list[str], list[l
             [[p.name, p.count] for p in cov.outside_by_province]
             + ([[f"Tổng {OUTSIDE.lower()}", cov.outside]] if cov.province else []),
         ),
+        ("Theo phạm vi nguồn", ["Phạm vi", "Số tin"], [[s.name, s.count] for s in cov.by_scope]),
         (
             "Theo loại đơn vị",
             ["Loại đơn vị", "Số tin"],

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from alerts.reporting.stats import DocRow
 from alerts.units.types import UNIT_TYPE_LIST, UNIT_TYPE_NAMES
 from core.geo.data import admin_map
-from core.models import Document, DocumentPlace, Unit
+from core.models import Document, DocumentPlace, Source, Unit
+from core.taxonomy import SCOPE_NAMES
 
 OUTSIDE = "Ngoài tỉnh"
 
@@ -42,6 +43,9 @@ class Coverage:
     by_commune: list[PlaceCount] = field(default_factory=list)
     outside_by_province: list[PlaceCount] = field(default_factory=list)
     by_unit_type: list[PlaceCount] = field(default_factory=list)  # code = unit type
+    # By the outlet's scope (code: national / local / social), local press of the province
+    # and of other provinces apart (code "local_other").
+    by_scope: list[PlaceCount] = field(default_factory=list)
 
 
 def _places(session: Session, start: datetime, end: datetime) -> dict[str, set[str]]:
@@ -62,6 +66,23 @@ def _province_of(code: str) -> str | None:
         return code
     commune = amap.communes.get(code)
     return commune.province if commune else None
+
+
+def _by_scope(session: Session, docs: list[DocRow], province: str | None) -> list[PlaceCount]:
+    ids = {d.source_id for d in docs}
+    kinds = {
+        sid: "local_other" if scope == "local" and province and prov not in (None, province)
+        else scope
+        for sid, scope, prov in session.execute(
+            select(Source.id, Source.scope, Source.province).where(Source.id.in_(list(ids)))
+        ).tuples()
+    }  # fmt: skip
+    counts = Counter(kinds.get(d.source_id, "national") for d in docs)
+    names = {**SCOPE_NAMES, "local_other": "Báo địa phương tỉnh khác"}
+    if province:
+        names["local"] = "Báo địa phương của tỉnh"
+    order = ["local", "local_other", "national", "social"]
+    return [PlaceCount(k, names.get(k, k), counts[k]) for k in order if counts[k]]
 
 
 def _ranked(counter: Counter[str], names: dict[str, str]) -> list[PlaceCount]:
@@ -113,6 +134,7 @@ def coverage(
         else:
             out.outside += 1
             others.update(provinces)
+    out.by_scope = _by_scope(session, docs, province)
     out.by_commune = _ranked(communes, {c: amap.communes[c].name for c in communes})
     out.outside_by_province = _ranked(others, {p: amap.provinces[p].name for p in others})
     order = {t.code: i for i, t in enumerate(UNIT_TYPE_LIST)}

@@ -24,6 +24,8 @@ NOV = datetime(2026, 11, 10, 3, tzinfo=UTC)
 
 def _seed(session: Session) -> None:
     src = make_source(session)
+    own = make_source(session, "Báo Quảng Ngãi thử", scope="local", province=QUANG_NGAI)
+    other = make_source(session, "Báo Gia Lai thử", scope="local", province=GIA_LAI)
     school = Unit(name="Trường THCS Lê Hồng Phong", type="truong_thcs", province=QUANG_NGAI,
                   commune=NGHIA_LO)  # fmt: skip
     office = Unit(name="Phòng Văn hóa – Xã hội xã Đăk Hà", type="vhxh_xa", province=QUANG_NGAI,
@@ -38,15 +40,17 @@ def _seed(session: Session) -> None:
         # two wards of the province and a unit
         ("Cẩm Thành và Đăk Hà", [(CAM_THANH, "commune")], [office.id]),
         # the province as a whole
-        ("Tỉnh Quảng Ngãi tuyển sinh", [(QUANG_NGAI, "province")], []),
+        ("Tỉnh Quảng Ngãi tuyển sinh", [(QUANG_NGAI, "province")], [], own),
         # other provinces only: ngoài tỉnh
-        ("Gia Lai thi tốt nghiệp", [(GIA_LAI, "province")], []),
+        ("Gia Lai thi tốt nghiệp", [(GIA_LAI, "province")], [], other),
         ("Đà Nẵng và Gia Lai", [(DA_NANG, "province"), (GIA_LAI, "province")], []),
         # no place at all
         ("Bộ GDĐT công bố lịch thi", [], []),
     ]
-    for title, places, units in docs:
-        doc = make_document(session, src, title, published_at=NOV, sentiment="tich_cuc")
+    for title, places, units, *outlet in docs:
+        doc = make_document(
+            session, outlet[0] if outlet else src, title, published_at=NOV, sentiment="tich_cuc"
+        )
         session.add_all(DocumentPlace(document_id=doc.id, code=c, kind=k) for c, k in places)
         session.add_all(DocumentUnit(document_id=doc.id, unit_id=u) for u in units)
     # a month outside the period
@@ -71,6 +75,12 @@ def test_coverage_by_commune_with_outside_the_province_apart(session: Session) -
         ("Thành phố Đà Nẵng", 1),
     ]
     assert [(t.code, t.count) for t in cov.by_unit_type] == [("vhxh_xa", 1), ("truong_thcs", 1)]
+    # the outlets: the province's own paper, another province's, the national press
+    assert [(s.name, s.count) for s in cov.by_scope] == [
+        ("Báo địa phương của tỉnh", 1),
+        ("Báo địa phương tỉnh khác", 1),
+        ("Báo trung ương", 5),
+    ]
 
 
 def test_without_a_chosen_province_every_province_is_listed(session: Session) -> None:

@@ -78,11 +78,12 @@ def test_docx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert [row[0] for row in _table(hot)] == ["Phản ánh thu sai quy định", HOSTILE_TITLE]
     assert _table(hot)[1][5] == "Đã trả lời <b>báo chí</b>"  # shown as text
     assert _table(targets) == [[str(v) for v in row] for row in TARGETS]
-    # coverage by commune and by unit type; the seed's documents name no place, so the table
-    # by province says "Không có số liệu" instead of a table
-    places, unit_types, forecast = coverage  # the last: "Dự báo" (tests/reporting)
+    # coverage by commune, by the outlets' scope and by unit type; the seed's documents name no
+    # place, so the table by province says "Không có số liệu" instead of a table
+    places, scopes, unit_types, forecast = coverage  # the last: "Dự báo" (tests/reporting)
     assert [c.text for c in forecast.rows[0].cells] == ["Loại", "Nội dung", "Căn cứ"]
     assert _table(places) == [["Chưa xác định địa bàn", "4"]]
+    assert _table(scopes) == [["Báo trung ương", "4"]]
     assert _table(unit_types) == [["Phòng GDĐT (cũ)", "2"], ["Trường", "1"]]
 
 
@@ -91,7 +92,7 @@ def test_xlsx_report_matches_the_figures(client_for, seeded: Seed) -> None:
     assert r.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(r.content))
     names = book.sheetnames
-    assert names[0] == "Tổng quan" and len(names) == 12 and names[-1] == "11. Dự báo"
+    assert names[0] == "Tổng quan" and len(names) == 13 and names[-1] == "12. Dự báo"
     summary = [row[0] for row in book["Tổng quan"].iter_rows(values_only=True)]
     assert "Tổng số tin, bài về giáo dục: 4." in summary
 
