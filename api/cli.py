@@ -22,6 +22,7 @@ from alerts.notify.outbox import requeue_failed
 from alerts.units.importer import import_units
 from api.cli_corrections import corrections_app
 from api.cli_errors import ensure_schema, run_with_retries
+from api.cli_help import LocalTimeFormatter, VietnameseGroup
 from api.cli_province import province_app
 from api.cli_sources import source_app
 from core.audit import audit
@@ -49,7 +50,13 @@ class DiemtinTyper(typer.Typer):
         return run_with_retries(lambda: parent(*args, **kwargs), wait_s=wait_s, data_dir=data_dir)
 
 
-app = DiemtinTyper(help="diemtin: theo dõi báo chí về giáo dục.", no_args_is_help=True)
+# No shell-completion options: their help is Typer's English, and nobody asked for them.
+app = DiemtinTyper(
+    help="diemtin: theo dõi báo chí về giáo dục.",
+    no_args_is_help=True,
+    cls=VietnameseGroup,
+    add_completion=False,
+)
 user_app = typer.Typer(help="Người dùng.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(source_app, name="source")
@@ -62,21 +69,32 @@ app.add_typer(province_app, name="province")
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Ghi nhật ký chi tiết")] = False,
+) -> None:
+    handler = logging.StreamHandler()
+    # Log times in the office's time zone, as the web pages show them.
+    handler.setFormatter(
+        LocalTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", _timezone())
     )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
 
 
-@app.command()
+def _timezone() -> str:
+    try:
+        return get_settings().timezone
+    except Exception:  # bad settings are reported by the command itself
+        return "Asia/Ho_Chi_Minh"
+
+
+@app.command(help="Tạo hoặc nâng cấp cơ sở dữ liệu (chạy lại nhiều lần vẫn an toàn).")
 def migrate() -> None:
     """Create or upgrade the database schema (safe to run again)."""
     run_migrations()
     typer.echo(f"Cơ sở dữ liệu đã ở phiên bản mới nhất: {get_settings().db_url}")
 
 
-@app.command()
+@app.command(help="Quét ngay một, vài hoặc mọi nguồn tin rồi lập chỉ mục tin mới.")
 def crawl(
     sources: Annotated[
         list[str] | None, typer.Argument(help="Mã số hoặc tên nguồn tin (một hay nhiều)")
@@ -117,10 +135,10 @@ def crawl(
             raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(help="Lập lại chỉ mục tìm kiếm từ cơ sở dữ liệu (tiếp tục được với --resume).")
 def reindex(
     resume: Annotated[bool, typer.Option(help="Tiếp tục lần lập chỉ mục bị gián đoạn")] = False,
-    batch: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
+    batch: Annotated[int, typer.Option(help="Số tài liệu mỗi đợt", min=1, max=10_000)] = 1000,
     backend: Annotated[
         str | None,
         typer.Option(
@@ -149,12 +167,12 @@ def reindex(
     typer.echo(f"Lập chỉ mục xong: {total} tài liệu trong {time.monotonic() - started:.1f} s.")
 
 
-@user_app.command("add")
+@user_app.command("add", help="Thêm người dùng với một vai trò (đầu mối đơn vị kèm đơn vị).")
 def user_add(
-    username: str,
+    username: Annotated[str, typer.Argument(help="Tên đăng nhập")],
     role: Annotated[Role, typer.Option(help="Vai trò")] = Role.press_officer,
-    email: Annotated[str | None, typer.Option()] = None,
-    full_name: Annotated[str, typer.Option()] = "",
+    email: Annotated[str | None, typer.Option(help="Thư điện tử")] = None,
+    full_name: Annotated[str, typer.Option(help="Họ và tên")] = "",
     password: Annotated[
         str | None,
         typer.Option(help="Mật khẩu (bỏ trống để nhập ẩn)", envvar="DIEMTIN_NEW_PASSWORD"),
@@ -195,7 +213,9 @@ def user_add(
     typer.echo(f"Đã thêm người dùng {username} ({role.value}).")
 
 
-@units_app.command("import")
+@units_app.command(
+    "import", help="Nhập đơn vị từ CSV/XLSX; báo các dòng lỗi, nhập lại không đổi gì."
+)
 def units_import(
     file: Annotated[str, typer.Argument(help="Tệp CSV/XLSX: name, type, district, aliases")],
 ) -> None:
@@ -228,7 +248,7 @@ def units_import(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(help="Phân loại văn bản bằng mô hình đã huấn luyện (bộ từ khóa khi chưa có mô hình).")
 def classify(
     texts: Annotated[
         list[str], typer.Argument(help="Văn bản cần phân loại; '-' đọc từng dòng từ stdin")
@@ -258,7 +278,7 @@ def classify(
         )
 
 
-@app.command()
+@app.command(help="Xem trước bản tin ngày dạng HTML, hoặc xếp hàng các bản tin đến hạn.")
 def digest(
     preview: Annotated[bool, typer.Option("--preview", help="Chỉ xem trước, không gửi")] = False,
     day: Annotated[
@@ -285,7 +305,7 @@ def digest(
         typer.echo(f"Đã ghi bản xem trước vào {out}.")
 
 
-@notify_app.command("failed")
+@notify_app.command("failed", help="Liệt kê thông báo vẫn lỗi sau lần gửi lại cuối.")
 def notify_failed() -> None:
     """List notifications that failed after their last retry."""
     ensure_schema()
@@ -302,7 +322,7 @@ def notify_failed() -> None:
             )
 
 
-@notify_app.command("requeue")
+@notify_app.command("requeue", help="Đưa thông báo lỗi trở lại hàng đợi, tính lại số lần thử.")
 def notify_requeue(
     ids: Annotated[list[int] | None, typer.Argument(help="Mã số (bỏ trống: tất cả)")] = None,
 ) -> None:
@@ -313,11 +333,11 @@ def notify_requeue(
     typer.echo(f"Đã đưa {n} thông báo trở lại hàng đợi.")
 
 
-@app.command()
+@app.command(help="Chạy trang web, tiến trình nền và bộ lập lịch bằng một lệnh.")
 def run(
     demo: Annotated[bool, typer.Option(help="Kèm trang báo mẫu trên 127.0.0.1")] = False,
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[str | None, typer.Option(help="Địa chỉ lắng nghe của trang web")] = None,
+    port: Annotated[int | None, typer.Option(help="Cổng của trang web")] = None,
 ) -> None:
     """Start the web app, a worker and the scheduler in one command."""
     # Imported here: the supervisor brings the web app and the whole crawl stack (+2 s, python

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy import select
@@ -13,11 +14,13 @@ from classifier.corrections import write_csv
 from core.db import migrate as run_migrations
 from core.db import session_scope
 from core.models import LabelCorrection
+from core.settings import get_settings
 
 corrections_app = typer.Typer(help="Nhãn do cán bộ sửa (dữ liệu huấn luyện).", no_args_is_help=True)
 
 
 def _rows() -> list[dict[str, Any]]:
+    zone = ZoneInfo(get_settings().timezone)
     with session_scope() as session:
         return [
             {
@@ -30,13 +33,16 @@ def _rows() -> list[dict[str, Any]]:
                 "model_version": c.model_version,
                 "predicted": c.predicted,
                 "user_id": c.user_id,
-                "created_at": c.created_at,
+                # ISO 8601 with the office's offset (write_csv writes isoformat()).
+                "created_at": c.created_at.astimezone(zone),
             }
             for c in session.scalars(select(LabelCorrection).order_by(LabelCorrection.id))
         ]
 
 
-@corrections_app.command("export")
+@corrections_app.command(
+    "export", help="Xuất mọi nhãn đã sửa ra CSV (dữ liệu cho huấn luyện mô hình)."
+)
 def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Tệp CSV cần ghi; bỏ trống thì in ra stdout")

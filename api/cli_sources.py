@@ -11,6 +11,7 @@ import typer
 from sqlalchemy import func, or_, select
 
 from api.cli_errors import ensure_schema
+from api.cli_help import local_time
 from core.audit import audit
 from core.db import session_scope
 from core.models import Document, Source, utcnow
@@ -108,13 +109,22 @@ def find_source(session: Any, ref: str) -> Source:
     return source
 
 
-@source_app.command("add")
+@source_app.command(
+    "add", help="Thêm nguồn tin cần quét, kèm cấu hình theo loại (kiểm tra trước khi lưu)."
+)
 def source_add(
-    name: str,
-    url: str,
-    kind: Annotated[str, typer.Option(help="rss | site | facebook | youtube | forum")] = "rss",
+    name: Annotated[str, typer.Argument(help="Tên nguồn tin")],
+    url: Annotated[str, typer.Argument(help="Địa chỉ (RSS, trang chủ, trang mạng xã hội)")],
+    kind: Annotated[
+        str, typer.Option(help="Loại nguồn: rss | site | facebook | youtube | forum")
+    ] = "rss",
     interval: Annotated[int | None, typer.Option(help="Chu kỳ quét (giây)", min=30)] = None,
-    scope: Annotated[str, typer.Option(help="local | national | social")] = "national",
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="Phạm vi: local (địa phương) | national (trung ương) | social (mạng xã hội)"
+        ),
+    ] = "national",
     config: ConfigOpt = None,
     config_file: ConfigFileOpt = None,
     sitemap: SitemapOpt = None,
@@ -153,13 +163,20 @@ def source_add(
             typer.echo(f"Cấu hình: {_show_config(src)}")
 
 
-@source_app.command("edit")
+@source_app.command(
+    "edit", help="Sửa nguồn tin: tên, địa chỉ, chu kỳ, phạm vi, bật/tắt và cấu hình."
+)
 def source_edit(
     source: Annotated[str, typer.Argument(help="Mã số hoặc tên nguồn tin")],
     name: Annotated[str | None, typer.Option(help="Tên mới")] = None,
     url: Annotated[str | None, typer.Option(help="Địa chỉ mới")] = None,
     interval: Annotated[int | None, typer.Option(help="Chu kỳ quét (giây)", min=30)] = None,
-    scope: Annotated[str | None, typer.Option(help="local | national | social")] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="Phạm vi: local (địa phương) | national (trung ương) | social (mạng xã hội)"
+        ),
+    ] = None,
     enable: Annotated[
         bool | None, typer.Option("--enable/--disable", help="Bật hoặc tắt nguồn")
     ] = None,
@@ -226,7 +243,7 @@ def source_edit(
         typer.echo(f"Đã sửa nguồn #{src.id} {src.name}. Cấu hình: {_show_config(src)}")
 
 
-@source_app.command("list")
+@source_app.command("list", help="Liệt kê nguồn tin và tình trạng của từng nguồn.")
 def source_list() -> None:
     """List sources with their health."""
     ensure_schema()
@@ -242,9 +259,10 @@ def source_list() -> None:
                 .group_by(Document.source_id)
             ).all()
         )
+        tz = get_settings().timezone
         for s in rows:
             state = s.health if s.enabled else "disabled"
-            last = s.last_success_at.isoformat(timespec="minutes") if s.last_success_at else "-"
+            last = local_time(s.last_success_at, tz)
             typer.echo(
                 f"#{s.id:<4} {state:<8} {s.kind:<8} {s.name} <{s.url}> "
                 f"lần tốt gần nhất: {last}; {s.items_total} tin, "
