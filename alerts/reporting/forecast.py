@@ -13,7 +13,7 @@ bench/forecast.py replays the rising list week by week on stored data (precision
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -237,12 +237,3 @@ def build_forecast(
     out = Forecast(as_of=now, period=period, rising=rising)
     out.coming = coming_events(items, today, tz, weeks=weeks)
     return out
-
-
-def topic_counts(items: Sequence[Item], start: datetime, end: datetime) -> Counter[str]:
-    """Items per topic published in (start, end] (the bench's ground truth)."""
-    counts: Counter[str] = Counter()
-    for at, _, topics in items:
-        if start < at <= end:
-            counts.update(t for t in topics if t != "khac")
-    return counts
