@@ -21,21 +21,38 @@ RISKS = set(taxonomy.RISKS)
 SCOPES = set(taxonomy.SCOPE_NAMES)
 # Place codes of core.geo.data: a province's 2 digits or a commune's 5.
 PLACE_RE = re.compile(r"\d{2}|\d{5}")
+# A day as Vietnamese write it (the search page's date boxes): 5/9/2026, 05/09/2026.
+DMY_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def _day(value: str) -> date | None:
+    """A calendar day written dd/mm/yyyy or YYYY-MM-DD (None: not a bare day)."""
+    if m := DMY_RE.fullmatch(value):
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    return date.fromisoformat(value) if len(value) == 10 else None
+
+
+def display_day(value: str | None) -> str:
+    """A day as the search page shows it (dd/mm/yyyy); other text unchanged."""
+    try:
+        day = _day(value or "")
+    except ValueError:
+        return value or ""
+    return day.strftime("%d/%m/%Y") if day else value or ""
 
 
 def parse_when(value: str | None, *, end: bool, tz: ZoneInfo) -> datetime | None:
-    """A date (whole local day) or an ISO datetime; a clear 400 otherwise."""
+    """A date (whole local day, dd/mm/yyyy or YYYY-MM-DD) or an ISO datetime; else a clear 400."""
     if not value:
         return None
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
+        if (day := _day(value.strip())) is not None:
             moment = datetime.combine(day, time.min, tz)
             return moment + timedelta(days=1, microseconds=-1) if end else moment
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise HTTPException(
-            400, f"Ngày giờ không hợp lệ: {value!r} (dùng YYYY-MM-DD hoặc ISO 8601)."
+            400, f"Ngày giờ không hợp lệ: {value!r} (dùng dd/mm/yyyy, YYYY-MM-DD hoặc ISO 8601)."
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 

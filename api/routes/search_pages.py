@@ -14,7 +14,7 @@ from api import labels
 from api.cases import document_visible
 from api.deps import ReaderDep, SearchDep, SessionDep, SettingsDep
 from api.revisions import edits_of
-from api.search_params import SearchParams
+from api.search_params import SearchParams, display_day
 from api.svg import stacked_bars
 from api.templating import TEMPLATES
 from core.models import Document, Role, Source, Unit
@@ -50,8 +50,8 @@ def search_page(
         )
     context = {
         "q": params.q,
-        "date_from": params.date_from,
-        "date_to": params.date_to,
+        "date_from": display_day(params.date_from),
+        "date_to": display_day(params.date_to),
         "sort": params.sort,
         "params": params,
         "result": result,

@@ -90,7 +90,8 @@ def test_scope_filter_keeps_national_or_local_press(client: TestClient) -> None:
     r = client.get("/api/v1/search", params={"scope": "quoc_te"})
     assert r.status_code == 400 and "loại nguồn" in r.json()["detail"]
     page = client.get("/", params={"scope": "local"}).text
-    assert "Loại nguồn" in page and '<option value="local" selected>Báo địa phương' in page
+    assert "Loại nguồn" in page
+    assert '<input type="checkbox" name="scope" value="local" checked> Báo địa phương' in page
 
 
 def test_pagination(client: TestClient) -> None:
