@@ -55,3 +55,12 @@ def kind_threshold(thresholds: dict[str, float], head: str, kind: str) -> float:
     """A head's decision threshold for a kind of text: `head/kind` when the artefact has
     per-kind thresholds (v3 on), else the head's single one (v2), else 0.5."""
     return float(thresholds.get(f"{head}/{kind}") or thresholds.get(head) or 0.5)
+
+
+def decision_score(probability: float, threshold: float) -> float:
+    """The probability mapped so that the kind's threshold lands on 0.5 (monotone, 0 and 1
+    kept): every consumer that cuts a stored score at 0.5 (the digest, reports, alert
+    scoring) then decides at the threshold chosen for that kind of text."""
+    t = min(max(threshold, 1e-6), 1 - 1e-6)
+    p = min(max(probability, 0.0), 1.0)
+    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / (1 - t)

@@ -30,6 +30,7 @@ from classifier.encoder_install import ensure_encoder
 from classifier.fastpath import FastEncoder, cached_fast_file, fast_key
 from classifier.features import ENGAGEMENT_DIM, encoder_fingerprint, ngram_batch
 from classifier.heads import MultiHeadModel, decide_topics
+from classifier.kinds import KINDS, decision_score, kind_threshold, text_kind
 from classifier.normalize import prepare_text
 from classifier.student import matching_student, student_tag
 from core.settings import Settings, get_settings
@@ -42,8 +43,10 @@ class ModelPrediction(Prediction):
     """A Prediction with every head's calibrated probabilities and the thresholded flags."""
 
     probabilities: dict[str, dict[str, float]] = field(default_factory=dict)
-    # relevant / toxic / unreliable at the artefact's calibrated thresholds.
+    # relevant / toxic / unreliable at the artefact's calibrated thresholds for `kind`.
     flags: dict[str, bool] = field(default_factory=dict)
+    # Which kind of text it was decided as (classifier.kinds).
+    kind: str = ""
 
 
 def _has_content(text: str) -> bool:
@@ -146,12 +149,23 @@ class TrainedClassifier:
         subprocess.run(command, check=True, cwd=root, stdout=subprocess.DEVNULL)
 
     def predict(
-        self, texts: list[str], engagement: Sequence[Sequence[float] | None] | None = None
+        self,
+        texts: list[str],
+        engagement: Sequence[Sequence[float] | None] | None = None,
+        kinds: Sequence[str | None] | None = None,
     ) -> list[Prediction]:
-        """Label each text; `engagement` (optional) feeds the misinformation head."""
+        """Label each text; `engagement` (optional) feeds the misinformation head; `kinds`
+        (classifier.kinds, from the document's fields) picks each text's thresholds. Without a
+        kind, a text with engagement is social and any other is told from its shape."""
         model = self.load()
         cfg = model.config
         prepared = [prepare_text(t, cfg.max_chars) for t in texts]
+        kind_of = [
+            (kinds[i] if kinds is not None and kinds[i] in KINDS else None)
+            or ("social" if engagement is not None and engagement[i] is not None else None)
+            or text_kind(prepared[i])
+            for i in range(len(texts))
+        ]
         out: list[Prediction | None] = [None] * len(texts)
         live = [i for i, t in enumerate(prepared) if _has_content(t)]
         for i in set(range(len(texts))) - set(live):
@@ -165,7 +179,7 @@ class TrainedClassifier:
                 eng = [engagement[i] for i in idx]
             probs = self._forward([prepared[i] for i in idx], eng)
             for row, i in enumerate(idx):
-                out[i] = self._decode({k: v[row] for k, v in probs.items()})
+                out[i] = self._decode({k: v[row] for k, v in probs.items()}, kind_of[i])
         return [p for p in out if p is not None]
 
     def _forward(
@@ -201,7 +215,7 @@ class TrainedClassifier:
             probs = model.probabilities(logits)
         return {k: v.float().cpu().numpy() for k, v in probs.items()}
 
-    def _decode(self, p: dict[str, np.ndarray]) -> ModelPrediction:
+    def _decode(self, p: dict[str, np.ndarray], kind: str = "title_lead") -> ModelPrediction:
         model = self._model
         assert model is not None
         cfg = model.config
@@ -217,11 +231,29 @@ class TrainedClassifier:
         chosen = decide_topics(topics_p, cfg.thresholds.get("topics", 0.5), cfg.max_topics)[0]
         order = [int(i) for i in np.argsort(-topics_p) if chosen[i]]
         codes = [specs["topics"].labels[i] for i in order]
-        sent, risk = named["sentiment"], named["risk"]
+        # v3 on: title + lead and bodies read by the news-sentiment head; one line (a headline
+        # or a comment: the text alone cannot tell) and social posts by the head trained on
+        # students' feedback and news together.
+        news_kind = kind in ("title_lead", "body")
+        sent_head = "sentiment_news" if "sentiment_news" in named and news_kind else "sentiment"
+        sent, risk = named[sent_head], named["risk"]
+        thr = cfg.thresholds
+        cut = {h: kind_threshold(thr, h, kind) for h in ("relevance", "toxicity", "misinformation")}
+        flags = {
+            "relevant": named["relevance"]["education"] >= cut["relevance"],
+            "toxic": named["toxicity"]["toxic"] >= cut["toxicity"],
+            "unreliable": named["misinformation"]["unreliable"] >= cut["misinformation"],
+        }
         relevance = named["relevance"]["education"]
         toxicity = named["toxicity"]["toxic"]
         misinformation = named["misinformation"]["unreliable"]
-        thr = cfg.thresholds
+        if any("/" in key for key in thr):
+            # Per-kind thresholds (v3 on): the stored scores are decision scores, 0.5 at the
+            # kind's threshold, so every 0.5 cut downstream decides as the flags do; the
+            # calibrated probabilities stay in `probabilities`.
+            relevance = round(decision_score(relevance, cut["relevance"]), 4)
+            toxicity = round(decision_score(toxicity, cut["toxicity"]), 4)
+            misinformation = round(decision_score(misinformation, cut["misinformation"]), 4)
         return ModelPrediction(
             relevance=relevance,
             topics=codes,
@@ -235,11 +267,8 @@ class TrainedClassifier:
             misinformation=misinformation,
             model_version=self.model_version,
             probabilities=named,
-            flags={
-                "relevant": relevance >= (thr.get("relevance") or 0.5),
-                "toxic": toxicity >= (thr.get("toxicity") or 0.5),
-                "unreliable": misinformation >= (thr.get("misinformation") or 0.5),
-            },
+            flags=flags,
+            kind=kind,
         )
 
     def _empty(self) -> ModelPrediction:

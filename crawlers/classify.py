@@ -19,6 +19,7 @@ import classifier.cores  # noqa: F401
 from classifier.artefact import artefact_dir, has_artefact
 from classifier.base import Classifier, Prediction
 from classifier.baseline import BaselineClassifier
+from classifier.kinds import document_kind
 from core.celery_app import (
     CLASSIFY_DOCUMENTS,
     EVALUATE_DOCUMENTS,
@@ -144,7 +145,9 @@ def _predict(classifier: Classifier, docs: Sequence[Document]) -> list[Predictio
         else None
         for d in docs
     ]
-    return classifier.predict(texts, engagement=engagement)
+    # Each document is decided at its kind's thresholds (headline, title + lead, body, social).
+    kinds = [document_kind(d.title, d.lead, d.body, document_kind=d.kind) for d in docs]
+    return classifier.predict(texts, engagement=engagement, kinds=kinds)
 
 
 @app.task(name=CLASSIFY_DOCUMENTS)

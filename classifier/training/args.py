@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
-from classifier.artefact import DEFAULT_VERSION, MODELS_DIR
+from classifier.artefact import MODELS_DIR
 from classifier.training.tasks import DEFAULT_SUBSETS
 from core.settings import get_settings
 
@@ -16,7 +16,8 @@ class TrainArgs:
     """Training arguments (transformers-style dataclass; every field is a CLI flag)."""
 
     mode: Literal["frozen", "finetune"] = "frozen"
-    version: str = DEFAULT_VERSION
+    # The v2 recipe's own folder: the served default (e5s-v3) is written by classifier.training.v3.
+    version: str = "e5s-v2"
     seed: int = 13
     data_dir: Path | None = None  # default: settings.shared_data_dir
     output_dir: Path | None = None  # default: classifier/models/<version>

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from classifier.features import EmbeddingCache, embedding_cache_dir
+from classifier.features import ENGAGEMENT_DIM, EmbeddingCache, embedding_cache_dir
 from classifier.heads import MultiHeadModel
-from classifier.kinds import KINDS
+from classifier.kinds import KINDS, decision_score, document_kind, kind_threshold, text_kind
+from classifier.service import ModelPrediction, TrainedClassifier
 from classifier.training.press import read_labels, variant_text
 from classifier.training.train import train
 from classifier.training.v3 import V3Args, train_v3
+from core.settings import Settings
 from tests.classifier.test_train import (
     EDU,
     OTHER,
@@ -133,3 +135,56 @@ def test_a_later_batch_wins_an_id(tmp_path: Path) -> None:
     _write_batch(tmp_path / "batch_01.csv", [[7, 0, "", "", "", 1]])
     _write_batch(tmp_path / "batch_02.csv", [[7, 1, "khac", "nong", "tieu_cuc", 0]])
     assert read_labels(tmp_path)["7"]["relevant"] == "1"
+
+
+def test_a_documents_kind_comes_from_what_it_has() -> None:
+    body = "Nội dung bài viết. " * 40
+    assert document_kind("Tiêu đề", "", "") == "headline"
+    assert document_kind("Tiêu đề", "Sapo ngắn.", "") == "title_lead"
+    assert document_kind("Tiêu đề", "Sapo ngắn.", "Chú thích ảnh.") == "title_lead"
+    assert document_kind("Tiêu đề", "", body) == "body"
+    assert document_kind("", "", "bình luận", document_kind="comment") == "social"
+    assert document_kind("Tiêu đề", "", body, source_kind="facebook") == "social"
+    assert text_kind("Học sinh đi học") == "headline"
+    assert text_kind("Học sinh đi học\nSáng nay các em tựu trường.") == "title_lead"
+    assert (
+        kind_threshold({"relevance": 0.4, "relevance/headline": 0.3}, "relevance", "headline")
+        == 0.3
+    )
+    assert kind_threshold({"relevance": 0.4}, "relevance", "social") == 0.4  # a v2 artefact
+    assert decision_score(0.3, 0.3) == 0.5 and decision_score(0.0, 0.3) == 0.0
+    assert decision_score(1.0, 0.3) == 1.0 and decision_score(0.15, 0.3) == 0.25
+    assert decision_score(0.2, 0.3) < decision_score(0.4, 0.3) < decision_score(0.9, 0.3)
+
+
+def test_the_service_decides_each_text_at_its_kinds_threshold(tiny: Path) -> None:
+    out = tiny / "v3"
+    if not (out / "heads_config.json").is_file():
+        train_v3(_args(tiny))
+    settings = Settings(environment="test", secret_key="test", data_dir=tiny / "var")
+    clf = TrainedClassifier(
+        out, settings, encoder_dir=tiny / "encoder", batch_size=4, runtime="torch"
+    )
+    text = "Học sinh lớp 9 ôn thi vào lớp 10"
+    # when
+    preds = clf.predict([text] * 4, kinds=list(KINDS))
+    untold = clf.predict([text, text], engagement=[None, [1.0] * ENGAGEMENT_DIM])
+    # then
+    thr = clf.load().config.thresholds
+    for kind, p in zip(KINDS, preds, strict=True):
+        assert isinstance(p, ModelPrediction) and p.kind == kind
+        prob = p.probabilities
+        assert p.flags["relevant"] is (prob["relevance"]["education"] >= thr[f"relevance/{kind}"])
+        assert p.flags["unreliable"] is (
+            prob["misinformation"]["unreliable"] >= thr[f"misinformation/{kind}"]
+        )
+        # stored scores are decision scores: a 0.5 cut downstream decides as the flags do
+        assert (p.relevance >= 0.5) is p.flags["relevant"]
+        assert (p.misinformation >= 0.5) is p.flags["unreliable"]
+    assert [p.kind for p in untold] == ["headline", "social"]  # type: ignore[attr-defined]
+    # title + lead and bodies: the news-sentiment head; a line or a post: the general one
+    for p, head in zip(
+        preds, ("sentiment", "sentiment_news", "sentiment_news", "sentiment"), strict=True
+    ):
+        probs = p.probabilities[head]
+        assert p.sentiment == max(probs, key=probs.__getitem__)
