@@ -79,6 +79,9 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("PUT", "/api/v1/admin"): ADMIN,
     ("PATCH", "/api/v1/admin"): ADMIN,
     ("DELETE", "/api/v1/admin"): ADMIN,
+    # The Department's province (the admin pages' first-run form).
+    ("GET", "/api/v1/province"): ADMIN,
+    ("PUT", "/api/v1/province"): ADMIN,
 }
 
 
