@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = "heads_config.json"
 # Versioned artefacts live in the repository; the service loads DEFAULT_VERSION.
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEFAULT_VERSION = "e5s-v2"
+DEFAULT_VERSION = "e5s-v3"
 
 
 def artefact_dir(settings: Settings | None = None) -> Path:
