@@ -2,8 +2,8 @@
 
 Each entity's writes live with its owner (rules and facts in alerts.detection, units in
 alerts.units, subscriptions in alerts.notify, sources in crawlers, users in api); this
-module only gives them the same shape over HTTP: cursor pages, 201 on create, 204 on delete, 400/404 with the
-service's Vietnamese message and nothing written on error."""
+module only gives them the same shape over HTTP: cursor pages, 201 on create, 204 on
+delete, 400/404 with the service's Vietnamese message and nothing written on error."""
 
 # No `from __future__ import annotations` here: the endpoints are built at run time and
 # FastAPI reads their parameter types from the signature objects made below.

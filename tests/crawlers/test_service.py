@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from core.db import session_scope
 from core.models import CrawlRun, Document, Source, utcnow
 from core.settings import Settings
-from fixtureweb.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
 from crawlers.service import CrawlRetry, claim_due_sources, crawl
 from crawlers.sources import add_source
 from crawlers.tasks import crawl_source, schedule_sources
+from fixtureweb.demo import DEMO_SOURCE_NAME, DemoArticle, DemoSite, register_demo_source
 from tests.crawlers.conftest import LocalServer, Reply, Route, fixture_bytes
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.models import Document, Source
 from core.settings import Settings
-from fixtureweb import PressWeb
 from crawlers.service import crawl
+from fixtureweb import PressWeb
 from tests.crawlers.conftest import LocalServer, Reply
 from tests.crawlers.site.conftest import site_source
 

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from core.models import CrawlRun, Document, Source
 from core.settings import Settings
 from core.text import normalize
-from fixtureweb import PressWeb
-from fixtureweb import PRIVATE_LINK
 from crawlers.identity import canonical_url
 from crawlers.service import crawl
+from fixtureweb import PRIVATE_LINK, PressWeb
 from tests.crawlers.site.conftest import site_source
 
 PAPERS = ("baoA", "baoB", "baoC")

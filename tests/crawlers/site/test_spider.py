@@ -14,11 +14,11 @@ from core.models import utcnow
 from core.net import parse_networks
 from core.settings import Settings
 from crawlers.connectors.site import SiteConnector, build_output
-from fixtureweb import PressWeb
 from crawlers.http import FetchError
 from crawlers.spiders.config import CrawlJob, site_of
 from crawlers.spiders.middlewares import BlockedRequest, PublicUrlGuard
 from crawlers.spiders.sitemaps import parse_sitemap, sitemaps_in_robots
+from fixtureweb import PressWeb
 from tests.crawlers.site.conftest import site_source
 
 NOW = datetime(2023, 11, 21, 3, 0, tzinfo=UTC)
