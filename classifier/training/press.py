@@ -90,63 +90,62 @@ def _code(value: str, codes: Sequence[str]) -> int:
     return codes.index(value) if value in codes else -1
 
 
+def _labelled(
+    ids: list[str],
+    titles: list[str],
+    leads: list[str],
+    rows: list[dict[str, str]],
+    weights: np.ndarray,
+) -> PressItems:
+    """PressItems from label rows in the press office's columns (relevant, topics, risk,
+    sentiment); topics/risk/sentiment count only on relevant rows."""
+    rel = [r["relevant"] == "1" for r in rows]
+    return PressItems(
+        ids,
+        titles,
+        leads,
+        np.asarray(rel, dtype=np.int64),
+        _topic_matrix(
+            [
+                [c for c in r["topics"].split("|") if c] if ok else []
+                for r, ok in zip(rows, rel, strict=True)
+            ]
+        ),
+        np.asarray(
+            [_code(r["risk"], RISKS) if ok else -1 for r, ok in zip(rows, rel, strict=True)]
+        ),
+        np.asarray(
+            [
+                _code(r["sentiment"], SENTIMENTS) if ok else -1
+                for r, ok in zip(rows, rel, strict=True)
+            ]
+        ),
+        weights,
+    )
+
+
 def press_items(data_dir: Path, labels_dir: Path = LABELS_DIR) -> PressItems:
     """Every labelled item joined with its baomoi train text (ids not found are skipped)."""
     labels = read_labels(labels_dir)
     text = {r["baomoi_id"]: r for r in read_rows(data_dir, "baomoi", "train")}
     ids = [i for i in labels if i in text and text[i]["title"].strip()]
     rows = [labels[i] for i in ids]
-    rel = [r["relevant"] == "1" for r in rows]
-    return PressItems(
-        ids,
-        [text[i]["title"] for i in ids],
-        [text[i]["sapo"] or "" for i in ids],
-        np.asarray(rel, dtype=np.int64),
-        _topic_matrix(
-            [
-                [c for c in r["topics"].split("|") if c] if ok else []
-                for r, ok in zip(rows, rel, strict=True)
-            ]
-        ),
-        np.asarray(
-            [_code(r["risk"], RISKS) if ok else -1 for r, ok in zip(rows, rel, strict=True)]
-        ),
-        np.asarray(
-            [
-                _code(r["sentiment"], SENTIMENTS) if ok else -1
-                for r, ok in zip(rows, rel, strict=True)
-            ]
-        ),
-        np.asarray(
-            [1.0 if r.get("confident", "1") != "0" else UNSURE_WEIGHT for r in rows], np.float32
-        ),
+    weights = np.asarray(
+        [1.0 if r.get("confident", "1") != "0" else UNSURE_WEIGHT for r in rows], np.float32
+    )
+    return _labelled(
+        ids, [text[i]["title"] for i in ids], [text[i]["sapo"] or "" for i in ids], rows, weights
     )
 
 
 def relevance_dev(data_dir: Path) -> PressItems:
     """edu-relevance dev (the press office's yardstick; for measuring only, never training)."""
     rows = read_rows(data_dir, "edu-relevance", "dev")
-    rel = [r["relevant"] == "1" for r in rows]
-    return PressItems(
+    return _labelled(
         [r["baomoi_id"] for r in rows],
         [r["title"] for r in rows],
         [r["sapo"] or "" for r in rows],
-        np.asarray(rel, dtype=np.int64),
-        _topic_matrix(
-            [
-                [c for c in r["topics"].split("|") if c] if ok else []
-                for r, ok in zip(rows, rel, strict=True)
-            ]
-        ),
-        np.asarray(
-            [_code(r["risk"], RISKS) if ok else -1 for r, ok in zip(rows, rel, strict=True)]
-        ),
-        np.asarray(
-            [
-                _code(r["sentiment"], SENTIMENTS) if ok else -1
-                for r, ok in zip(rows, rel, strict=True)
-            ]
-        ),
+        rows,
         np.ones(len(rows), np.float32),
     )
 
