@@ -58,6 +58,10 @@ def model_card(config: HeadsConfig, m: dict[str, Any]) -> str:
         "labelled one by one by press-office labellers with ../shared/docs/labelling-guide.md"
         "**, never by keyword script or model. Relevance for all; topics / risk / sentiment "
         "for the relevant ones.",
+        "- Label quality: a second labeller read 250 of these items blind "
+        "(`data/press-labels/audit_second_reading.csv`); `python bench/label_agreement.py`: "
+        "relevance agreement 0.98 (Cohen's kappa 0.96); on the 95 both called relevant, risk "
+        "0.89 (0.81), sentiment 0.92 (0.86), topics mean Jaccard 0.82.",
         "- Each item is trained as four texts, one per kind: headline (title), title + lead, "
         "body (the lead alone, as a body begins), social (one lower-case line, half without "
         "diacritics). Encoded (dense stage) for a fixed share of the items, drawn by id: "
