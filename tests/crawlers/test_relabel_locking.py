@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,8 @@ from core import db
 from core.models import Classification, Document, Source, utcnow
 from crawlers.classify import classify_stored
 from tests.factories import make_document, make_source
+
+pytestmark = pytest.mark.serial  # times the write lock: run alone (`make test`)
 
 DOCS = 100
 # The model's time per batch. Long beside a machine's hiccups (a CI run once stalled a

@@ -33,6 +33,7 @@ from tests.conftest import TEST_DATABASE
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.serial,
     pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="the embedded default is SQLite"),
 ]
 CORPUS, BACKLOG, TIPS, NEAR_IDENTICAL = 3000, 300, 100, 200

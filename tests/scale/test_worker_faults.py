@@ -27,7 +27,7 @@ from tests.crawlers.conftest import LocalServer, Reply
 from tests.scale.conftest import RSS_HEADERS, rss_feed
 from tests.scale.services import RedisServer, app_env, wait_for, worker
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 STALL_S = 15.0
 

@@ -20,6 +20,8 @@ from core.search.indexer import index_pending, mark_all_pending, reindex
 from core.settings import Settings
 from tests.conftest import TEST_DATABASE
 
+pytestmark = pytest.mark.serial  # times the write lock: run alone (`make test`)
+
 N = 2500
 VOCABULARY = (
     "học sinh giáo viên trường lớp phụ huynh tuyển sinh kỳ thi điểm chuẩn học phí sách giáo "
