@@ -7,6 +7,7 @@ import os
 
 import pytest
 from celery import signals
+from celery._state import _set_task_join_will_block
 
 from core.celery_app import QUEUES, TASK_MODULES, TASK_ROUTES, app, configure, transport_options
 from core.settings import Settings
@@ -68,3 +69,7 @@ def test_prefork_workers_share_the_cores_among_their_classifiers(
         assert service.TrainedClassifier(service.artefact_dir(), pinned).threads == 3
     finally:
         shares.worker_threads = 0
+        # Building a WorkController sets Celery's process-wide "joining a result would block"
+        # flag (right for a worker process); later tests in this process call .get() on
+        # eager results, which that flag refuses.
+        _set_task_join_will_block(False)
